@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+/// Every tunable default of MigrateKit, one namespace per subsystem. Options, environment
+/// variables and config files override these; nothing else in the tree repeats a number.
+namespace mk::defaults {
+
+namespace copy {
+
+/// Requests in flight. With `request_size` this bounds the bytes that a graceful stop can
+/// lose (nothing, once drained) and that a resume copies again.
+constexpr unsigned requests = 16;
+
+/// Bytes per read/write request. 1 MiB keeps per-request overhead low on Unix sockets
+/// (STACK.md: a plain libnbd loop at 1 MiB x 16 beats nbdcopy's 256 KiB x 64).
+constexpr std::uint64_t request_size = 1 << 20;
+
+/// Largest request the mover issues whatever the options say (NBD servers commonly cap at
+/// 32 MiB; libnbd refuses more than 64 MiB).
+constexpr std::uint64_t max_request_size = 32 << 20;
+
+/// Connections per endpoint, used only where the server advertises multi-conn.
+constexpr unsigned connections = 4;
+
+/// Largest single zero request; keeps each request well inside NBD's 32-bit length.
+constexpr std::uint64_t max_zero_size = 1ull << 30;
+
+/// How far ahead of the copy position one block-status query looks.
+constexpr std::uint64_t extent_window = 1ull << 30;
+
+/// Seconds a graceful stop waits for in-flight requests and the final flush.
+constexpr double drain_timeout_s = 30.0;
+
+/// Seconds between durable checkpoints: the work a SIGKILL can lose.
+constexpr double checkpoint_interval_s = 1.0;
+
+/// Seconds without any reply while requests are in flight before an endpoint counts as hung.
+constexpr double io_timeout_s = 60.0;
+
+/// Progress lines and bar redraws, at most this often.
+constexpr std::chrono::milliseconds progress_interval{500};
+
+/// Window over which the reported transfer rate is averaged.
+constexpr std::chrono::milliseconds rate_window{2000};
+
+}  // namespace copy
+
+}  // namespace mk::defaults

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The project's one entry point: installs what is missing, builds, then tests, runs or benchmarks.
+#   ./mk up      build, then run `migratekit up --demo` on ./data
+#   ./mk test    build, then every test suite through ctest (also under ASan+UBSan)
+#   ./mk bench   build optimised, then the benchmarks in bench/
+#   ./mk build   build only
+# Environment: MK_SANITIZE=0 skips the sanitizer pass of `./mk test`; MK_JOBS sets build jobs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages the build, the tests and the benchmarks need.
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libnbd-dev libnbd-bin nbdkit
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
+)
+
+say() { printf 'mk: %s\n' "$*" >&2; }
+
+ensure_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing Debian packages: ${missing[*]}"
+    say "install them as root: apt-get install ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local preset=$1
+  local dir=build
+  [ "$preset" = default ] || dir=build-$preset
+  [ -f "$dir/CMakeCache.txt" ] || cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "${MK_JOBS:-$(nproc)}"
+}
+
+run_tests() {
+  local preset=$1
+  ctest --preset "$preset" -j "${MK_TEST_JOBS:-2}" --timeout 600
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  build)
+    ensure_packages
+    build default
+    ;;
+  test)
+    ensure_packages
+    build default
+    run_tests default
+    if [ "${MK_SANITIZE:-1}" != 0 ]; then
+      say "the same suite under AddressSanitizer and UndefinedBehaviorSanitizer"
+      build sanitize
+      run_tests sanitize
+    fi
+    ;;
+  up)
+    ensure_packages
+    build default
+    exec ./build/cmd/migratekit up --demo --data ./data "$@"
+    ;;
+  bench)
+    ensure_packages
+    build default
+    exec bench/run "$@"
+    ;;
+  *)
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

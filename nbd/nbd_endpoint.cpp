@@ -1,0 +1,223 @@
+// The NBD endpoint: one libnbd handle per connection, driven asynchronously by the copier's
+// poll loop. Completion callbacks only record the outcome (libnbd forbids calling back into
+// the same handle from them).
+#include <libnbd.h>
+
+#include <chrono>
+#include <limits>
+
+#include "nbd/endpoint.hpp"
+
+namespace mk::nbd {
+
+namespace {
+
+struct handle_deleter {
+  void operator()(nbd_handle* h) const { nbd_close(h); }
+};
+using handle_ptr = std::unique_ptr<nbd_handle, handle_deleter>;
+
+std::string last_error() {
+  const char* msg = nbd_get_error();
+  return msg ? msg : errno_text(nbd_get_errno());
+}
+
+int on_command_done(void* user_data, int* error) {
+  auto* ref = static_cast<io_ref*>(user_data);
+  ref->sink->on_complete(ref->tag, *error);
+  return 1;  // retire the command: nobody asks for it by cookie
+}
+
+nbd_completion_callback completion(io_ref* ref) {
+  return nbd_completion_callback{on_command_done, ref, nullptr};
+}
+
+struct extent_collector {
+  std::uint64_t offset;
+  std::vector<extent>* out;
+};
+
+int on_extents(void* user_data, const char* metacontext, std::uint64_t, std::uint32_t* entries,
+               std::size_t nr_entries, int*) {
+  auto* c = static_cast<extent_collector*>(user_data);
+  if (std::string_view(metacontext) != LIBNBD_CONTEXT_BASE_ALLOCATION)
+    return 0;
+  for (std::size_t i = 0; i + 1 < nr_entries; i += 2) {
+    bool zero = (entries[i + 1] & LIBNBD_STATE_ZERO) != 0;
+    c->out->push_back(extent{c->offset, entries[i], zero});
+    c->offset += entries[i];
+  }
+  return 0;
+}
+
+class nbd_endpoint final : public endpoint {
+ public:
+  nbd_endpoint(std::string name, std::vector<handle_ptr> handles)
+      : name_(std::move(name)), handles_(std::move(handles)) {
+    auto* h = handles_.front().get();
+    size_ = static_cast<std::uint64_t>(nbd_get_size(h));
+    auto max = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
+    max_request_ = max > 0 ? static_cast<std::uint64_t>(max) : 0;
+    can_extents_ = nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+    can_zero_ = nbd_can_zero(h) == 1;
+    can_flush_ = nbd_can_flush(h) == 1;
+  }
+
+  ~nbd_endpoint() override { close(0); }
+
+  const std::string& name() const override { return name_; }
+  std::uint64_t size() const override { return size_; }
+  unsigned connections() const override { return static_cast<unsigned>(handles_.size()); }
+  std::uint64_t max_request() const override { return max_request_; }
+  bool can_extents() const override { return can_extents_; }
+  bool can_zero() const override { return can_zero_; }
+
+  result<std::vector<extent>> extents(std::uint64_t offset, std::uint64_t length) override {
+    std::vector<extent> out;
+    if (!can_extents_) {
+      out.push_back(extent{offset, length, false});
+      return out;
+    }
+    // NBD lengths are 32-bit; ask for less and let the caller come back for the rest.
+    length = std::min<std::uint64_t>(length, std::numeric_limits<std::uint32_t>::max() & ~0xfffu);
+    extent_collector c{offset, &out};
+    if (nbd_block_status(handles_.front().get(), length, offset,
+                         nbd_extent_callback{on_extents, &c, nullptr}, 0) == -1)
+      return fail(errc::io, name_, "block status at offset " + std::to_string(offset) + ": " +
+                                last_error());
+    if (out.empty())  // a server that answered for another context only
+      out.push_back(extent{offset, length, false});
+    return out;
+  }
+
+  result<> read(unsigned conn, void* buf, std::uint64_t length, std::uint64_t offset,
+                io_ref* ref) override {
+    return submitted(nbd_aio_pread(h(conn), buf, length, offset, completion(ref), 0), "read",
+                     offset, length);
+  }
+
+  result<> write(unsigned conn, const void* buf, std::uint64_t length, std::uint64_t offset,
+                 io_ref* ref) override {
+    return submitted(nbd_aio_pwrite(h(conn), buf, length, offset, completion(ref), 0), "write",
+                     offset, length);
+  }
+
+  result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset,
+                io_ref* ref) override {
+    return submitted(nbd_aio_zero(h(conn), length, offset, completion(ref), 0), "zero", offset,
+                     length);
+  }
+
+  result<> flush(io_ref* ref) override {
+    if (!can_flush_) {  // the server keeps nothing volatile
+      ref->sink->on_complete(ref->tag, 0);
+      return {};
+    }
+    return submitted(nbd_aio_flush(handles_.front().get(), completion(ref), 0), "flush", 0, 0);
+  }
+
+  void add_pollfds(std::vector<pollfd>& fds) override {
+    for (auto& hp : handles_) {
+      auto* hd = hp.get();
+      short events = 0;
+      auto dir = nbd_aio_get_direction(hd);
+      if (dir & LIBNBD_AIO_DIRECTION_READ)
+        events |= POLLIN;
+      if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+        events |= POLLOUT;
+      fds.push_back(pollfd{nbd_aio_get_fd(hd), events, 0});
+    }
+  }
+
+  result<> handle_events(const pollfd* fds) override {
+    for (std::size_t i = 0; i < handles_.size(); ++i) {
+      auto* hd = handles_[i].get();
+      auto rev = fds[i].revents;
+      int rc = 0;
+      if (rev & (POLLIN | POLLHUP | POLLERR))
+        rc = nbd_aio_notify_read(hd);
+      else if (rev & POLLOUT)
+        rc = nbd_aio_notify_write(hd);
+      if (rc == -1 || nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1)
+        return fail(errc::io, name_, "connection " + std::to_string(i) + " lost: " + last_error());
+    }
+    return {};
+  }
+
+  void close(int timeout_ms) override {
+    using clock = std::chrono::steady_clock;
+    auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (auto& hp : handles_) {
+      auto* hd = hp.get();
+      if (!hd || nbd_aio_is_ready(hd) != 1 || timeout_ms <= 0)
+        continue;
+      // NBD_CMD_DISC, then wait for the server to close, but never past the deadline.
+      if (nbd_aio_disconnect(hd, 0) == -1)
+        continue;
+      while (nbd_aio_is_closed(hd) != 1 && nbd_aio_is_dead(hd) != 1) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0 || nbd_poll(hd, static_cast<int>(left.count())) == -1)
+          break;
+      }
+    }
+    handles_.clear();
+  }
+
+ private:
+  nbd_handle* h(unsigned conn) const { return handles_[conn % handles_.size()].get(); }
+
+  result<> submitted(std::int64_t cookie, const char* what, std::uint64_t offset,
+                     std::uint64_t length) {
+    if (cookie != -1)
+      return {};
+    return fail(errc::io, name_, std::string(what) + " at offset " + std::to_string(offset) +
+                              " (length " + std::to_string(length) + "): " + last_error());
+  }
+
+  std::string name_;
+  std::vector<handle_ptr> handles_;
+  std::uint64_t size_ = 0;
+  std::uint64_t max_request_ = 0;
+  bool can_extents_ = false;
+  bool can_zero_ = false;
+  bool can_flush_ = false;
+};
+
+result<handle_ptr> connect(const std::string& uri, const std::string& name) {
+  handle_ptr h(nbd_create());
+  if (!h)
+    return fail(errc::system, name + ": cannot create an NBD handle: " + last_error());
+  nbd_set_handle_name(h.get(), name.substr(0, name.find(' ')).c_str());
+  if (nbd_add_meta_context(h.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
+      nbd_connect_uri(h.get(), uri.c_str()) == -1)
+    return fail(errc::io, name + ": cannot connect: " + last_error());
+  return h;
+}
+
+}  // namespace
+
+result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
+                                           const open_options& opts) {
+  std::string name = std::string(to_string(r)) + " " + spec.text;
+  std::vector<handle_ptr> handles;
+  auto first = connect(spec.text, name);
+  if (!first)
+    return std::unexpected(first.error());
+  auto* h0 = first->get();
+  if (r == role::target && nbd_is_read_only(h0) == 1)
+    return fail(errc::usage, name + ": the export is read-only");
+  if (nbd_get_size(h0) < 0)
+    return fail(errc::io, name + ": cannot read the export size: " + last_error());
+  // Several connections only where the server promises that they see each other's writes.
+  unsigned n = nbd_can_multi_conn(h0) == 1 ? std::max(1u, opts.connections) : 1u;
+  handles.push_back(std::move(*first));
+  while (handles.size() < n) {
+    auto more = connect(spec.text, name);
+    if (!more)
+      return std::unexpected(more.error());
+    handles.push_back(std::move(*more));
+  }
+  return std::make_unique<nbd_endpoint>(std::move(name), std::move(handles));
+}
+
+}  // namespace mk::nbd
