@@ -49,8 +49,13 @@ int run(copy_args& a, const CLI::Option* progress_opt) {
     a.opts.checkpoint_path = a.checkpoint;
   auto report = nbd::run_copy(a.opts);
   if (!report) {
-    spdlog::error("{}", report.error().message);
-    return report.error().code == nbd::errc::usage ? usage : error;
+    const auto& e = report.error();
+    if (e.code == nbd::errc::stopped) {
+      spdlog::info("stopped before the copy began: {}", e.message);
+      return stopped;
+    }
+    spdlog::error("{}", e.message);
+    return e.code == nbd::errc::usage ? usage : error;
   }
   switch (report->state) {
     case nbd::copy_state::completed:

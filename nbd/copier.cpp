@@ -65,10 +65,15 @@ result<copy_report> run_copy(const copy_options& opts) {
   if (auto ok = signals.install(); !ok)
     return std::unexpected(ok.error());
 
-  auto src = open_endpoint(*src_spec, role::source, {opts.connections, 0});
+  open_options open{.connections = opts.connections,
+                    .io_timeout_s = opts.io_timeout_s,
+                    .stop_fd = signals.fd(),
+                    .source_size = 0};
+  auto src = open_endpoint(*src_spec, role::source, open);
   if (!src)
     return std::unexpected(src.error());
-  auto dst = open_endpoint(*dst_spec, role::target, {opts.connections, (*src)->size()});
+  open.source_size = (*src)->size();
+  auto dst = open_endpoint(*dst_spec, role::target, open);
   if (!dst)
     return std::unexpected(dst.error());
 

@@ -269,20 +269,19 @@ void copy_loop::poll_once() {
 void copy_loop::check_stalls() {
   auto limit = seconds(opts_.io_timeout_s);
   auto now = clock::now();
-  for (auto& s : slots_) {
-    if (s.state != slot_state::idle && now - s.issued > limit) {
-      auto& ep = s.state == slot_state::reading ? src_ : dst_;
-      fail_with(error{errc::timeout, ep.name() + ": no reply for " +
-                                         std::to_string(static_cast<int>(opts_.io_timeout_s)) +
-                                         " s to a request at offset " +
-                                         std::to_string(s.op.offset)});
-      return;
-    }
-  }
-  if (flush_in_flight_ && now - flush_issued_ > limit)
-    fail_with(error{errc::timeout, dst_.name() + ": no reply to a flush for " +
-                                       std::to_string(static_cast<int>(opts_.io_timeout_s)) +
-                                       " s"});
+  auto secs = std::to_string(static_cast<int>(opts_.io_timeout_s));
+  std::optional<error> stall;
+  for (auto& s : slots_)
+    if (!stall && s.state != slot_state::idle && now - s.issued > limit)
+      stall = error{errc::timeout,
+                    (s.state == slot_state::reading ? src_ : dst_).name() + ": no reply for " +
+                        secs + " s to a request at offset " + std::to_string(s.op.offset)};
+  if (!stall && flush_in_flight_ && now - flush_issued_ > limit)
+    stall = error{errc::timeout, dst_.name() + ": no reply to a flush for " + secs + " s"};
+  if (!stall)
+    return;
+  fail_with(std::move(*stall));
+  deadline_ = now;  // a hung server will not answer the rest either: do not wait for it
 }
 
 void copy_loop::fail_with(error e) {

@@ -94,6 +94,10 @@ result<endpoint_spec> parse_endpoint(const std::string& text, role r);
 
 struct open_options {
   unsigned connections;
+  /// Seconds to wait for a connection or a synchronous answer before giving up.
+  double io_timeout_s;
+  /// A descriptor that becomes readable when a stop is requested: connecting gives up then.
+  int stop_fd = -1;
   /// The source's size, when opening the target: a missing or empty target file is created
   /// at this size, and a smaller target is refused.
   std::uint64_t source_size = 0;

@@ -14,6 +14,8 @@ const char* to_string(errc e) {
       return "timeout";
     case errc::system:
       return "system";
+    case errc::stopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -11,6 +11,7 @@ enum class errc {
   io,       ///< an endpoint failed: connect, read, write, flush, a dropped connection
   timeout,  ///< an endpoint stopped answering
   system,   ///< the local system failed: signals, poll, the checkpoint file
+  stopped,  ///< a stop was requested before the copy began
 };
 
 const char* to_string(errc e);

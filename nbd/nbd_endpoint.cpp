@@ -3,6 +3,7 @@
 // the same handle from them).
 #include <libnbd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <limits>
 
@@ -32,6 +33,45 @@ nbd_completion_callback completion(io_ref* ref) {
   return nbd_completion_callback{on_command_done, ref, nullptr};
 }
 
+/// Drives one handle until `finished()` holds, at most `timeout_s` seconds; gives up early
+/// when `stop_fd` (if any) becomes readable. Used where the copy loop is not running yet or
+/// needs an answer before it can go on.
+template <class Pred>
+result<> wait_until(nbd_handle* h, Pred finished, double timeout_s, int stop_fd) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                     std::chrono::duration<double>(timeout_s));
+  while (!finished()) {
+    if (nbd_aio_is_dead(h) == 1 || nbd_aio_is_closed(h) == 1)
+      return fail(errc::io, last_error());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0)
+      return fail(errc::timeout, "no answer for " + std::to_string(timeout_s) + " s");
+    auto dir = nbd_aio_get_direction(h);
+    pollfd fds[2] = {
+        {nbd_aio_get_fd(h),
+         static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+                            ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0)),
+         0},
+        {stop_fd, POLLIN, 0}};
+    int n = poll(fds, stop_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    if (n == -1 && errno != EINTR)
+      return fail(errc::system, "poll: " + errno_text(errno));
+    if (n <= 0)
+      continue;
+    if (stop_fd >= 0 && (fds[1].revents & POLLIN))
+      return fail(errc::stopped, "a stop was requested");
+    int rc = 0;
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+      rc = nbd_aio_notify_read(h);
+    else if (fds[0].revents & POLLOUT)
+      rc = nbd_aio_notify_write(h);
+    if (rc == -1)
+      return fail(errc::io, last_error());
+  }
+  return {};
+}
+
 struct extent_collector {
   std::uint64_t offset;
   std::vector<extent>* out;
@@ -52,8 +92,8 @@ int on_extents(void* user_data, const char* metacontext, std::uint64_t, std::uin
 
 class nbd_endpoint final : public endpoint {
  public:
-  nbd_endpoint(std::string name, std::vector<handle_ptr> handles)
-      : name_(std::move(name)), handles_(std::move(handles)) {
+  nbd_endpoint(std::string name, std::vector<handle_ptr> handles, double io_timeout_s)
+      : name_(std::move(name)), handles_(std::move(handles)), io_timeout_s_(io_timeout_s) {
     auto* h = handles_.front().get();
     size_ = static_cast<std::uint64_t>(nbd_get_size(h));
     auto max = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
@@ -176,6 +216,7 @@ class nbd_endpoint final : public endpoint {
 
   std::string name_;
   std::vector<handle_ptr> handles_;
+  double io_timeout_s_;
   std::uint64_t size_ = 0;
   std::uint64_t max_request_ = 0;
   bool can_extents_ = false;
@@ -183,14 +224,22 @@ class nbd_endpoint final : public endpoint {
   bool can_flush_ = false;
 };
 
-result<handle_ptr> connect(const std::string& uri, const std::string& name) {
+result<handle_ptr> connect(const std::string& uri, const std::string& name,
+                           const open_options& opts) {
   handle_ptr h(nbd_create());
   if (!h)
-    return fail(errc::system, name + ": cannot create an NBD handle: " + last_error());
+    return fail(errc::system, name, "cannot create an NBD handle: " + last_error());
   nbd_set_handle_name(h.get(), name.substr(0, name.find(' ')).c_str());
   if (nbd_add_meta_context(h.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
-      nbd_connect_uri(h.get(), uri.c_str()) == -1)
-    return fail(errc::io, name + ": cannot connect: " + last_error());
+      nbd_aio_connect_uri(h.get(), uri.c_str()) == -1)
+    return fail(errc::io, name, "cannot connect: " + last_error());
+  // Asynchronously, so that a server that never answers or a stop request cannot hold us.
+  auto done = wait_until(h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; },
+                         opts.io_timeout_s, opts.stop_fd);
+  if (!done)
+    return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
+  if (nbd_aio_is_ready(h.get()) != 1)
+    return fail(errc::io, name, "cannot connect: " + last_error());
   return h;
 }
 
@@ -200,7 +249,7 @@ result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
                                            const open_options& opts) {
   std::string name = std::string(to_string(r)) + " " + spec.text;
   std::vector<handle_ptr> handles;
-  auto first = connect(spec.text, name);
+  auto first = connect(spec.text, name, opts);
   if (!first)
     return std::unexpected(first.error());
   auto* h0 = first->get();
@@ -212,12 +261,12 @@ result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
   unsigned n = nbd_can_multi_conn(h0) == 1 ? std::max(1u, opts.connections) : 1u;
   handles.push_back(std::move(*first));
   while (handles.size() < n) {
-    auto more = connect(spec.text, name);
+    auto more = connect(spec.text, name, opts);
     if (!more)
       return std::unexpected(more.error());
     handles.push_back(std::move(*more));
   }
-  return std::make_unique<nbd_endpoint>(std::move(name), std::move(handles));
+  return std::make_unique<nbd_endpoint>(std::move(name), std::move(handles), opts.io_timeout_s);
 }
 
 }  // namespace mk::nbd

@@ -32,9 +32,10 @@ struct files {
     test::write_sparse_file(dir / "src", size, data);
     if (dirty_target)
       test::write_sparse_file(dir / "dst", size, {{0, size}}, 7);
-    src = *open_file({endpoint_spec::kind::file, (dir / "src").string()}, role::source, {1, 0});
+    src = *open_file({endpoint_spec::kind::file, (dir / "src").string()}, role::source,
+                    {.connections = 1, .io_timeout_s = 10});
     dst = *open_file({endpoint_spec::kind::file, (dir / "dst").string()}, role::target,
-                     {1, size});
+                     {.connections = 1, .io_timeout_s = 10, .source_size = size});
   }
 };
 
