@@ -38,7 +38,8 @@ build() {
   local preset=$1
   local dir=build
   [ "$preset" = default ] || dir=build-$preset
-  [ -f "$dir/CMakeCache.txt" ] || cmake --preset "$preset" >/dev/null
+  # Configure when there is nothing to build with yet, also after a configure that failed.
+  [ -f "$dir/build.ninja" ] || cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "${MK_JOBS:-$(nproc)}"
 }
 

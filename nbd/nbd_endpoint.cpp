@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "nbd/endpoint.hpp"
 
@@ -170,6 +171,9 @@ class nbd_endpoint final : public endpoint {
   }
 
   result<> handle_events(const pollfd* fds) override {
+    // Every handle gets its turn even when one died: the others' replies complete the
+    // requests that the copier waits for before it can flush and save what was done.
+    std::optional<error> lost;
     for (std::size_t i = 0; i < handles_.size(); ++i) {
       auto* hd = handles_[i].get();
       auto rev = fds[i].revents;
@@ -178,9 +182,13 @@ class nbd_endpoint final : public endpoint {
         rc = nbd_aio_notify_read(hd);
       else if (rev & POLLOUT)
         rc = nbd_aio_notify_write(hd);
-      if (rc == -1 || nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1)
-        return fail(errc::io, name_, "connection " + std::to_string(i) + " lost: " + last_error());
+      bool gone = nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1;
+      if ((rc == -1 || gone) && !lost)
+        lost = error{errc::io, name_ + ": connection " + std::to_string(i) + " lost: " +
+                                   (rc == -1 ? last_error() : "the server closed it")};
     }
+    if (lost)
+      return std::unexpected(std::move(*lost));
     return {};
   }
 

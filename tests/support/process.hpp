@@ -1,0 +1,68 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace mk::test {
+
+/// How a child ended: its exit code, or the signal that killed it.
+struct exit_status {
+  enum class how { exited, signalled };
+  how kind;
+  int value;
+
+  static exit_status exited(int code) { return {how::exited, code}; }
+  static exit_status signalled(int sig) { return {how::signalled, sig}; }
+  friend bool operator==(const exit_status&, const exit_status&) = default;
+};
+
+std::string to_string(const exit_status& s);
+/// Lets GoogleTest print "exit 3" or "killed by signal 6 (Aborted)" in a failed expectation.
+void PrintTo(const exit_status& s, std::ostream* os);
+
+/// Where a child's output goes. Its stdin is always /dev/null.
+struct spawn_options {
+  std::filesystem::path stdout_path;  ///< empty: /dev/null
+  std::filesystem::path stderr_path;  ///< empty: /dev/null
+  int stdout_fd = -1;                 ///< when >= 0, becomes the child's stdout
+};
+
+/// A child started from an argument vector, never through a shell. It starts with default
+/// signal dispositions and an empty signal mask, whatever the test process has set. The
+/// destructor kills and reaps a child still running, so a failed assertion leaks nothing.
+class process {
+ public:
+  /// Searches PATH when argv[0] has no slash. Throws std::system_error if it cannot start.
+  static process spawn(const std::vector<std::string>& argv, const spawn_options& opts = {});
+
+  process() = default;
+  ~process();
+  process(process&& other) noexcept;
+  process& operator=(process&& other) noexcept;
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  /// Sends `sig` unless the child was already reaped (its pid may belong to another by then).
+  void signal(int sig);
+  /// The exit status, or nothing if the child still runs after `timeout`.
+  std::optional<exit_status> wait_for(std::chrono::milliseconds timeout);
+  /// SIGKILL, then reap.
+  exit_status kill();
+
+ private:
+  explicit process(pid_t pid) : pid_(pid) {}
+  void reap(bool block);
+
+  pid_t pid_ = -1;
+  std::optional<exit_status> status_;
+};
+
+}  // namespace mk::test
