@@ -23,7 +23,7 @@ struct copy_args {
                          .resume = false,
                          .requests = d::requests,
                          .request_size = d::request_size,
-                         .connections = d::connections,
+                         .connections = d::connections(),
                          .progress = nbd::progress_mode::none,
                          .drain_timeout_s = d::drain_timeout_s,
                          .checkpoint_interval_s = d::checkpoint_interval_s,
@@ -98,7 +98,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->envname("MIGRATEKIT_REQUEST_SIZE")
       ->capture_default_str();
   cmd->add_option("--connections", o.connections,
-                  "Connections per endpoint, where the server offers multi-conn")
+                  "Connections per endpoint, where the server offers multi-conn (one thread each)")
       ->envname("MIGRATEKIT_CONNECTIONS")
       ->capture_default_str();
   auto* progress = cmd->add_option("--progress", args->progress,

@@ -39,7 +39,8 @@ struct io_ref {
 
 /// One side of a copy: an NBD export or a local file or block device. Every endpoint fills the
 /// same table, so the copy loop never asks which kind it has. Synchronous endpoints complete
-/// requests before the submitting call returns.
+/// requests before the submitting call returns. One thread at a time uses a connection, and
+/// only the thread that uses connection 0 asks for extents.
 class endpoint {
  public:
   virtual ~endpoint() = default;
@@ -65,13 +66,14 @@ class endpoint {
                          std::uint64_t offset, io_ref* ref) = 0;
   virtual result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset,
                         io_ref* ref) = 0;
-  /// Makes every completed write durable (for NBD with multi-conn, one flush covers all).
-  virtual result<> flush(io_ref* ref) = 0;
+  /// Makes every completed write durable: on one connection that covers them all (NBD
+  /// multi-conn promises it; without multi-conn there is only one connection).
+  virtual result<> flush(unsigned conn, io_ref* ref) = 0;
 
-  /// Appends the descriptors the copier should poll for this endpoint.
-  virtual void add_pollfds(std::vector<pollfd>& fds) = 0;
-  /// Acts on what poll reported for the descriptors added last, starting at `fds`.
-  virtual result<> handle_events(const pollfd* fds) = 0;
+  /// What to poll for on one connection; fd -1 when there is nothing to wait for.
+  virtual pollfd poll_for(unsigned conn) = 0;
+  /// Acts on what poll reported for that connection.
+  virtual result<> handle_events(unsigned conn, short revents) = 0;
 
   /// Ends the connections politely, waiting at most `timeout_ms`; never fails.
   virtual void close(int timeout_ms) = 0;

@@ -77,10 +77,12 @@ class file_endpoint final : public endpoint {
     return complete(ref, zero_range(length, offset));
   }
 
-  result<> flush(io_ref* ref) override { return complete(ref, fdatasync(fd_) == 0 ? 0 : errno); }
+  result<> flush(unsigned, io_ref* ref) override {
+    return complete(ref, fdatasync(fd_) == 0 ? 0 : errno);
+  }
 
-  void add_pollfds(std::vector<pollfd>&) override {}
-  result<> handle_events(const pollfd*) override { return {}; }
+  pollfd poll_for(unsigned) override { return pollfd{-1, 0, 0}; }
+  result<> handle_events(unsigned, short) override { return {}; }
 
   void close(int) override {
     if (fd_ != -1)

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <chrono>
 #include <limits>
-#include <optional>
 
 #include "nbd/endpoint.hpp"
 
@@ -149,46 +148,37 @@ class nbd_endpoint final : public endpoint {
                      length);
   }
 
-  result<> flush(io_ref* ref) override {
+  result<> flush(unsigned conn, io_ref* ref) override {
     if (!can_flush_) {  // the server keeps nothing volatile
       ref->sink->on_complete(ref->tag, 0);
       return {};
     }
-    return submitted(nbd_aio_flush(handles_.front().get(), completion(ref), 0), "flush", 0, 0);
+    return submitted(nbd_aio_flush(h(conn), completion(ref), 0), "flush", 0, 0);
   }
 
-  void add_pollfds(std::vector<pollfd>& fds) override {
-    for (auto& hp : handles_) {
-      auto* hd = hp.get();
-      short events = 0;
-      auto dir = nbd_aio_get_direction(hd);
-      if (dir & LIBNBD_AIO_DIRECTION_READ)
-        events |= POLLIN;
-      if (dir & LIBNBD_AIO_DIRECTION_WRITE)
-        events |= POLLOUT;
-      fds.push_back(pollfd{nbd_aio_get_fd(hd), events, 0});
-    }
+  pollfd poll_for(unsigned conn) override {
+    auto* hd = h(conn);
+    auto dir = nbd_aio_get_direction(hd);
+    short events = 0;
+    if (dir & LIBNBD_AIO_DIRECTION_READ)
+      events |= POLLIN;
+    if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+      events |= POLLOUT;
+    return pollfd{nbd_aio_get_fd(hd), events, 0};
   }
 
-  result<> handle_events(const pollfd* fds) override {
-    // Every handle gets its turn even when one died: the others' replies complete the
-    // requests that the copier waits for before it can flush and save what was done.
-    std::optional<error> lost;
-    for (std::size_t i = 0; i < handles_.size(); ++i) {
-      auto* hd = handles_[i].get();
-      auto rev = fds[i].revents;
-      int rc = 0;
-      if (rev & (POLLIN | POLLHUP | POLLERR))
-        rc = nbd_aio_notify_read(hd);
-      else if (rev & POLLOUT)
-        rc = nbd_aio_notify_write(hd);
-      bool gone = nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1;
-      if ((rc == -1 || gone) && !lost)
-        lost = error{errc::io, name_ + ": connection " + std::to_string(i) + " lost: " +
-                                   (rc == -1 ? last_error() : "the server closed it")};
-    }
-    if (lost)
-      return std::unexpected(std::move(*lost));
+  result<> handle_events(unsigned conn, short revents) override {
+    auto* hd = h(conn);
+    int rc = 0;
+    if (revents & (POLLIN | POLLHUP | POLLERR))
+      rc = nbd_aio_notify_read(hd);
+    else if (revents & POLLOUT)
+      rc = nbd_aio_notify_write(hd);
+    if (rc == -1)
+      return fail(errc::io, name_, "connection " + std::to_string(conn) + " lost: " + last_error());
+    if (nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1)
+      return fail(errc::io, name_, "connection " + std::to_string(conn) +
+                                       " lost: the server closed it");
     return {};
   }
 
