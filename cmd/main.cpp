@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 
 #include "cmd/copy_command.hpp"
 
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
     // CLI11 reports --help as a "success" parse error; every real one is bad usage.
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    // The border: whatever a library throws ends here as an error, never as a crash.
+    spdlog::error("{}", e.what());
+    return 1;
   }
   return exit_code;
 }

@@ -137,7 +137,9 @@ result<> save_checkpoint(const std::string& path, const checkpoint& cp) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd == -1)
     return fail(errc::system, where, "cannot create " + tmp + ": " + errno_text(errno));
-  auto written = write_fully(fd, j.dump() + "\n");
+  // Paths are bytes, not always UTF-8: replace what JSON cannot carry rather than throw.
+  auto written =
+      write_fully(fd, j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
   int sync_rc = written ? ::fsync(fd) : 0;
   int sync_err = errno;
   ::close(fd);

@@ -109,6 +109,17 @@ TEST(Checkpoint, ReplacesAtomically) {
   EXPECT_EQ(load_checkpoint(path)->state, copy_state::completed);
 }
 
+TEST(Checkpoint, PathsThatAreNotUtf8AreKept) {
+  test::temp_dir dir;
+  auto path = (dir / "cp.json").string();
+  auto cp = sample();
+  cp.target = "/srv/disk-\xff.img";  // file names are bytes
+  ASSERT_TRUE(save_checkpoint(path, cp));
+  auto back = load_checkpoint(path);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->done.bytes(), cp.done.bytes());
+}
+
 TEST(Checkpoint, UnwritableFolderIsAnError) {
   auto r = save_checkpoint("/nonexistent-dir/cp.json", sample());
   ASSERT_FALSE(r);
