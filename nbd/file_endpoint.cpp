@@ -56,16 +56,9 @@ class file_endpoint final : public endpoint {
   result<> read(unsigned, void* buf, std::uint64_t length, std::uint64_t offset,
                 io_ref* ref) override {
     auto* p = static_cast<char*>(buf);
-    std::uint64_t done = 0;
-    while (done < length) {
-      ssize_t n = pread(fd_, p + done, length - done, static_cast<off_t>(offset + done));
-      if (n == -1 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return complete(ref, n == 0 ? EIO : errno);
-      done += static_cast<std::uint64_t>(n);
-    }
-    return complete(ref, 0);
+    return complete(ref, all_of(length, [&](std::uint64_t done) {
+                      return pread(fd_, p + done, length - done, static_cast<off_t>(offset + done));
+                    }));
   }
 
   result<> write(unsigned, const void* buf, std::uint64_t length, std::uint64_t offset,
@@ -96,11 +89,13 @@ class file_endpoint final : public endpoint {
     return {};
   }
 
-  int write_all(const void* buf, std::uint64_t length, std::uint64_t offset) {
-    auto* p = static_cast<const char*>(buf);
+  /// Repeats a partial transfer until `length` bytes moved; an errno value, or 0. Reaching the
+  /// end of the file early is EIO: the size was fixed when the copy began.
+  template <class Transfer>
+  static int all_of(std::uint64_t length, Transfer transfer) {
     std::uint64_t done = 0;
     while (done < length) {
-      ssize_t n = pwrite(fd_, p + done, length - done, static_cast<off_t>(offset + done));
+      ssize_t n = transfer(done);
       if (n == -1 && errno == EINTR)
         continue;
       if (n <= 0)
@@ -108,6 +103,13 @@ class file_endpoint final : public endpoint {
       done += static_cast<std::uint64_t>(n);
     }
     return 0;
+  }
+
+  int write_all(const void* buf, std::uint64_t length, std::uint64_t offset) {
+    auto* p = static_cast<const char*>(buf);
+    return all_of(length, [&](std::uint64_t done) {
+      return pwrite(fd_, p + done, length - done, static_cast<off_t>(offset + done));
+    });
   }
 
   int zero_range(std::uint64_t length, std::uint64_t offset) {
