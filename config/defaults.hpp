@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <thread>
 
 /// Every tunable default of MigrateKit, one namespace per subsystem. Options, environment
@@ -52,5 +54,78 @@ constexpr std::chrono::milliseconds progress_interval{500};
 constexpr std::chrono::milliseconds rate_window{2000};
 
 }  // namespace copy
+
+namespace bus {
+
+/// First token of every subject, and the stem of bucket and stream names (SPEC section 6).
+constexpr std::string_view prefix = "mk";
+
+/// The connection name a client shows to the server when the caller gives none.
+constexpr std::string_view connection_name = "migratekit";
+
+/// Threads that deliver the messages of every asynchronous subscription of the process.
+/// Each subscription sticks to one of them, which keeps its messages in order; without the
+/// pool NATS.c starts a thread per subscription.
+constexpr int delivery_threads = 4;
+
+/// Time allowed for one TCP connect and handshake with the server.
+constexpr std::chrono::milliseconds connect_timeout{2000};
+
+/// Pause between reconnect attempts, plus up to `reconnect_jitter` so that many agents do
+/// not all return in the same millisecond. Attempts never stop (SPEC section 8).
+constexpr std::chrono::milliseconds reconnect_wait{250};
+constexpr std::chrono::milliseconds reconnect_jitter{100};
+
+/// Bytes of publishes held while disconnected and sent on reconnect (NATS.c's own default).
+constexpr int reconnect_buffer_bytes = 8 << 20;
+
+/// A silent connection is declared dead after two unanswered pings this far apart; a closed
+/// socket is noticed at once.
+constexpr std::chrono::milliseconds ping_interval{10000};
+
+/// How long a request waits for its reply when the caller does not say.
+constexpr std::chrono::milliseconds request_timeout{2000};
+
+/// Ending a subscription waits this long for its handler to return; a handler stuck past it
+/// is reported and its state leaked rather than freed under it.
+constexpr std::chrono::milliseconds unsubscribe_timeout{5000};
+
+/// Closing a connection waits this long for NATS.c's last callback.
+constexpr std::chrono::milliseconds close_timeout{5000};
+
+/// Each JetStream API call (KeyValue, stream, direct get) waits this long for the server.
+constexpr std::chrono::milliseconds jetstream_timeout{5000};
+
+/// Reading one job's log back stops with a timeout error past this.
+constexpr std::chrono::milliseconds log_read_timeout{10000};
+
+/// Revisions a KeyValue bucket keeps per key: the latest is all the product reads.
+constexpr int kv_history = 1;
+
+/// The embedded nats-server: time to accept connections after start, and to exit after
+/// SIGTERM before it gets SIGKILL.
+constexpr std::chrono::milliseconds server_ready_timeout{10000};
+constexpr std::chrono::milliseconds server_stop_timeout{5000};
+
+/// Characters of each generated role password (62 symbols: about 190 bits).
+constexpr std::size_t password_length = 32;
+
+}  // namespace bus
+
+namespace messages {
+
+/// Wire format version written in every message's `v`.
+constexpr unsigned wire_version = 1;
+
+/// Limits on what a decoder accepts from the bus: hostile input is refused before it
+/// allocates. A message is a map of at most a few dozen keys; the largest arrays are an
+/// agent's movers.
+constexpr std::size_t max_bytes = 1 << 20;
+constexpr std::size_t max_depth = 6;
+constexpr std::size_t max_array = 4096;
+constexpr std::size_t max_map = 64;
+constexpr std::size_t max_string = 64 << 10;
+
+}  // namespace messages
 
 }  // namespace mk::defaults

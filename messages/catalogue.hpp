@@ -1,0 +1,190 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "messages/enums.hpp"
+#include "messages/field.hpp"
+
+/// The one catalogue of the messages on the bus (SPEC section 6). On the wire each is one
+/// MessagePack map with string keys: `v`, `type`, `id`, `ts`, `from` (the header below), then the
+/// body's fields, named as in the REST JSON. Empty strings and zero numbers in optional fields
+/// mean "not given".
+namespace mk::msg {
+
+/// Every message carries these; `v` and `type` are written by the codec.
+struct header {
+  std::string id;       ///< message id, unique per sender
+  std::int64_t ts = 0;  ///< unix milliseconds
+  std::string from;     ///< sender: "oma", "vma:local", "ctl", ...
+};
+
+/// mk.job.<job>.stop (job actor to participants) and mk.control.stop (outside to the OMA).
+struct stop_request {
+  static constexpr std::string_view type = "stop";
+  static constexpr std::string_view caf_name = "mk_stop_request";
+  header hdr;
+  std::string job;
+  std::string stop_id;  ///< empty on mk.control.stop: the job actor assigns it
+  stop_mode mode = stop_mode::graceful;
+  volume_action volumes = volume_action::keep;
+  stop_reason reason = stop_reason::user;
+  std::string comment;
+  std::uint32_t grace_seconds = 0;  ///< 0: the default grace period
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job),         opt("stop_id", x.stop_id),
+                      opt("mode", x.mode),       opt("volumes", x.volumes),
+                      opt("reason", x.reason),   opt("comment", x.comment),
+                      opt("grace_seconds", x.grace_seconds)};
+  }
+};
+
+/// mk.job.<job>.stopped: a participant's confirmation.
+struct stop_confirm {
+  static constexpr std::string_view type = "stopped";
+  static constexpr std::string_view caf_name = "mk_stop_confirm";
+  header hdr;
+  std::string job;
+  std::string stop_id;
+  participant who = participant::scheduler;
+  outcome result = outcome::ok;
+  std::string detail;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("stop_id", x.stop_id), req("participant", x.who),
+                      req("outcome", x.result), opt("detail", x.detail)};
+  }
+};
+
+/// mk.job.<job>.progress: the mover's progress, relayed by its VMA agent.
+struct progress {
+  static constexpr std::string_view type = "progress";
+  static constexpr std::string_view caf_name = "mk_progress";
+  header hdr;
+  std::string job;
+  std::string state;  ///< the mover's: copying, draining, stopped, completed, failed
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  std::uint64_t bytes_skipped = 0;
+  std::uint64_t rate_bps = 0;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job),
+                      opt("state", x.state),
+                      req("bytes_done", x.bytes_done),
+                      req("bytes_total", x.bytes_total),
+                      opt("bytes_skipped", x.bytes_skipped),
+                      opt("rate_bps", x.rate_bps)};
+  }
+};
+
+/// mk.job.<job>.state: a job's state changed.
+struct job_state_changed {
+  static constexpr std::string_view type = "state";
+  static constexpr std::string_view caf_name = "mk_job_state";
+  header hdr;
+  std::string job;
+  job_state state = job_state::queued;
+  std::string stop_id;
+  std::string error;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("state", x.state), opt("stop_id", x.stop_id),
+                      opt("error", x.error)};
+  }
+};
+
+/// mk.vma.<vma>.start (request): run a mover for a job.
+struct start_mover {
+  static constexpr std::string_view type = "start";
+  static constexpr std::string_view caf_name = "mk_start_mover";
+  header hdr;
+  std::string job;
+  std::string source;
+  std::string target;
+  std::string checkpoint;
+  bool resume = false;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("source", x.source), req("target", x.target),
+                      req("checkpoint", x.checkpoint), opt("resume", x.resume)};
+  }
+};
+
+/// The reply to start_mover.
+struct start_mover_reply {
+  static constexpr std::string_view type = "started";
+  static constexpr std::string_view caf_name = "mk_start_mover_reply";
+  header hdr;
+  std::string job;
+  bool ok = false;
+  std::int64_t pid = 0;
+  std::string error;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("ok", x.ok), opt("pid", x.pid),
+                      opt("error", x.error)};
+  }
+};
+
+/// One mover as its agent sees it.
+struct mover_info {
+  static constexpr std::string_view caf_name = "mk_mover_info";
+  std::string job;
+  std::int64_t pid = 0;
+  std::string state;
+  std::uint64_t bytes_done = 0;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("pid", x.pid), opt("state", x.state),
+                      opt("bytes_done", x.bytes_done)};
+  }
+};
+
+/// mk.vma.<vma>.status (request): which movers do you run?
+struct vma_status_request {
+  static constexpr std::string_view type = "status";
+  static constexpr std::string_view caf_name = "mk_vma_status_request";
+  header hdr;
+  static auto fields(auto&) { return std::tuple{}; }
+};
+
+/// The reply to vma_status_request.
+struct vma_status {
+  static constexpr std::string_view type = "status_reply";
+  static constexpr std::string_view caf_name = "mk_vma_status";
+  header hdr;
+  std::string vma;
+  std::vector<mover_info> movers;
+  static auto fields(auto& x) { return std::tuple{req("vma", x.vma), req("movers", x.movers)}; }
+};
+
+/// mk.vma.<vma>.hello: an agent (re)connected; the OMA reconciles its movers.
+struct hello {
+  static constexpr std::string_view type = "hello";
+  static constexpr std::string_view caf_name = "mk_hello";
+  header hdr;
+  std::string vma;
+  std::vector<mover_info> movers;
+  static auto fields(auto& x) { return std::tuple{req("vma", x.vma), req("movers", x.movers)}; }
+};
+
+/// mk.maintenance: maintenance mode switched (SPEC section 7).
+struct maintenance {
+  static constexpr std::string_view type = "maintenance";
+  static constexpr std::string_view caf_name = "mk_maintenance";
+  header hdr;
+  bool enabled = false;
+  std::string reason;
+  std::string scope = "all";  ///< "all" or "vma:ID"
+  bool resume_after = false;
+  std::uint32_t max_parallel = 0;  ///< 0: the default
+  static auto fields(auto& x) {
+    return std::tuple{req("enabled", x.enabled), opt("reason", x.reason), opt("scope", x.scope),
+                      opt("resume_after", x.resume_after), opt("max_parallel", x.max_parallel)};
+  }
+};
+
+/// Any message of the catalogue, as decode_any() returns it.
+using any_message = std::variant<stop_request, stop_confirm, progress, job_state_changed,
+                                 start_mover, start_mover_reply, vma_status_request, vma_status,
+                                 hello, maintenance>;
+
+}  // namespace mk::msg

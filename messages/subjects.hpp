@@ -1,0 +1,44 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mk::msg {
+
+/// Ids of jobs, agents, stops and schedules: `^[a-z0-9][a-z0-9-]{0,62}$` (SPEC section 5).
+/// Nothing else may become part of a subject or a file name.
+bool valid_id(std::string_view id);
+
+/// The subjects of SPEC section 6 under a configurable prefix ("mk"). A function that takes
+/// an id answers nothing for an invalid one, so a bad id can never reach the bus.
+class subjects {
+ public:
+  explicit subjects(std::string prefix);
+
+  std::optional<std::string> job_stop(std::string_view job) const;
+  std::optional<std::string> job_stopped(std::string_view job) const;
+  std::optional<std::string> job_progress(std::string_view job) const;
+  std::optional<std::string> job_state(std::string_view job) const;
+  std::optional<std::string> vma_start(std::string_view vma) const;
+  std::optional<std::string> vma_status(std::string_view vma) const;
+  std::optional<std::string> vma_hello(std::string_view vma) const;
+  std::string maintenance() const;
+  std::string control_stop() const;
+
+  /// Wildcards for subscribers: every job's stop confirmations, progress, states; every hello.
+  std::string all_stopped() const;
+  std::string all_progress() const;
+  std::string all_states() const;
+  std::string all_hellos() const;
+
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  std::optional<std::string> job(std::string_view id, std::string_view what) const;
+  std::optional<std::string> vma(std::string_view id, std::string_view what) const;
+
+  std::string prefix_;
+};
+
+}  // namespace mk::msg
