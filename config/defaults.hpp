@@ -83,9 +83,6 @@ constexpr int reconnect_buffer_bytes = 8 << 20;
 /// socket is noticed at once.
 constexpr std::chrono::milliseconds ping_interval{10000};
 
-/// How long a request waits for its reply when the caller does not say.
-constexpr std::chrono::milliseconds request_timeout{2000};
-
 /// Ending a subscription waits this long for its handler to return; a handler stuck past it
 /// is reported and its state leaked rather than freed under it.
 constexpr std::chrono::milliseconds unsubscribe_timeout{5000};

@@ -1,0 +1,132 @@
+#include <climits>
+
+#include "bus/nats_border.hpp"
+#include "bus/state.hpp"
+#include "bus/subjects.hpp"
+
+namespace mk::bus {
+
+struct kv_bucket::impl {
+  std::shared_ptr<detail::jetstream> js;
+  kvStore* kv = nullptr;
+  std::string name;
+
+  impl() = default;
+  ~impl() { kvStore_Destroy(kv); }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  std::string where(std::string_view op, std::string_view key) const {
+    return detail::where(*js->conn, std::string(op) + " " + name + "/" + std::string(key));
+  }
+
+  // A key must be an id before it becomes part of the subject $KV.<bucket>.<key>.
+  result<std::string> checked(std::string_view op, std::string_view key,
+                              std::span<const std::uint8_t> value = {}) const {
+    if (!valid_id(key)) return fail(errc::invalid, where(op, key) + ": not a valid key");
+    if (value.size() > INT_MAX) return fail(errc::invalid, where(op, key) + ": value too big");
+    return std::string(key);
+  }
+};
+
+namespace detail {
+
+result<std::unique_ptr<kv_bucket>> open_kv_bucket(std::shared_ptr<jetstream> js,
+                                                  const std::string& name) {
+  auto p = std::make_unique<kv_bucket::impl>();
+  p->js = std::move(js);
+  p->name = name;
+  auto s = js_KeyValue(&p->kv, p->js->js, name.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = name.c_str();
+    cfg.History = static_cast<uint8_t>(defaults::bus::kv_history);
+    cfg.StorageType = js_FileStorage;
+    // Another process creating it at the same moment is fine: the same config is accepted.
+    s = js_CreateKeyValue(&p->kv, p->js->js, &cfg);
+  }
+  if (s != NATS_OK)
+    return std::unexpected(nats_error(s, where(*p->js->conn, "open bucket " + name)));
+  return std::make_unique<kv_bucket>(std::move(p));
+}
+
+}  // namespace detail
+
+kv_bucket::kv_bucket(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+kv_bucket::~kv_bucket() = default;
+
+const std::string& kv_bucket::name() const { return impl_->name; }
+
+result<kv_entry> kv_bucket::get(std::string_view key) {
+  auto k = impl_->checked("get", key);
+  if (!k) return std::unexpected(std::move(k.error()));
+  kvEntry* e = nullptr;
+  if (auto s = kvStore_Get(&e, impl_->kv, k->c_str()); s != NATS_OK) {
+    return std::unexpected(detail::nats_error(s, impl_->where("get", key)));
+  }
+  const auto* data = static_cast<const std::uint8_t*>(kvEntry_Value(e));
+  kv_entry entry{bytes(data, data + kvEntry_ValueLen(e)), kvEntry_Revision(e)};
+  kvEntry_Destroy(e);
+  return entry;
+}
+
+result<std::uint64_t> kv_bucket::create(std::string_view key, std::span<const std::uint8_t> value) {
+  auto k = impl_->checked("create", key, value);
+  if (!k) return std::unexpected(std::move(k.error()));
+  std::uint64_t rev = 0;
+  const auto s =
+      kvStore_Create(&rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("create", key)));
+  return rev;
+}
+
+result<std::uint64_t> kv_bucket::update(std::string_view key, std::span<const std::uint8_t> value,
+                                        std::uint64_t revision) {
+  auto k = impl_->checked("update", key, value);
+  if (!k) return std::unexpected(std::move(k.error()));
+  std::uint64_t rev = 0;
+  const auto s = kvStore_Update(&rev, impl_->kv, k->c_str(), value.data(),
+                                static_cast<int>(value.size()), revision);
+  if (s != NATS_OK) {
+    return std::unexpected(detail::nats_error(
+        s, impl_->where("update", key) + " from revision " + std::to_string(revision)));
+  }
+  return rev;
+}
+
+result<std::uint64_t> kv_bucket::put(std::string_view key, std::span<const std::uint8_t> value) {
+  auto k = impl_->checked("put", key, value);
+  if (!k) return std::unexpected(std::move(k.error()));
+  std::uint64_t rev = 0;
+  const auto s =
+      kvStore_Put(&rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("put", key)));
+  return rev;
+}
+
+result<> kv_bucket::erase(std::string_view key) {
+  auto k = impl_->checked("erase", key);
+  if (!k) return std::unexpected(std::move(k.error()));
+  if (auto s = kvStore_Delete(impl_->kv, k->c_str()); s != NATS_OK) {
+    return std::unexpected(detail::nats_error(s, impl_->where("erase", key)));
+  }
+  return {};
+}
+
+result<std::vector<std::string>> kv_bucket::keys() {
+  kvWatchOptions opts;
+  kvWatchOptions_Init(&opts);
+  opts.Timeout = impl_->js->timeout.count();
+  kvKeysList list{};
+  if (auto s = kvStore_Keys(&list, impl_->kv, &opts); s != NATS_OK) {
+    return std::unexpected(
+        detail::nats_error(s, detail::where(*impl_->js->conn, "keys of " + impl_->name)));
+  }
+  std::vector<std::string> out(list.Keys, list.Keys + list.Count);
+  kvKeysList_Destroy(&list);
+  return out;
+}
+
+}  // namespace mk::bus

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bus/transport.hpp"
+#include "config/defaults.hpp"
+
+namespace mk::bus {
+
+namespace detail {
+struct nats_state;
+}
+
+/// How a client connects. The credentials are part of the URL
+/// (`nats://USER:PASSWORD@127.0.0.1:PORT`, as in DATA/nats/<role>.url).
+struct nats_options {
+  std::string url;
+  /// Shown by the server and in logs: "oma", "vma local", "ctl".
+  std::string name{defaults::bus::connection_name};
+  std::chrono::milliseconds connect_timeout = defaults::bus::connect_timeout;
+  std::chrono::milliseconds reconnect_wait = defaults::bus::reconnect_wait;
+  std::chrono::milliseconds reconnect_jitter = defaults::bus::reconnect_jitter;
+  int reconnect_buffer_bytes = defaults::bus::reconnect_buffer_bytes;
+  std::chrono::milliseconds ping_interval = defaults::bus::ping_interval;
+  /// When the server cannot be reached yet, connect() succeeds anyway and the connection is
+  /// made in the background (a client may start before its server). Refused credentials
+  /// and bad URLs fail at once either way.
+  bool retry_on_failed_connect = true;
+  /// Size of the process-wide delivery pool; it only ever grows.
+  int delivery_threads = defaults::bus::delivery_threads;
+};
+
+/// What happened to a connection since it was made, for logs and /metrics.
+struct nats_stats {
+  std::uint64_t disconnects = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t async_errors = 0;           ///< every asynchronous error, including these:
+  std::uint64_t permission_violations = 0;  ///< publishes or subscriptions the server denied
+  std::uint64_t slow_consumers = 0;         ///< a subscription fell behind: messages dropped
+};
+
+/// The bus over NATS. Reconnects forever; publishes made while disconnected wait in the
+/// reconnect buffer. Asynchronous errors (denied subjects, slow consumers) are logged and
+/// counted. Destruction ends every subscription (waiting for their handlers), then closes
+/// the connection; state_store and every subscription should go before it.
+class nats_transport final : public transport {
+ public:
+  static result<std::unique_ptr<nats_transport>> connect(const nats_options& opts);
+
+  ~nats_transport() override;
+  nats_transport(const nats_transport&) = delete;
+  nats_transport& operator=(const nats_transport&) = delete;
+
+  result<> publish(std::string_view subject, std::span<const std::uint8_t> data) override;
+  result<subscription> subscribe(std::string_view pattern, handler h) override;
+  result<envelope> request(std::string_view subject, std::span<const std::uint8_t> data,
+                           std::chrono::milliseconds timeout) override;
+  result<> flush(std::chrono::milliseconds timeout) override;
+
+  /// Whether the connection is up right now (not connecting, reconnecting or closed).
+  bool connected() const;
+  nats_stats stats() const;
+
+  /// For the JetStream code of bus/ only (the type is private to it).
+  detail::nats_state& native() { return *state_; }
+
+ private:
+  explicit nats_transport(std::unique_ptr<detail::nats_state> state);
+
+  std::unique_ptr<detail::nats_state> state_;
+};
+
+/// Tears NATS.c down and waits for its threads, once every transport, state_store and
+/// subscription of the process is gone: the last step of a clean shutdown. Never call it
+/// from a handler. NATS.c starts again if a connection is made afterwards.
+result<> close_nats(std::chrono::milliseconds timeout = defaults::bus::close_timeout);
+
+}  // namespace mk::bus

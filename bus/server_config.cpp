@@ -1,0 +1,91 @@
+#include "bus/server_config.hpp"
+
+#include <sstream>
+
+namespace mk::bus {
+
+namespace {
+
+std::string quoted_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    out += (i == 0 ? "\"" : ", \"") + items[i] + "\"";
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+const char* to_string(role r) {
+  switch (r) {
+    case role::oma:
+      return "oma";
+    case role::vma:
+      return "vma";
+    case role::ctl:
+      return "ctl";
+  }
+  return "unknown";
+}
+
+permissions permissions_for(role r, const std::string& prefix,
+                            const std::vector<std::string>& vma_agents) {
+  const auto p = prefix + ".";
+  permissions perm;
+  switch (r) {
+    case role::oma:
+      // The whole product namespace (the JobLog stream's `<prefix>.log.>` included), the
+      // JetStream API, KeyValue writes, and acks and flow control of its consumers.
+      perm.publish = {p + ">", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>"};
+      perm.subscribe = {p + ">", "_INBOX.>"};
+      perm.allow_responses = true;  // answers ctl's requests on <prefix>.control.stop
+      break;
+    case role::vma:
+      perm.publish = {p + "job.*.progress", p + "job.*.stopped"};
+      perm.subscribe = {p + "job.*.stop", p + "maintenance", "_INBOX.>"};
+      for (const auto& agent : vma_agents) {
+        perm.publish.push_back(p + "vma." + agent + ".>");
+        perm.subscribe.push_back(p + "vma." + agent + ".>");
+      }
+      // Not reachable through the allow list either; said twice so that no later widening
+      // of the list can let an agent put the fleet into maintenance.
+      perm.publish_deny = {p + "maintenance"};
+      perm.allow_responses = true;  // replies to start and status requests
+      break;
+    case role::ctl:
+      perm.publish = {p + "control.stop"};
+      perm.subscribe = {"_INBOX.>", p + "job.*.state"};
+      break;
+  }
+  return perm;
+}
+
+std::string render(const server_config& cfg) {
+  std::ostringstream out;
+  out << "# Written by migratekit at each start of its embedded nats-server; edits are lost.\n"
+      << "listen: 127.0.0.1:" << cfg.port << "\n"
+      << "jetstream {\n"
+      << "  store_dir: \"" << cfg.store_dir.string() << "\"\n"
+      << "}\n"
+      << "authorization {\n"
+      << "  users = [\n";
+  for (const auto r : all_roles) {
+    const auto perm = permissions_for(r, cfg.prefix, cfg.vma_agents);
+    out << "    {\n"
+        << "      user: \"" << to_string(r) << "\"\n"
+        << "      password: \"" << cfg.passwords[static_cast<std::size_t>(r)] << "\"\n"
+        << "      permissions: {\n"
+        << "        publish: { allow: " << quoted_list(perm.publish);
+    if (!perm.publish_deny.empty()) out << ", deny: " << quoted_list(perm.publish_deny);
+    out << " }\n"
+        << "        subscribe: { allow: " << quoted_list(perm.subscribe) << " }\n";
+    if (perm.allow_responses) out << "        allow_responses: true\n";
+    out << "      }\n"
+        << "    }\n";
+  }
+  out << "  ]\n"
+      << "}\n";
+  return out.str();
+}
+
+}  // namespace mk::bus
