@@ -146,24 +146,24 @@ struct vma_status_request {
   static auto fields(auto&) { return std::tuple{}; }
 };
 
-/// The reply to vma_status_request.
-struct vma_status {
-  static constexpr std::string_view type = "status_reply";
-  static constexpr std::string_view caf_name = "mk_vma_status";
+/// An agent's account of the movers it runs; the body of two messages below.
+struct agent_report {
   header hdr;
   std::string vma;
   std::vector<mover_info> movers;
   static auto fields(auto& x) { return std::tuple{req("vma", x.vma), req("movers", x.movers)}; }
 };
 
+/// The reply to vma_status_request.
+struct vma_status : agent_report {
+  static constexpr std::string_view type = "status_reply";
+  static constexpr std::string_view caf_name = "mk_vma_status";
+};
+
 /// mk.vma.<vma>.hello: an agent (re)connected; the OMA reconciles its movers.
-struct hello {
+struct hello : agent_report {
   static constexpr std::string_view type = "hello";
   static constexpr std::string_view caf_name = "mk_hello";
-  header hdr;
-  std::string vma;
-  std::vector<mover_info> movers;
-  static auto fields(auto& x) { return std::tuple{req("vma", x.vma), req("movers", x.movers)}; }
 };
 
 /// mk.maintenance: maintenance mode switched (SPEC section 7).
