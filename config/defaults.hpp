@@ -125,4 +125,20 @@ constexpr std::size_t max_string = 64 << 10;
 
 }  // namespace messages
 
+namespace vma {
+
+/// How long a graceful stop waits after SIGTERM before the mover gets SIGKILL (SPEC section
+/// 4). A mover's own drain is bounded by `copy::drain_timeout_s`, also 30 s: a mover that
+/// honours SIGTERM is normally done before the grace is.
+constexpr std::chrono::milliseconds grace{30000};
+
+/// Longest progress line taken from a mover's stdout (a real one is about 120 bytes); past it
+/// the line is dropped and counted as malformed rather than buffered without bound.
+constexpr std::size_t max_progress_line = 64 << 10;
+
+/// `wait_exit` looks again at least this often, whatever the pidfd says.
+constexpr std::chrono::milliseconds wait_slice{100};
+
+}  // namespace vma
+
 }  // namespace mk::defaults

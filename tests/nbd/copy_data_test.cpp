@@ -8,10 +8,12 @@
 #include "nbd/copy_fixture.hpp"
 #include "support/files.hpp"
 #include "support/hash.hpp"
-#include "support/unique_fd.hpp"
+#include "vma/unique_fd.hpp"
 
 namespace mk::test {
 namespace {
+
+using vma::unique_fd;
 
 using CopyNbd = copy_fixture;
 

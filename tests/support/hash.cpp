@@ -13,9 +13,11 @@
 #include <system_error>
 #include <vector>
 
-#include "support/unique_fd.hpp"
+#include "vma/unique_fd.hpp"
 
 namespace mk::test {
+
+using vma::unique_fd;
 
 namespace {
 

@@ -11,9 +11,11 @@
 #include <utility>
 
 #include "support/files.hpp"
-#include "support/unique_fd.hpp"
+#include "vma/unique_fd.hpp"
 
 namespace mk::test {
+
+using vma::unique_fd;
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace mk::test {
+namespace mk::vma {
 
 /// Owns a file descriptor and closes it once.
 class unique_fd {
@@ -32,4 +32,4 @@ class unique_fd {
   int fd_;
 };
 
-}  // namespace mk::test
+}  // namespace mk::vma
