@@ -141,4 +141,26 @@ constexpr std::chrono::milliseconds wait_slice{100};
 
 }  // namespace vma
 
+namespace volumes {
+
+/// The NBD server that serves local volumes. A path, not a name: children are never started
+/// through a PATH search.
+constexpr std::string_view nbdkit = "/usr/bin/nbdkit";
+
+/// Folder under the data directory that holds the local volumes, their metadata and sockets.
+constexpr std::string_view subdir = "volumes";
+
+/// Time nbdkit has to write its pid file (it does so once it accepts connections).
+constexpr std::chrono::milliseconds server_ready_timeout{10000};
+
+/// Time nbdkit has to exit after SIGTERM before it gets SIGKILL. nbdkit's file plugin holds no
+/// data of its own (writes reach the page cache at once), so a kill loses nothing that the
+/// fsync after it does not make durable.
+constexpr std::chrono::milliseconds server_stop_timeout{5000};
+
+/// How often a start or stop looks again for the pid file or the exit.
+constexpr std::chrono::milliseconds poll_interval{10};
+
+}  // namespace volumes
+
 }  // namespace mk::defaults
