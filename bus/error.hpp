@@ -1,7 +1,6 @@
 #pragma once
 
-#include <expected>
-#include <string>
+#include "config/error.hpp"
 
 namespace mk::bus {
 
@@ -21,16 +20,12 @@ enum class errc {
 const char* to_string(errc e);
 
 /// An error as a value: the kind, and a message with the context it happened in.
-struct error {
-  errc code;
-  std::string message;
-};
+using error = basic_error<errc>;
 
 template <class T = void>
-using result = std::expected<T, error>;
+using result = basic_result<errc, T>;
 
-inline std::unexpected<error> fail(errc code, std::string message) {
-  return std::unexpected<error>(error{code, std::move(message)});
-}
+using mk::fail;
+using mk::fail_errno;
 
 }  // namespace mk::bus

@@ -30,7 +30,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string errno_text(int err) { return std::strerror(err); }
 
 /// Closes a socket descriptor once.
 struct socket_fd {

@@ -1,7 +1,5 @@
 #include "nbd/error.hpp"
 
-#include <cstring>
-
 namespace mk::nbd {
 
 const char* to_string(errc e) {
@@ -18,17 +16,6 @@ const char* to_string(errc e) {
       return "stopped";
   }
   return "unknown";
-}
-
-error&& error::context(const std::string& where) && {
-  message = where + ": " + message;
-  return std::move(*this);
-}
-
-std::string errno_text(int err) {
-  char buf[256];
-  // GNU strerror_r returns the message, which may or may not live in buf.
-  return strerror_r(err, buf, sizeof buf);
 }
 
 }  // namespace mk::nbd

@@ -1,7 +1,8 @@
 #pragma once
 
-#include <expected>
 #include <string>
+
+#include "config/error.hpp"
 
 namespace mk::nbd {
 
@@ -17,27 +18,17 @@ enum class errc {
 const char* to_string(errc e);
 
 /// An error as a value: the kind, and a message that names the endpoint and the cause.
-struct error {
-  errc code;
-  std::string message;
-
-  /// Prefixes context as the error crosses a layer ("source nbd://...: " + message).
-  error&& context(const std::string& where) &&;
-};
+using error = basic_error<errc>;
 
 template <class T = void>
-using result = std::expected<T, error>;
+using result = basic_result<errc, T>;
 
-inline std::unexpected<error> fail(errc code, std::string message) {
-  return std::unexpected<error>(error{code, std::move(message)});
-}
+using mk::errno_text;
+using mk::fail;
 
 /// The same, with the place it happened ("target nbd://...") before the message.
-inline std::unexpected<error> fail(errc code, const std::string& where, std::string message) {
-  return fail(code, where + ": " + message);
+inline unexpected<error> fail(errc code, const std::string& where, std::string message) {
+  return mk::fail(code, where + ": " + message);
 }
-
-/// strerror text for an errno value.
-std::string errno_text(int err);
 
 }  // namespace mk::nbd

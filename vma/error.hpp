@@ -1,7 +1,6 @@
 #pragma once
 
-#include <expected>
-#include <string>
+#include "config/error.hpp"
 
 namespace mk::vma {
 
@@ -15,19 +14,12 @@ enum class errc {
 const char* to_string(errc e);
 
 /// An error as a value: the kind, and a message naming the pid, file or call.
-struct error {
-  errc code;
-  std::string message;
-};
+using error = basic_error<errc>;
 
 template <class T = void>
-using result = std::expected<T, error>;
+using result = basic_result<errc, T>;
 
-inline std::unexpected<error> fail(errc code, std::string message) {
-  return std::unexpected<error>(error{code, std::move(message)});
-}
-
-/// "WHAT: strerror(err)".
-std::unexpected<error> fail_errno(errc code, const std::string& what, int err);
+using mk::fail;
+using mk::fail_errno;
 
 }  // namespace mk::vma

@@ -1,7 +1,5 @@
 #include "volumes/error.hpp"
 
-#include <cstring>
-
 namespace mk::volumes {
 
 const char* to_string(errc e) {
@@ -20,12 +18,6 @@ const char* to_string(errc e) {
       return "system";
   }
   return "unknown";
-}
-
-std::unexpected<error> fail_errno(errc code, const std::string& what, int err) {
-  char buf[256];
-  // GNU strerror_r returns the message, which may or may not live in buf.
-  return fail(code, what + ": " + ::strerror_r(err, buf, sizeof buf));
 }
 
 }  // namespace mk::volumes
