@@ -38,7 +38,7 @@ permissions permissions_for(role r, const std::string& prefix,
       // JetStream API, KeyValue writes, and acks and flow control of its consumers.
       perm.publish = {p + ">", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>"};
       perm.subscribe = {p + ">", "_INBOX.>"};
-      perm.allow_responses = true;  // answers ctl's requests on <prefix>.control.stop
+      perm.allow_responses = true;  // answers ctl's requests on <prefix>.control.*
       break;
     case role::vma:
       perm.publish = {p + "job.*.progress", p + "job.*.stopped"};
@@ -53,7 +53,7 @@ permissions permissions_for(role r, const std::string& prefix,
       perm.allow_responses = true;  // replies to start and status requests
       break;
     case role::ctl:
-      perm.publish = {p + "control.stop"};
+      perm.publish = {p + "control.>"};
       perm.subscribe = {"_INBOX.>", p + "job.*.state"};
       break;
   }

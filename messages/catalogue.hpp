@@ -34,11 +34,16 @@ struct stop_request {
   stop_reason reason = stop_reason::user;
   std::string comment;
   std::uint32_t grace_seconds = 0;  ///< 0: the default grace period
+  /// The participant asked (a name of `participant`): the job actor addresses each one, since
+  /// the volume may act only in the second phase. Empty on mk.control.stop.
+  std::string to;
+  std::string vma;  ///< the job's agent, so that exactly one agent answers for its mover
   static auto fields(auto& x) {
     return std::tuple{req("job", x.job),         opt("stop_id", x.stop_id),
                       opt("mode", x.mode),       opt("volumes", x.volumes),
                       opt("reason", x.reason),   opt("comment", x.comment),
-                      opt("grace_seconds", x.grace_seconds)};
+                      opt("grace_seconds", x.grace_seconds), opt("to", x.to),
+                      opt("vma", x.vma)};
   }
 };
 
@@ -52,9 +57,13 @@ struct stop_confirm {
   participant who = participant::scheduler;
   outcome result = outcome::ok;
   std::string detail;
+  /// From the vma_process: the mover had finished the whole copy (exit 0) before the stop
+  /// reached it, so the stop settles as `completed`.
+  bool completed = false;
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job), req("stop_id", x.stop_id), req("participant", x.who),
-                      req("outcome", x.result), opt("detail", x.detail)};
+    return std::tuple{req("job", x.job),         req("stop_id", x.stop_id),
+                      req("participant", x.who), req("outcome", x.result),
+                      opt("detail", x.detail),   opt("completed", x.completed)};
   }
 };
 
@@ -64,18 +73,24 @@ struct progress {
   static constexpr std::string_view caf_name = "mk_progress";
   header hdr;
   std::string job;
-  std::string state;  ///< the mover's: copying, draining, stopped, completed, failed
+  /// The mover's: copying, draining, stopped, completed, failed; and `exited` once, from its
+  /// agent, when the process has ended by itself (no stop asked for it).
+  std::string state;
   std::uint64_t bytes_done = 0;
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_skipped = 0;
   std::uint64_t rate_bps = 0;
+  std::int64_t exit_code = -1;  ///< with `exited`: the exit status; -1 killed or unknown
+  std::string detail;           ///< with `exited`: "exit 1: <the mover's error>", ...
   static auto fields(auto& x) {
     return std::tuple{req("job", x.job),
                       opt("state", x.state),
                       req("bytes_done", x.bytes_done),
                       req("bytes_total", x.bytes_total),
                       opt("bytes_skipped", x.bytes_skipped),
-                      opt("rate_bps", x.rate_bps)};
+                      opt("rate_bps", x.rate_bps),
+                      opt("exit_code", x.exit_code),
+                      opt("detail", x.detail)};
   }
 };
 
@@ -130,11 +145,14 @@ struct mover_info {
   static constexpr std::string_view caf_name = "mk_mover_info";
   std::string job;
   std::int64_t pid = 0;
-  std::string state;
+  std::string state;  ///< `running`, or `exited` for a mover that ended and was not yet started again
   std::uint64_t bytes_done = 0;
+  std::int64_t exit_code = -1;  ///< once exited: its status; -1 killed or unknown
+  std::string detail;
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job), req("pid", x.pid), opt("state", x.state),
-                      opt("bytes_done", x.bytes_done)};
+    return std::tuple{req("job", x.job),           req("pid", x.pid),
+                      opt("state", x.state),       opt("bytes_done", x.bytes_done),
+                      opt("exit_code", x.exit_code), opt("detail", x.detail)};
   }
 };
 
@@ -182,9 +200,50 @@ struct maintenance {
   }
 };
 
+/// mk.control.replicate (request, from ctl or the API): a new replication job.
+struct replicate_request {
+  static constexpr std::string_view type = "replicate";
+  static constexpr std::string_view caf_name = "mk_replicate_request";
+  header hdr;
+  std::string name;
+  std::string source;
+  std::string vma;
+  static auto fields(auto& x) {
+    return std::tuple{req("name", x.name), req("source", x.source), req("vma", x.vma)};
+  }
+};
+
+/// mk.control.resume (request): a stopped or failed job goes back to `queued`.
+struct resume_request {
+  static constexpr std::string_view type = "resume";
+  static constexpr std::string_view caf_name = "mk_resume_request";
+  header hdr;
+  std::string job;
+  static auto fields(auto& x) { return std::tuple{req("job", x.job)}; }
+};
+
+/// The reply to a control request: the job and its state, or an error with the code that the
+/// REST API uses (`invalid`, `not_found`, `conflict`, `unavailable`, `internal`).
+struct control_reply {
+  static constexpr std::string_view type = "control_reply";
+  static constexpr std::string_view caf_name = "mk_control_reply";
+  header hdr;
+  bool ok = false;
+  std::string job;
+  std::string state;
+  std::string stop_id;
+  std::string code;
+  std::string error;
+  static auto fields(auto& x) {
+    return std::tuple{req("ok", x.ok),         opt("job", x.job),   opt("state", x.state),
+                      opt("stop_id", x.stop_id), opt("code", x.code), opt("error", x.error)};
+  }
+};
+
 /// Any message of the catalogue, as decode_any() returns it.
 using any_message = std::variant<stop_request, stop_confirm, progress, job_state_changed,
                                  start_mover, start_mover_reply, vma_status_request, vma_status,
-                                 hello, maintenance>;
+                                 hello, maintenance, replicate_request, resume_request,
+                                 control_reply>;
 
 }  // namespace mk::msg

@@ -320,7 +320,10 @@ MK_CODEC(vma_status_request)
 MK_CODEC(vma_status)
 MK_CODEC(hello)
 MK_CODEC(maintenance)
+MK_CODEC(replicate_request)
+MK_CODEC(resume_request)
+MK_CODEC(control_reply)
 #undef MK_CODEC
-static_assert(std::variant_size_v<any_message> == 10, "add the new message to MK_CODEC above");
+static_assert(std::variant_size_v<any_message> == 13, "add the new message to MK_CODEC above");
 
 }  // namespace mk::msg

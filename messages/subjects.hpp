@@ -25,8 +25,12 @@ class subjects {
   std::optional<std::string> vma_hello(std::string_view vma) const;
   std::string maintenance() const;
   std::string control_stop() const;
+  std::string control_replicate() const;
+  std::string control_resume() const;
 
-  /// Wildcards for subscribers: every job's stop confirmations, progress, states; every hello.
+  /// Wildcards for subscribers: every job's stop requests, stop confirmations, progress,
+  /// states; every hello.
+  std::string all_stops() const;
   std::string all_stopped() const;
   std::string all_progress() const;
   std::string all_states() const;

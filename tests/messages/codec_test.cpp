@@ -75,7 +75,7 @@ TEST(Codec, DecodesAStopRequestWrittenByHand) {
 
 TEST(Codec, WritesEnumsAsTheirNames) {
   auto wire = encode(stop_request{{}, "r-1", "", stop_mode::graceful, volume_action::remove,
-                                  stop_reason::bus, "", 0});
+                                  stop_reason::bus, "", 0, "", ""});
   std::string text(wire.begin(), wire.end());
   for (const char* name : {"volumes", "delete", "reason", "bus", "graceful"})
     EXPECT_NE(text.find(name), std::string::npos) << name;

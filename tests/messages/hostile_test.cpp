@@ -17,7 +17,7 @@ void expect_refused(const bytes& wire, std::string_view says) {
 
 bytes valid_stop() {
   return encode(stop_request{{"m", 1, "t"}, "r-1", "s-1", stop_mode::graceful,
-                             volume_action::keep, stop_reason::user, "", 0});
+                             volume_action::keep, stop_reason::user, "", 0, "", ""});
 }
 
 TEST(Hostile, EveryTruncationIsRefused) {

@@ -8,17 +8,19 @@ namespace mk::msg::test {
 /// than its default, so that a field lost on the way shows.
 inline any_message sample(std::size_t index) {
   header h{"m-42", 1795910400123, "vma:local"};
-  mover_info m1{"r-1", 4242, "copying", 1 << 20};
-  mover_info m2{"r-2", 4343, "draining", 7};
+  mover_info m1{"r-1", 4242, "running", 1 << 20, -1, "adopted"};
+  mover_info m2{"r-2", 4343, "exited", 7, 3, "exit 3"};
   switch (index) {
     case 0:
       return stop_request{h, "r-7f3a9c21", "s-91ab", stop_mode::force, volume_action::remove,
-                          stop_reason::maintenance, "window closed", 45};
+                          stop_reason::maintenance, "window closed", 45, "vma_process",
+                          "local"};
     case 1:
       return stop_confirm{h, "r-7f3a9c21", "s-91ab", participant::vma_process, outcome::killed,
-                          "SIGKILL after 30 s"};
+                          "SIGKILL after 30 s", true};
     case 2:
-      return progress{h, "r-1", "copying", 1ull << 33, 1ull << 34, 12345, 104857600};
+      return progress{h,         "r-1",     "exited", 1ull << 33, 1ull << 34, 12345,
+                      104857600, 1,         "exit 1: target: ENOSPC"};
     case 3:
       return job_state_changed{h, "r-1", job_state::failed, "s-1", "stop_unconfirmed: volume"};
     case 4:
@@ -32,8 +34,14 @@ inline any_message sample(std::size_t index) {
       return vma_status{{h, "local", {m1, m2}}};
     case 8:
       return hello{{h, "local", {m2}}};
-    default:
+    case 9:
       return maintenance{h, true, "kernel upgrade", "vma:local", true, 8};
+    case 10:
+      return replicate_request{h, "web-01 disk 0", "nbd+unix:///?socket=/run/src.sock", "local"};
+    case 11:
+      return resume_request{h, "r-1"};
+    default:
+      return control_reply{h, true, "r-1", "queued", "s-1", "conflict", "job r-1 is completed"};
   }
 }
 

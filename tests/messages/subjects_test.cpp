@@ -16,7 +16,10 @@ TEST(Subjects, FollowTheSpec) {
   EXPECT_EQ(s.vma_hello("local"), "mk.vma.local.hello");
   EXPECT_EQ(s.maintenance(), "mk.maintenance");
   EXPECT_EQ(s.control_stop(), "mk.control.stop");
+  EXPECT_EQ(s.control_replicate(), "mk.control.replicate");
+  EXPECT_EQ(s.control_resume(), "mk.control.resume");
   EXPECT_EQ(subjects("test9").all_stopped(), "test9.job.*.stopped");
+  EXPECT_EQ(subjects("test9").all_stops(), "test9.job.*.stop");
 }
 
 TEST(Subjects, BadIdsNeverBecomeSubjects) {

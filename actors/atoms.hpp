@@ -1,0 +1,22 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+/// Every atom of the actors, in one place (CAF 0.17: at most 10 characters each).
+namespace mk::actors {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;          ///< a timer fired
+using start_atom = caf::atom_constant<caf::atom("start")>;        ///< begin a job's replication
+using resume_atom = caf::atom_constant<caf::atom("resume")>;      ///< a stopped job back to queued
+using get_atom = caf::atom_constant<caf::atom("get")>;            ///< the current record, as JSON
+using attach_atom = caf::atom_constant<caf::atom("attach")>;      ///< volume: create if new, serve
+using finish_atom = caf::atom_constant<caf::atom("finish")>;      ///< volume: detach and mark
+using status_atom = caf::atom_constant<caf::atom("status")>;      ///< agent: its movers
+using exited_atom = caf::atom_constant<caf::atom("exited")>;      ///< a mover ended
+using lost_atom = caf::atom_constant<caf::atom("lost")>;          ///< a mover or agent vanished
+using stalled_atom = caf::atom_constant<caf::atom("stalled")>;    ///< no progress for too long
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  ///< the latest progress
+using trigger_atom = caf::atom_constant<caf::atom("trigger")>;    ///< scheduler: a per-job trigger
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
+
+}  // namespace mk::actors

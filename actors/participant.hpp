@@ -1,0 +1,41 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "actors/bus_link.hpp"
+#include "messages/catalogue.hpp"
+
+namespace mk::actors {
+
+/// What every participant of the stop protocol shares (SPEC section 4): picking the stop
+/// requests addressed to it, and idempotency by stop id. A request that was answered already
+/// gets the same answer again, without acting twice; the job actor re-sends until it hears.
+/// One answer is kept per job (the latest stop's), so memory follows the number of jobs.
+class stop_answers {
+ public:
+  explicit stop_answers(msg::participant who) : who_(who) {}
+
+  /// The stop request in an envelope from `<prefix>.job.*.stop`, if it is one addressed to this
+  /// participant; a malformed one is logged and dropped.
+  std::optional<msg::stop_request> accept(const bus::envelope& e) const;
+
+  /// The answer given to this job's stop `stop_id`, if it was answered.
+  const msg::stop_confirm* answered(const std::string& job, const std::string& stop_id) const;
+
+  /// Builds the confirmation, remembers it, and publishes it on `<prefix>.job.<job>.stopped`.
+  void confirm(const bus_link& bus, const msg::stop_request& request, msg::outcome result,
+               std::string detail, bool completed = false);
+
+  /// Publishes a remembered answer again.
+  void repeat(const bus_link& bus, const msg::stop_confirm& answer) const;
+
+  msg::participant who() const { return who_; }
+
+ private:
+  msg::participant who_;
+  std::map<std::string, msg::stop_confirm> by_job_;
+};
+
+}  // namespace mk::actors
