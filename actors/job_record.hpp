@@ -1,0 +1,76 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "config/expected.hpp"
+#include "messages/enums.hpp"
+
+namespace mk::actors {
+
+/// A stop as the job keeps it: what was asked, by whom, and each participant's answer.
+struct stop_record {
+  std::string id;
+  msg::stop_mode mode = msg::stop_mode::graceful;
+  msg::volume_action volumes = msg::volume_action::keep;
+  msg::stop_reason reason = msg::stop_reason::user;
+  std::string comment;
+  std::uint32_t grace_seconds = 0;  ///< 0: the default
+  std::string requested_by;         ///< the `from` of the request: "api", "ctl", "oma", ...
+  std::int64_t requested_at = 0;    ///< unix ms
+  std::int64_t settled_at = 0;      ///< unix ms; 0 while in progress
+  /// Per participant (msg::participant order): the outcome, nothing while pending.
+  std::array<std::optional<msg::outcome>, 4> outcomes{};
+  std::array<std::string, 4> details{};
+};
+
+/// The progress a job last reported.
+struct progress_record {
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  std::uint64_t bytes_skipped = 0;
+  std::uint64_t rate_bps = 0;
+  std::int64_t updated_at = 0;  ///< unix ms; 0 before the first report
+};
+
+/// One replication job: what the store keeps under its id, and what the REST API shows (SPEC
+/// section 5's job object, plus the few fields the control plane needs to carry on after a
+/// restart).
+struct job_record {
+  std::string id;
+  std::string name;
+  std::string source;
+  std::string vma;
+  msg::job_state state = msg::job_state::queued;
+  std::string error;       ///< empty: none
+  std::string volume_id;   ///< volume_id_for(id)
+  std::string target;      ///< where the mover writes while attached (the volume's NBD URI)
+  std::uint64_t size = 0;  ///< the source's, once the volume exists
+  bool volume_kept = false;  ///< a volume with the partial copy exists (stopped or failed)
+  bool stalled = false;
+  std::int64_t mover_pid = 0;
+  std::uint32_t runs = 0;  ///< movers started so far: the first run and each resume
+  progress_record progress;
+  std::optional<stop_record> stop;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+
+  /// Whether a resume may continue the copy: stopped or failed, with the volume kept.
+  bool resumable() const;
+  /// Whether a mover may be running for this job.
+  bool active() const;
+};
+
+/// RFC 3339 in UTC with milliseconds, as the API shows times; "" for 0.
+std::string rfc3339(std::int64_t unix_ms);
+
+/// The job object (SPEC section 5). `volume` is the volume's own JSON when known.
+nlohmann::json to_json(const job_record& job, const nlohmann::json& volume = nullptr);
+
+/// Reads what to_json wrote (the store's bytes); names the field that is wrong.
+expected<job_record, std::string> job_from_json(std::string_view text);
+
+}  // namespace mk::actors
