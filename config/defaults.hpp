@@ -139,6 +139,32 @@ constexpr std::size_t max_progress_line = 64 << 10;
 /// `wait_exit` looks again at least this often, whatever the pidfd says.
 constexpr std::chrono::milliseconds wait_slice{100};
 
+/// How often a vma-process actor looks at its mover: progress lines, the exit, an overdue
+/// SIGKILL. A stop's confirmation waits at most this long after the mover has ended.
+constexpr std::chrono::milliseconds tick_interval{200};
+
+/// Folders under the agent's data directory: the movers' records (pid and start time, read
+/// back by the next agent), their checkpoints (named by the OMA, never a path from the bus),
+/// and their stderr logs.
+constexpr std::string_view movers_subdir = "movers";
+constexpr std::string_view checkpoints_subdir = "checkpoints";
+constexpr std::string_view logs_subdir = "logs";
+
+/// Bytes of the end of a mover's stderr log quoted in the detail of its `exited` progress:
+/// enough for the last error lines, small enough for a bus message.
+constexpr std::size_t stderr_tail = 1024;
+
+/// How long an agent keeps the record of a mover that ended (its exit status, for status
+/// replies and hellos) when the job is not started again.
+constexpr std::chrono::hours ended_retention{24 * 7};
+
+/// Time a forwarded stop request may wait for the vma-process actor to take it; past it the
+/// agent answers for that mover itself. The job actor re-sends anyway.
+constexpr std::chrono::milliseconds forward_timeout{5000};
+
+/// Agent id of `migratekit vma` when none is given (`migratekit up` runs one as "local").
+constexpr std::string_view agent_id = "local";
+
 }  // namespace vma
 
 namespace volumes {
@@ -162,5 +188,18 @@ constexpr std::chrono::milliseconds server_stop_timeout{5000};
 constexpr std::chrono::milliseconds poll_interval{10};
 
 }  // namespace volumes
+
+namespace jobs {
+
+/// How long a job actor waits for its agent to answer a start request (the agent forks the
+/// mover and answers at once; this covers a busy bus) and for the volume to be attached.
+constexpr std::chrono::milliseconds start_timeout{10000};
+constexpr std::chrono::milliseconds attach_timeout{30000};
+
+/// Progress reaches a job several times a second; its record in the store is rewritten with
+/// the latest figures at most this often (state changes are written at once).
+constexpr std::chrono::milliseconds progress_persist_interval{5000};
+
+}  // namespace jobs
 
 }  // namespace mk::defaults

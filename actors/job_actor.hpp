@@ -1,0 +1,49 @@
+#pragma once
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "actors/bus_link.hpp"
+#include "actors/job_record.hpp"
+#include "actors/job_store.hpp"
+#include "actors/stop_protocol.hpp"
+#include "config/defaults.hpp"
+
+namespace mk::actors {
+
+/// What a job actor works with. `volume` and `poller` may be empty handles (deterministic tests
+/// of the stop protocol run without them).
+struct job_deps {
+  std::shared_ptr<bus_link> bus;
+  std::shared_ptr<job_store> store;
+  caf::actor volume;
+  caf::actor poller;
+  stop_protocol::timing timing;
+  std::chrono::milliseconds start_timeout = defaults::jobs::start_timeout;
+};
+
+/// One replication job (SPEC sections 3 and 4): its state machine, persisted in the store on
+/// every transition and before anything acts on it, and the stop protocol with its JobLog.
+///
+/// Messages (replies are the job object as JSON text, or a caf::error of actors/errors.hpp):
+///   (start_atom)                          queued -> starting -> replicating
+///   (msg::stop_request) -> json           a stop; the same stop id while one is in progress
+///   (resume_atom) -> json                 stopped|failed with the volume kept -> queued
+///   (get_atom) -> json
+///   (bus::envelope)                       a msg::stop_confirm from `<prefix>.job.<id>.stopped`
+///   (snapshot_atom, job, msg::progress)   the poller's latest progress
+///   (exited_atom, job, msg::progress)     the mover ended by itself
+///   (lost_atom, job, std::string why)     the mover or its agent vanished
+///   (stalled_atom, job, std::uint64_t s)  no progress for `s` seconds
+///   (status_atom, msg::mover_info, bool)  the agent's account of the job's mover (hello, or a
+///                                         status after an OMA restart): listed or not
+///
+/// `recovering` says the record was read back after an OMA restart: a stop in progress goes
+/// on with the same stop id, and a job that was starting or replicating asks its agent.
+caf::actor spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
+                           std::uint64_t revision, bool recovering);
+
+}  // namespace mk::actors

@@ -1,0 +1,350 @@
+// The OMA's directory of jobs: spawning, recovery after a restart, and routing.
+#include "actors/registry_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/all.hpp>
+#include <map>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "actors/ids.hpp"
+#include "messages/caf_types.hpp"
+
+namespace mk::actors {
+
+namespace {
+
+using nlohmann::json;
+
+struct entry {
+  caf::actor actor;
+  std::string vma;
+};
+
+struct registry_state {
+  job_deps deps;
+  std::map<std::string, entry> jobs;
+  std::vector<bus::subscription> subscriptions;
+  static inline const char* name = "registry";
+};
+
+using registry = caf::stateful_actor<registry_state>;
+
+constexpr std::size_t max_name = 256;
+constexpr std::size_t max_source = 4096;
+
+bool printable(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  return true;
+}
+
+/// What a new job may be made of; the first field at fault is named.
+caf::error check_new_job(const msg::replicate_request& r) {
+  if (r.name.empty() || r.name.size() > max_name || !printable(r.name))
+    return make_error(errc::invalid, "name: 1 to 256 printable characters expected");
+  const bool nbd_uri = r.source.starts_with("nbd://") || r.source.starts_with("nbds://") ||
+                       r.source.starts_with("nbd+unix://") ||
+                       r.source.starts_with("nbds+unix://");
+  if (!nbd_uri || r.source.size() > max_source || !printable(r.source))
+    return make_error(errc::invalid,
+                      "source: an NBD URI expected (nbd://host[:port]/export or "
+                      "nbd+unix:///export?socket=PATH)");
+  if (!msg::valid_id(r.vma))
+    return make_error(errc::invalid, "vma: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected");
+  return caf::none;
+}
+
+caf::actor spawn_job(registry* self, job_record job, std::uint64_t revision, bool recovering) {
+  const auto id = job.id;
+  const auto vma = job.vma;
+  auto actor =
+      spawn_job_actor(self->home_system(), self->state.deps, std::move(job), revision, recovering);
+  // Linked: the jobs end with the registry, and a job actor that dies takes the registry
+  // down with it rather than leaving a job nobody answers for.
+  self->link_to(actor);
+  self->state.jobs[id] = {actor, vma};
+  return actor;
+}
+
+caf::result<std::string> create(registry* self, const msg::replicate_request& r) {
+  if (auto err = check_new_job(r))
+    return err;
+  auto& st = self->state;
+  job_record job;
+  job.id = new_job_id();
+  job.name = r.name;
+  job.source = r.source;
+  job.vma = r.vma;
+  job.volume_id = volume_id_for(job.id);
+  job.created_at = job.updated_at = unix_ms();
+  auto revision = st.deps.store->create(job.id, to_json(job).dump());
+  if (!revision)
+    return make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message);
+  json entry_json = {{"ts", rfc3339(job.created_at)},
+                     {"event", "created"},
+                     {"actor", "registry"},
+                     {"job", job.id},
+                     {"state", "queued"},
+                     {"detail",
+                      {{"name", job.name},
+                       {"source", job.source},
+                       {"vma", job.vma},
+                       {"requested_by", r.hdr.from}}}};
+  (void)st.deps.store->append_log(job.id, entry_json.dump());
+  auto json_text = to_json(job).dump();
+  auto actor = spawn_job(self, std::move(job), *revision, false);
+  self->send(actor, start_atom::value);
+  return json_text;
+}
+
+caf::actor find(registry* self, const std::string& id) {
+  auto it = self->state.jobs.find(id);
+  return it == self->state.jobs.end() ? caf::actor{} : it->second.actor;
+}
+
+caf::error unknown(const std::string& id) {
+  return make_error(errc::not_found, "no job '" + id + "'");
+}
+
+// -- the bus --------------------------------------------------------------------------
+
+msg::control_reply reply_from(const std::string& job_json) {
+  msg::control_reply out;
+  out.ok = true;
+  auto j = json::parse(job_json, nullptr, false);
+  if (j.is_object()) {
+    out.job = j.value("id", "");
+    out.state = j.value("state", "");
+    if (j.contains("stop") && j["stop"].is_object())
+      out.stop_id = j["stop"].value("id", "");
+  }
+  return out;
+}
+
+msg::control_reply reply_from(const caf::error& err) {
+  msg::control_reply out;
+  out.ok = false;
+  out.code = std::string(to_string(code_of(err)));
+  out.error = message_of(err);
+  return out;
+}
+
+/// Sends a request to ourselves (or a job) and answers the bus request with the outcome.
+template <class... Ts>
+void answer_on_bus(registry* self, const bus::envelope& e, const caf::actor& dest, Ts&&... xs) {
+  auto bus = self->state.deps.bus;
+  self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+      .then(
+          [bus, e](const std::string& job_json) {
+            if (!e.reply.empty())
+              (void)bus->reply(e, reply_from(job_json));
+          },
+          [bus, e](const caf::error& err) {
+            if (!e.reply.empty())
+              (void)bus->reply(e, reply_from(err));
+          });
+}
+
+void on_hello(registry* self, const msg::hello& h) {
+  auto& st = self->state;
+  spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
+  for (const auto& [id, e] : st.jobs) {
+    if (e.vma != h.vma)
+      continue;
+    auto it = std::find_if(h.movers.begin(), h.movers.end(),
+                           [&id](const msg::mover_info& m) { return m.job == id; });
+    if (it != h.movers.end()) {
+      self->send(e.actor, status_atom::value, *it, true);
+    } else {
+      msg::mover_info none;
+      none.job = id;
+      self->send(e.actor, status_atom::value, none, false);
+    }
+  }
+  // A mover for a job that does not exist (deleted while its agent was away) must not write on.
+  for (const auto& m : h.movers) {
+    if (st.jobs.contains(m.job) || m.state == "exited")
+      continue;
+    msg::stop_request r;
+    r.job = m.job;
+    r.stop_id = new_stop_id();
+    r.reason = msg::stop_reason::bus;
+    r.comment = "a mover of an unknown job";
+    r.to = std::string(msg::name_of(msg::participant::vma_process));
+    r.vma = h.vma;
+    if (auto subject = st.deps.bus->subjects().job_stop(m.job))
+      (void)st.deps.bus->publish(*subject, r);
+  }
+}
+
+void on_envelope(registry* self, const bus::envelope& e) {
+  auto message = msg::decode_any(e.data);
+  if (!message) {
+    spdlog::warn("oma: dropped a malformed message on {}: {}", e.subject,
+                 message.error().message);
+    return;
+  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, msg::stop_confirm>) {
+          if (auto job = find(self, m.job))
+            self->send(job, e);
+        } else if constexpr (std::is_same_v<T, msg::stop_request>) {
+          if (auto job = find(self, m.job))
+            answer_on_bus(self, e, job, m);
+          else if (!e.reply.empty())
+            (void)self->state.deps.bus->reply(e, reply_from(unknown(m.job)));
+        } else if constexpr (std::is_same_v<T, msg::replicate_request>) {
+          answer_on_bus(self, e, caf::actor_cast<caf::actor>(self), m);
+        } else if constexpr (std::is_same_v<T, msg::resume_request>) {
+          answer_on_bus(self, e, caf::actor_cast<caf::actor>(self), resume_atom::value, m.job);
+        } else if constexpr (std::is_same_v<T, msg::hello>) {
+          on_hello(self, m);
+        } else {
+          spdlog::debug("oma: ignored a {} on {}", T::type, e.subject);
+        }
+      },
+      *message);
+}
+
+bool subscribe(registry* self) {
+  auto& st = self->state;
+  const auto& s = st.deps.bus->subjects();
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (const auto& pattern : {s.all_stopped(), s.control_stop(), s.control_replicate(),
+                              s.control_resume(), s.all_hellos()}) {
+    auto sub = bus::subscribe_actor(st.deps.bus->transport(), pattern, me);
+    if (!sub) {
+      spdlog::error("oma: cannot subscribe to {}: {}", pattern, sub.error().message);
+      return false;
+    }
+    st.subscriptions.push_back(std::move(*sub));
+  }
+  return true;
+}
+
+/// Every job of the store gets its actor again; queued ones start, the others carry on from
+/// where their record says they were.
+void recover(registry* self) {
+  auto& st = self->state;
+  auto ids = st.deps.store->ids();
+  if (!ids) {
+    spdlog::error("oma: cannot list the jobs: {}", ids.error().message);
+    return;
+  }
+  for (const auto& id : *ids) {
+    auto stored = st.deps.store->load(id);
+    if (!stored) {
+      spdlog::error("job {}: cannot be read: {}", id, stored.error().message);
+      continue;
+    }
+    auto job = job_from_json(stored->json);
+    if (!job) {
+      spdlog::error("job {}: the stored record is damaged ({}); left alone", id, job.error());
+      continue;
+    }
+    const bool queued = job->state == msg::job_state::queued;
+    auto actor = spawn_job(self, std::move(*job), stored->revision, true);
+    if (queued)
+      self->send(actor, start_atom::value);
+  }
+  spdlog::info("oma: {} jobs recovered from the store", st.jobs.size());
+}
+
+/// Asks a job and hands its answer, or its error, to whoever asked us.
+template <class... Ts>
+caf::result<std::string> ask_job(registry* self, const caf::actor& job, Ts&&... xs) {
+  auto rp = self->make_response_promise<std::string>();
+  self->request(job, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+      .then([rp](const std::string& json_text) mutable { rp.deliver(json_text); },
+            [rp](const caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+template <class Atom, class... Ts>
+void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
+  if (auto actor = find(self, job))
+    self->send(actor, atom, job, std::forward<Ts>(xs)...);
+}
+
+caf::behavior registry_behavior(registry* self, job_deps deps) {
+  self->state.deps = std::move(deps);
+  self->set_default_handler(caf::drop);
+  recover(self);
+  if (!subscribe(self))
+    self->quit(make_error(errc::internal, "the registry could not subscribe to the bus"));
+  return {
+      [self](const bus::envelope& e) { on_envelope(self, e); },
+      [self](const msg::replicate_request& r) -> caf::result<std::string> {
+        return create(self, r);
+      },
+      [self](const msg::stop_request& r) -> caf::result<std::string> {
+        auto job = find(self, r.job);
+        if (!job)
+          return unknown(r.job);
+        return ask_job(self, job, r);
+      },
+      [self](resume_atom, const std::string& id) -> caf::result<std::string> {
+        auto job = find(self, id);
+        if (!job)
+          return unknown(id);
+        auto rp = self->make_response_promise<std::string>();
+        self->request(job, defaults::jobs::start_timeout, resume_atom::value)
+            .then(
+                [self, rp, job](const std::string& json_text) mutable {
+                  self->send(job, start_atom::value);
+                  rp.deliver(json_text);
+                },
+                [rp](const caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](get_atom, const std::string& id) -> caf::result<std::string> {
+        auto job = find(self, id);
+        if (!job)
+          return unknown(id);
+        return ask_job(self, job, get_atom::value);
+      },
+      [self](snapshot_atom a, const std::string& job, const msg::progress& p) {
+        route(self, a, job, p);
+      },
+      [self](exited_atom a, const std::string& job, const msg::progress& p) {
+        route(self, a, job, p);
+      },
+      [self](lost_atom a, const std::string& job, const std::string& why) {
+        route(self, a, job, why);
+      },
+      [self](stalled_atom a, const std::string& job, std::uint64_t seconds) {
+        route(self, a, job, seconds);
+      },
+      [self](trigger_atom, const std::string& job, const std::string& action) {
+        auto actor = find(self, job);
+        if (!actor)
+          return;
+        if (action == "start") {
+          self->send(actor, start_atom::value);
+        } else if (action == "resume") {
+          self->send(self, resume_atom::value, job);
+        } else if (action == "stop") {
+          msg::stop_request r;
+          r.hdr = self->state.deps.bus->header();
+          r.job = job;
+          r.reason = msg::stop_reason::schedule;
+          self->send(actor, r);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_registry(caf::actor_system& system, job_deps deps) {
+  return system.spawn([deps = std::move(deps)](registry* self) mutable {
+    return registry_behavior(self, std::move(deps));
+  });
+}
+
+}  // namespace mk::actors

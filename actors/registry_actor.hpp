@@ -1,0 +1,30 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/job_actor.hpp"
+
+namespace mk::actors {
+
+/// The OMA's directory of jobs: it spawns a job actor per job (all of them again from the store
+/// after a restart), and routes to them what arrives for a job from the bus and from the other
+/// actors of the OMA. `deps` is what each job actor gets; the registry subscribes for itself
+/// on the bus of `deps.bus`.
+///
+/// Bus: `<prefix>.job.*.stopped` (confirmations, to the job), `<prefix>.control.stop`
+/// (a StopRequest from an authorised publisher; a request gets a control_reply),
+/// `<prefix>.control.replicate`, `<prefix>.control.resume` (requests; control_reply), and
+/// `<prefix>.vma.*.hello` (an agent's movers, reconciled job by job).
+///
+/// Messages (replies: JSON text, or a caf::error of actors/errors.hpp):
+///   (msg::replicate_request) -> job        a new job, queued, then started
+///   (msg::stop_request) -> job             to the job named in it
+///   (resume_atom, id) -> job               back to queued, then started
+///   (get_atom, id) -> job
+///   (get_atom) -> [job...]                 every job
+///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
+///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume
+caf::actor spawn_registry(caf::actor_system& system, job_deps deps);
+
+}  // namespace mk::actors

@@ -1,0 +1,428 @@
+// The job actor's stop protocol, step by step: CAF's deterministic scheduler and virtual clock,
+// the bus in memory, the store in memory. The test plays the participants: it reads the stop
+// requests the job publishes and answers them, or stays silent.
+#include "actors/job_actor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "bus/in_memory_transport.hpp"
+#include "messages/caf_types.hpp"
+
+namespace mk::actors {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using msg::participant;
+
+struct test_config : caf::actor_system_config {
+  test_config() {
+    set("scheduler.policy", caf::atom("testing"));
+    msg::add_message_types(*this);
+    bus::add_bus_types(*this);
+  }
+};
+
+class job_actor_test : public ::testing::Test {
+ protected:
+  job_actor_test()
+      : system_(cfg_),
+        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(system_.scheduler())),
+        transport_(std::make_shared<bus::in_memory_transport>()),
+        oma_(std::make_shared<bus_link>(transport_, "mk", "oma")),
+        agent_(std::make_shared<bus_link>(transport_, "mk", "vma:local")),
+        store_(std::make_shared<memory_job_store>()) {
+    auto stops = transport_->subscribe("mk.job.*.stop", [this](bus::envelope e) {
+      auto r = msg::decode<msg::stop_request>(e.data);
+      ASSERT_TRUE(r) << r.error().message;
+      requests_.push_back(*r);
+    });
+    auto states = transport_->subscribe("mk.job.*.state", [this](bus::envelope e) {
+      auto s = msg::decode<msg::job_state_changed>(e.data);
+      ASSERT_TRUE(s) << s.error().message;
+      states_.push_back(s->state);
+    });
+    EXPECT_TRUE(stops && states);
+    subscriptions_.push_back(std::move(*stops));
+    subscriptions_.push_back(std::move(*states));
+  }
+
+  ~job_actor_test() override {
+    subscriptions_.clear();
+    if (job_)
+      caf::anon_send_exit(job_, caf::exit_reason::user_shutdown);
+    consume();
+  }
+
+  /// Runs every message that is due, without moving the clock.
+  void consume() {
+    while (sched_.try_run_once()) {
+    }
+  }
+
+  /// Moves the virtual clock, one step at a time so that each tick sees its own time.
+  void advance(std::chrono::milliseconds d, std::chrono::milliseconds step = 100ms) {
+    for (auto t = 0ms; t < d; t += step) {
+      sched_.advance_time(step);
+      consume();
+    }
+  }
+
+  /// A job in `state`, stored, with its actor listening for confirmations.
+  void spawn_job(msg::job_state state, bool volume_kept = false,
+                 std::optional<stop_record> stop = std::nullopt) {
+    job_record job;
+    job.id = "r-1";
+    job.name = "web-01 disk 0";
+    job.source = "nbd+unix:///?socket=/run/src.sock";
+    job.vma = "local";
+    job.state = state;
+    job.volume_id = "v-1";
+    job.volume_kept = volume_kept;
+    job.runs = state == msg::job_state::queued ? 0 : 1;
+    job.created_at = job.updated_at = 1795910400000;
+    job.stop = stop;
+    auto rev = store_->create(job.id, to_json(job).dump());
+    ASSERT_TRUE(rev);
+    job_deps deps;
+    deps.bus = oma_;
+    deps.store = store_;
+    deps.timing.grace = 5s;
+    deps.timing.quiesce_extra = 3s;
+    deps.timing.volumes_deadline = 4s;
+    job_ = spawn_job_actor(system_, deps, job, *rev, stop.has_value());
+    auto sub = bus::subscribe_actor(*transport_, "mk.job.r-1.stopped", job_);
+    ASSERT_TRUE(sub);
+    subscriptions_.push_back(std::move(*sub));
+    consume();
+  }
+
+  /// Asks the job actor and waits (deterministically) for its answer.
+  template <class... Ts>
+  expected<json, caf::error> ask(Ts... xs) {
+    std::optional<expected<json, caf::error>> out;
+    auto asker = system_.spawn([&, xs...](caf::event_based_actor* self) {
+      self->request(job_, std::chrono::seconds(3600), xs...)
+          .then([&](const std::string& text) { out = json::parse(text); },
+                [&](const caf::error& err) { out = unexpected(err); });
+    });
+    consume();
+    EXPECT_TRUE(out) << "no answer";
+    return out ? *out : unexpected(caf::error(caf::sec::request_timeout));
+  }
+
+  expected<json, caf::error> stop(msg::volume_action volumes = msg::volume_action::keep,
+                                  msg::stop_mode mode = msg::stop_mode::graceful) {
+    msg::stop_request r;
+    r.hdr = {"m-1", 0, "ctl"};
+    r.job = "r-1";
+    r.mode = mode;
+    r.volumes = volumes;
+    r.reason = msg::stop_reason::user;
+    r.comment = "test";
+    return ask(r);
+  }
+
+  /// The participant's answer, as it would publish it.
+  void confirm(participant who, msg::outcome result, std::string detail = "",
+               bool completed = false) {
+    ASSERT_FALSE(stop_id().empty());
+    msg::stop_confirm c;
+    c.job = "r-1";
+    c.stop_id = stop_id();
+    c.who = who;
+    c.result = result;
+    c.detail = std::move(detail);
+    c.completed = completed;
+    const auto& link = who == participant::vma_process ? agent_ : oma_;
+    ASSERT_TRUE(link->publish("mk.job.r-1.stopped", c));
+    consume();
+  }
+
+  std::size_t asked(participant who) const {
+    return std::count_if(requests_.begin(), requests_.end(), [who](const auto& r) {
+      return r.to == msg::name_of(who);
+    });
+  }
+
+  const msg::stop_request* last_to(participant who) const {
+    for (auto it = requests_.rbegin(); it != requests_.rend(); ++it)
+      if (it->to == msg::name_of(who))
+        return &*it;
+    return nullptr;
+  }
+
+  std::string stop_id() const { return requests_.empty() ? "" : requests_.front().stop_id; }
+
+  job_record stored() {
+    auto s = store_->load("r-1");
+    EXPECT_TRUE(s);
+    auto j = job_from_json(s->json);
+    EXPECT_TRUE(j) << j.error();
+    return *j;
+  }
+
+  std::vector<std::string> log_events() {
+    std::vector<std::string> out;
+    const auto entries = store_->read_log("r-1");
+    EXPECT_TRUE(entries);
+    for (const auto& e : *entries)
+      out.push_back(json::parse(e)["event"]);
+    return out;
+  }
+
+  void all_quiesce_confirm() {
+    confirm(participant::scheduler, msg::outcome::ok, "dropped 0 triggers");
+    confirm(participant::poller, msg::outcome::ok, "last progress: 10 of 100 bytes");
+    confirm(participant::vma_process, msg::outcome::exited, "exit 3");
+  }
+
+  test_config cfg_;
+  caf::actor_system system_;
+  caf::scheduler::test_coordinator& sched_;
+  std::shared_ptr<bus::in_memory_transport> transport_;
+  std::shared_ptr<bus_link> oma_;
+  std::shared_ptr<bus_link> agent_;
+  std::shared_ptr<memory_job_store> store_;
+  std::vector<bus::subscription> subscriptions_;
+  std::vector<msg::stop_request> requests_;
+  std::vector<msg::job_state> states_;
+  caf::actor job_;
+};
+
+TEST_F(job_actor_test, every_participant_confirms_and_the_job_is_stopped) {
+  spawn_job(msg::job_state::replicating);
+  auto reply = stop();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["state"], "stopping");
+  EXPECT_EQ((*reply)["stop"]["id"], stop_id());
+  // Stored as stopping before any participant was asked.
+  EXPECT_EQ(stored().state, msg::job_state::stopping);
+  EXPECT_EQ(asked(participant::scheduler), 1u);
+  EXPECT_EQ(asked(participant::poller), 1u);
+  EXPECT_EQ(asked(participant::vma_process), 1u);
+  EXPECT_EQ(asked(participant::volume), 0u) << "the volume waits for the mover's end";
+  EXPECT_EQ(last_to(participant::vma_process)->vma, "local");
+
+  all_quiesce_confirm();
+  ASSERT_EQ(asked(participant::volume), 1u);
+  EXPECT_EQ(last_to(participant::volume)->volumes, msg::volume_action::keep);
+  EXPECT_EQ(stored().state, msg::job_state::stopping);
+  confirm(participant::volume, msg::outcome::ok, "kept as partial");
+
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::stopped);
+  EXPECT_TRUE(job.resumable());
+  ASSERT_TRUE(job.stop);
+  EXPECT_NE(job.stop->settled_at, 0);
+  EXPECT_EQ(job.stop->outcomes[2], msg::outcome::exited);
+  EXPECT_EQ(states_, (std::vector{msg::job_state::stopping, msg::job_state::stopped}));
+  EXPECT_EQ(log_events(),
+            (std::vector<std::string>{"stop_requested", "participant_confirmed",
+                                      "participant_confirmed", "participant_confirmed",
+                                      "volumes_phase", "participant_confirmed", "stop_settled"}));
+  // Nothing is asked again once settled.
+  const auto sent = requests_.size();
+  advance(10s);
+  EXPECT_EQ(requests_.size(), sent);
+}
+
+TEST_F(job_actor_test, volumes_delete_cancels_the_job) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop(msg::volume_action::remove));
+  all_quiesce_confirm();
+  ASSERT_EQ(asked(participant::volume), 1u);
+  EXPECT_EQ(last_to(participant::volume)->volumes, msg::volume_action::remove);
+  confirm(participant::volume, msg::outcome::ok, "deleted");
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::cancelled);
+  EXPECT_FALSE(job.resumable());
+}
+
+TEST_F(job_actor_test, a_silent_vma_process_fails_the_stop_and_the_volume_is_never_asked) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop());
+  confirm(participant::scheduler, msg::outcome::ok);
+  confirm(participant::poller, msg::outcome::ok);
+  advance(7900ms);
+  EXPECT_EQ(stored().state, msg::job_state::stopping) << "before grace + quiesce_extra";
+  // Asked again every second while it stays silent.
+  EXPECT_GE(asked(participant::vma_process), 7u);
+  advance(200ms);
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "stop_unconfirmed: vma_process");
+  EXPECT_FALSE(job.resumable()) << "a mover may still write to the volume";
+  EXPECT_EQ(asked(participant::volume), 0u);
+  EXPECT_EQ(asked(participant::scheduler), 1u) << "confirmed participants are not asked again";
+}
+
+TEST_F(job_actor_test, a_silent_volume_fails_the_stop) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop());
+  all_quiesce_confirm();
+  advance(4100ms);
+  EXPECT_GE(asked(participant::volume), 4u);
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "stop_unconfirmed: volume");
+}
+
+TEST_F(job_actor_test, a_repeated_stop_returns_the_same_stop_and_force_escalates) {
+  spawn_job(msg::job_state::replicating);
+  auto first = stop();
+  ASSERT_TRUE(first);
+  auto again = stop();
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)["stop"]["id"], (*first)["stop"]["id"]);
+  EXPECT_EQ(asked(participant::vma_process), 1u) << "a repeat sends nothing new";
+  EXPECT_EQ(last_to(participant::vma_process)->mode, msg::stop_mode::graceful);
+
+  auto forced = stop(msg::volume_action::keep, msg::stop_mode::force);
+  ASSERT_TRUE(forced);
+  EXPECT_EQ((*forced)["stop"]["id"], (*first)["stop"]["id"]);
+  EXPECT_EQ((*forced)["stop"]["mode"], "force");
+  EXPECT_EQ(asked(participant::vma_process), 2u);
+  EXPECT_EQ(last_to(participant::vma_process)->mode, msg::stop_mode::force);
+  EXPECT_EQ(stored().stop->mode, msg::stop_mode::force);
+  all_quiesce_confirm();
+  confirm(participant::volume, msg::outcome::ok);
+  EXPECT_EQ(stored().state, msg::job_state::stopped);
+  const auto events = log_events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "stop_escalated"), events.end());
+}
+
+TEST_F(job_actor_test, a_copy_that_completes_before_the_stop_lands_settles_as_completed) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop(msg::volume_action::remove));
+  confirm(participant::scheduler, msg::outcome::ok);
+  confirm(participant::poller, msg::outcome::ok);
+  confirm(participant::vma_process, msg::outcome::not_running, "exited earlier: exit 0", true);
+  ASSERT_EQ(asked(participant::volume), 1u);
+  EXPECT_EQ(last_to(participant::volume)->volumes, msg::volume_action::keep)
+      << "a complete copy is never deleted";
+  confirm(participant::volume, msg::outcome::ok);
+  EXPECT_EQ(stored().state, msg::job_state::completed);
+  // And a completed job cannot be stopped.
+  auto refused = stop();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::conflict);
+}
+
+TEST_F(job_actor_test, a_queued_job_is_stopped_without_a_mover) {
+  spawn_job(msg::job_state::queued);
+  auto reply = stop();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ((*reply)["state"], "stopping");
+  confirm(participant::scheduler, msg::outcome::ok);
+  confirm(participant::poller, msg::outcome::ok, "no progress seen");
+  confirm(participant::vma_process, msg::outcome::not_running, "no mover for this job");
+  confirm(participant::volume, msg::outcome::ok, "no volume");
+  EXPECT_EQ(stored().state, msg::job_state::stopped);
+  // A start that arrives afterwards does nothing: the job is no longer queued.
+  caf::anon_send(job_, start_atom::value);
+  consume();
+  EXPECT_EQ(stored().state, msg::job_state::stopped);
+}
+
+TEST_F(job_actor_test, a_stopped_job_refuses_keep_takes_delete_and_resumes) {
+  spawn_job(msg::job_state::stopped, true);
+  auto refused = stop();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), errc::conflict);
+  EXPECT_NE(message_of(refused.error()).find("stopped"), std::string::npos);
+
+  auto resumed = ask(resume_atom::value);
+  ASSERT_TRUE(resumed);
+  EXPECT_EQ((*resumed)["state"], "queued");
+  EXPECT_EQ(stored().state, msg::job_state::queued);
+  auto again = ask(resume_atom::value);
+  ASSERT_FALSE(again) << "a queued job has nothing to resume";
+  EXPECT_EQ(code_of(again.error()), errc::conflict);
+}
+
+TEST_F(job_actor_test, a_stopped_job_is_cleaned_up_by_a_stop_with_delete) {
+  spawn_job(msg::job_state::stopped, true);
+  ASSERT_TRUE(stop(msg::volume_action::remove));
+  confirm(participant::scheduler, msg::outcome::ok);
+  confirm(participant::poller, msg::outcome::ok);
+  confirm(participant::vma_process, msg::outcome::not_running);
+  confirm(participant::volume, msg::outcome::ok, "deleted");
+  EXPECT_EQ(stored().state, msg::job_state::cancelled);
+}
+
+TEST_F(job_actor_test, only_the_jobs_own_agent_speaks_for_its_mover) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop());
+  msg::stop_confirm c;
+  c.job = "r-1";
+  c.stop_id = stop_id();
+  c.who = participant::vma_process;
+  c.result = msg::outcome::exited;
+  bus_link other(transport_, "mk", "vma:other");
+  ASSERT_TRUE(other.publish("mk.job.r-1.stopped", c));
+  ASSERT_TRUE(oma_->publish("mk.job.r-1.stopped", c));
+  consume();
+  EXPECT_EQ(asked(participant::volume), 0u);
+  EXPECT_FALSE(stored().stop->outcomes[2]);
+  // A confirmation for another stop id changes nothing either.
+  c.stop_id = "s-other";
+  ASSERT_TRUE(agent_->publish("mk.job.r-1.stopped", c));
+  consume();
+  EXPECT_EQ(asked(participant::volume), 0u);
+}
+
+TEST_F(job_actor_test, a_failed_vma_process_fails_the_stop_without_touching_the_volume) {
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop());
+  confirm(participant::vma_process, msg::outcome::failed, "kill: operation not permitted");
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "stop_failed: vma_process: kill: operation not permitted");
+  EXPECT_EQ(asked(participant::volume), 0u);
+}
+
+TEST_F(job_actor_test, after_an_oma_restart_a_stop_goes_on_with_the_same_stop_id) {
+  stop_record stop;
+  stop.id = "s-before";
+  stop.volumes = msg::volume_action::remove;
+  stop.requested_by = "ctl";
+  stop.requested_at = 1795910400000;
+  // The OMA died after the mover's end was confirmed, before the volume answered.
+  stop.outcomes[static_cast<std::size_t>(participant::vma_process)] = msg::outcome::exited;
+  spawn_job(msg::job_state::stopping, true, stop);
+  ASSERT_EQ(requests_.size(), 3u) << "every quiesce participant is asked again";
+  for (const auto& r : requests_) {
+    EXPECT_EQ(r.stop_id, "s-before");
+    EXPECT_EQ(r.volumes, msg::volume_action::remove);
+  }
+  all_quiesce_confirm();
+  confirm(participant::volume, msg::outcome::ok, "deleted");
+  EXPECT_EQ(stored().state, msg::job_state::cancelled);
+  EXPECT_EQ(stored().stop->id, "s-before");
+  const auto events = log_events();
+  EXPECT_EQ(events.front(), "stop_resumed");
+}
+
+TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
+  spawn_job(msg::job_state::replicating);
+  msg::progress p;
+  p.job = "r-1";
+  p.state = "exited";
+  p.exit_code = 1;
+  p.detail = "exit 1: source: EIO";
+  caf::anon_send(job_, exited_atom::value, std::string("r-1"), p);
+  consume();
+  auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "mover exited: exit 1: source: EIO");
+  EXPECT_TRUE(job.resumable());
+}
+
+}  // namespace
+}  // namespace mk::actors
