@@ -158,8 +158,8 @@ constexpr std::size_t stderr_tail = 1024;
 /// replies and hellos) when the job is not started again.
 constexpr std::chrono::hours ended_retention{24 * 7};
 
-/// Time a forwarded stop request may wait for the vma-process actor to take it; past it the
-/// agent answers for that mover itself. The job actor re-sends anyway.
+/// Time a forwarded stop request may wait for the vma-process actor to take it. Past it the
+/// agent gives up on that copy of the request: the job actor re-sends every second anyway.
 constexpr std::chrono::milliseconds forward_timeout{5000};
 
 /// Agent id of `migratekit vma` when none is given (`migratekit up` runs one as "local").

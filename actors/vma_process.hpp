@@ -1,0 +1,79 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/bus_link.hpp"
+#include "actors/participant.hpp"
+#include "config/defaults.hpp"
+#include "messages/catalogue.hpp"
+#include "vma/mover_process.hpp"
+
+/// The vma-process actor: one per running mover, spawned by its VMA agent (SPEC sections 1, 4).
+///
+///   running --stop request--> stopping --mover ended--> confirm on .stopped, tell agent, quit
+///   running --mover ended by itself--> `exited` progress, tell agent, quit
+///   running | stopping --shutdown or agent down--> detach the mover (it runs on), quit
+///
+/// A timer (tick_atom to itself, every `tick_interval`) reads the mover's progress lines (or,
+/// for an adopted mover that has no pipe, its checkpoint file) and publishes them on
+/// `<prefix>.job.<job>.progress` at most every `progress_interval`; it escalates an overdue
+/// stop to SIGKILL and notices the exit.
+///
+/// Messages it takes:
+///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
+///                               with an empty message once taken, and confirms on the bus
+///   tick_atom                   its own timer
+///   shutdown_atom               the agent shuts down: let the mover run on, quit
+/// Messages it sends to the agent:
+///   msg::progress                                  each published progress, for status replies
+///   exited_atom, msg::mover_info, msg::stop_confirm, bool completed
+///                                                  once the mover has ended (the confirmation's
+///                                                  stop_id is empty when no stop was asked)
+namespace mk::actors {
+
+struct vma_process_args {
+  std::shared_ptr<const bus_link> bus;
+  caf::actor agent;
+  std::string job;
+  /// Taken over by the actor: started by the agent just before, or adopted.
+  std::shared_ptr<vma::mover_process> mover;
+  std::filesystem::path checkpoint;
+  std::filesystem::path stderr_log;
+  std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
+  std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
+};
+
+struct vma_process_state {
+  using clock = std::chrono::steady_clock;
+
+  vma_process_state() = default;
+  /// Lets a mover that is still running go on unsupervised, whatever ends the actor: movers
+  /// outlive their agent (SPEC section 8); only a stop request ends one.
+  ~vma_process_state();
+  vma_process_state(const vma_process_state&) = delete;
+  vma_process_state& operator=(const vma_process_state&) = delete;
+
+  vma_process_args args;
+  stop_answers answers{msg::participant::vma_process};
+  /// The stop being carried out, until the mover has ended.
+  std::optional<msg::stop_request> stopping;
+  bool forced = false;
+  std::chrono::milliseconds grace{};
+  /// The last progress published, and when.
+  std::optional<msg::progress> last;
+  clock::time_point last_sent{};
+  bool done = false;
+
+  static inline const char* name = "vma_process";
+};
+
+caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_process_args args);
+
+}  // namespace mk::actors
