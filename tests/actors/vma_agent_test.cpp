@@ -285,11 +285,12 @@ class VmaAgent : public test::nats_fixture {
   caf::actor agent_;
 };
 
-const msg::mover_info* find_mover(const std::vector<msg::mover_info>& movers,
-                                  const std::string& job) {
+/// A copy, not a pointer: the lists come from temporaries.
+std::optional<msg::mover_info> find_mover(const std::vector<msg::mover_info>& movers,
+                                          const std::string& job) {
   for (const auto& m : movers)
-    if (m.job == job) return &m;
-  return nullptr;
+    if (m.job == job) return m;
+  return std::nullopt;
 }
 
 TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoint) {
@@ -338,7 +339,7 @@ TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoin
 
   const auto st = status();
   EXPECT_EQ(st.vma, agent_id);
-  const auto* m = find_mover(st.movers, "r-1");
+  const auto m = find_mover(st.movers, "r-1");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->state, "exited");
   EXPECT_EQ(m->exit_code, 3);
@@ -552,7 +553,7 @@ TEST_F(VmaAgent, MoverThatFailsReportsItsExitCodeAndStderr) {
   EXPECT_NE(end->detail.find("stderr: "), std::string::npos) << end->detail;
   EXPECT_NE(end->detail.find("smaller"), std::string::npos) << end->detail;
   const auto st = status();
-  const auto* m = find_mover(st.movers, "r-13");
+  const auto m = find_mover(st.movers, "r-13");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->state, "exited");
   EXPECT_EQ(m->exit_code, 2);
@@ -577,7 +578,7 @@ TEST_F(VmaAgent, RestartedAgentReadoptsTheMoverAndStopsIt) {
   const auto hello = log_.hellos().back();
   EXPECT_EQ(hello.vma, agent_id);
   EXPECT_EQ(hello.hdr.from, "vma:local");
-  const auto* m = find_mover(hello.movers, "r-14");
+  const auto m = find_mover(hello.movers, "r-14");
   ASSERT_TRUE(m) << "the hello does not list the mover";
   EXPECT_EQ(m->state, "running");
   EXPECT_EQ(m->pid, pid);
@@ -614,7 +615,8 @@ TEST_F(VmaAgent, RestartedAgentReportsAMoverThatEndedMeanwhile) {
   ASSERT_TRUE(eventually([&] { return !alive(static_cast<pid_t>(reply.pid)); }, 10s));
 
   start_agent();
-  const auto* m = find_mover(log_.hellos().back().movers, "r-15");
+  const auto hello = log_.hellos().back();
+  const auto m = find_mover(hello.movers, "r-15");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->state, "exited");
   EXPECT_EQ(m->exit_code, -1) << "the exit status went with the agent";
@@ -679,7 +681,7 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
   // The agent learns the bytes from the same progress it publishes.
   ASSERT_TRUE(eventually(
       [&] {
-        const auto* m = find_mover(status().movers, "r-18");
+        const auto m = find_mover(status().movers, "r-18");
         return m && m->bytes_done >= 1 * MiB;
       },
       5s));
@@ -687,11 +689,11 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
   EXPECT_EQ(st.vma, agent_id);
   EXPECT_EQ(st.hdr.from, "vma:local");
   ASSERT_EQ(st.movers.size(), 2u);
-  const auto* r = find_mover(st.movers, "r-18");
+  const auto r = find_mover(st.movers, "r-18");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->state, "running");
   EXPECT_EQ(r->pid, running.pid);
-  const auto* e = find_mover(st.movers, "r-19");
+  const auto e = find_mover(st.movers, "r-19");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, "exited");
   EXPECT_EQ(e->exit_code, 0);
@@ -699,7 +701,7 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
 
   // Started again, a job is no longer listed as ended.
   ASSERT_TRUE(start(start_request("r-19", slow2.uri(), dst3.uri())).ok);
-  const auto* again = find_mover(status().movers, "r-19");
+  const auto again = find_mover(status().movers, "r-19");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->state, "running");
   EXPECT_EQ(again->exit_code, -1);
@@ -737,7 +739,8 @@ TEST_F(VmaAgent, RealAgentProcessKilledAndRestartedReadoptsItsMover) {
   agent = run_agent("vma2.log");
   ASSERT_TRUE(eventually([&] { return log_.hellos().size() > hellos; }, 10s))
       << test::read_text(dir_ / "vma2.log");
-  const auto* m = find_mover(log_.hellos().back().movers, "r-20");
+  const auto hello = log_.hellos().back();
+  const auto m = find_mover(hello.movers, "r-20");
   ASSERT_TRUE(m) << test::read_text(dir_ / "vma2.log");
   EXPECT_EQ(m->state, "running");
   EXPECT_EQ(m->pid, pid);
