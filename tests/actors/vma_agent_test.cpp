@@ -23,6 +23,7 @@
 #include "support/files.hpp"
 #include "support/nbdkit.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 #include "vma/proc_identity.hpp"
 
 namespace mk::actors {
@@ -291,6 +292,51 @@ std::optional<msg::mover_info> find_mover(const std::vector<msg::mover_info>& mo
   for (const auto& m : movers)
     if (m.job == job) return m;
   return std::nullopt;
+}
+
+// The record that lets the next agent find a mover: written atomically, read back field by
+// field, and refused when it names anything but ids (nothing on disk may pick a path).
+TEST(MoverRecord, RoundTripsAndRefusesNamesThatAreNotIds) {
+  test::temp_dir dir;
+  mover_record r;
+  r.job = "r-1";
+  r.id = {4242, 987654};
+  r.checkpoint = "r-1";
+  r.started_at = 1700000000000;
+  ASSERT_TRUE(write_mover_record(dir.path(), r));
+  auto back = read_mover_record(dir / "r-1.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->id, r.id);
+  EXPECT_EQ(back->checkpoint, "r-1");
+  EXPECT_FALSE(back->ended);
+
+  r.ended = mover_end{3, "exit 3, checkpoint stopped", false, 1 << 20, 1700000001000};
+  ASSERT_TRUE(write_mover_record(dir.path(), r));
+  back = read_mover_record(dir / "r-1.json");
+  ASSERT_TRUE(back && back->ended) << (back ? "" : back.error().message);
+  EXPECT_EQ(back->ended->exit_code, 3);
+  EXPECT_EQ(back->ended->detail, "exit 3, checkpoint stopped");
+  EXPECT_EQ(back->ended->bytes_done, 1u << 20);
+  EXPECT_FALSE(std::filesystem::exists(dir / "r-1.json.tmp"));
+
+  const auto refused = [&](const std::string& file, const std::string& text) {
+    std::ofstream(dir / file) << text;
+    auto bad = read_mover_record(dir / file);
+    EXPECT_FALSE(bad) << file << ": " << text;
+  };
+  refused("r-2.json",
+          R"({"job":"r-2","pid":1,"start_time":1,"checkpoint":"../../etc/x","started_at":0})");
+  refused("r-3.json",
+          R"({"job":"r-9","pid":1,"start_time":1,"checkpoint":"r-3","started_at":0})");
+  refused("r-4.json", R"({"job":"r-4","pid":"1","start_time":1,"checkpoint":"r-4"})");
+  refused("r-5.json", "not json");
+  // The folder reads as the one good record; the others are skipped.
+  auto all = read_mover_records(dir.path());
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().job, "r-1");
+  r.job = "../x";
+  EXPECT_FALSE(write_mover_record(dir.path(), r));
 }
 
 TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoint) {
