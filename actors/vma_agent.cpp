@@ -136,6 +136,8 @@ void recover(self_ptr self, mover_record rec) {
                     : "cannot be adopted: " + adopted.error().message) +
                describe_checkpoint(view);
   end.completed = view.cp && view.cp->state == nbd::copy_state::completed;
+  // A completed checkpoint is written only right before exit 0 (see vma_process).
+  if (end.completed) end.exit_code = 0;
   end.bytes_done = view.cp ? view.cp->done.bytes() : 0;
   end.ended_at = unix_ms();
   spdlog::info("job {}: mover {} {}", rec.job, rec.id.pid, end.detail);

@@ -168,7 +168,9 @@ void finish(self_ptr self, const vma::outcome& o) {
   info.job = st.args.job;
   info.pid = st.args.mover->identity().pid;
   info.state = "exited";
-  info.exit_code = o.exit_code.value_or(-1);
+  // An adopted mover's exit status is not ours to know; a checkpoint that says completed is
+  // written only right before exit 0, so the OMA is told 0 rather than "unknown" for it.
+  info.exit_code = o.exit_code.value_or(whole ? 0 : -1);
   info.detail = detail;
   // The mover's own last line is the freshest; an adopted one has only its checkpoint.
   if (st.last)

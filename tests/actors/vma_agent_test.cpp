@@ -677,6 +677,37 @@ TEST_F(VmaAgent, RestartedAgentReportsAMoverThatEndedMeanwhile) {
   ::waitpid(static_cast<pid_t>(reply.pid), nullptr, 0);  // our child: reap the zombie
 }
 
+TEST_F(VmaAgent, RestartedAgentTakesACompletedCheckpointForExitZero) {
+  constexpr std::uint64_t size = 16 * MiB;
+  auto src = slow_source("src", size, "64M");
+  auto dst = memory("dst", size);
+  start_agent();
+  const auto reply = start(start_request("r-22", src.uri(), dst.uri()));
+  ASSERT_TRUE(reply.ok) << reply.error;
+  ASSERT_TRUE(progress_reaches("r-22", 1));
+  stop_agent();
+  // The copy completes while no agent watches: its exit status is lost with the agent.
+  ASSERT_TRUE(eventually([&] { return !alive(static_cast<pid_t>(reply.pid)); }, 10s));
+
+  start_agent();
+  const auto hello = log_.hellos().back();
+  const auto m = find_mover(hello.movers, "r-22");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->state, "exited");
+  EXPECT_EQ(m->exit_code, 0) << m->detail;
+  EXPECT_EQ(m->bytes_done, size);
+  EXPECT_NE(m->detail.find("checkpoint completed"), std::string::npos) << m->detail;
+  const auto end = exited("r-22", 5s);
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->exit_code, 0) << end->detail;
+  send_stop("r-22", "s-22");
+  const auto c = confirmation("s-22", 5s);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->result, msg::outcome::not_running);
+  EXPECT_TRUE(c->completed);
+  ::waitpid(static_cast<pid_t>(reply.pid), nullptr, 0);  // our child: reap the zombie
+}
+
 TEST_F(VmaAgent, BadStartRequestsAreRefusedWithAClearError) {
   auto dst = memory("dst", 1 * MiB);
   start_agent();
