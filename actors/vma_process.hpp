@@ -26,6 +26,9 @@
 /// `<prefix>.job.<job>.progress` at most every `progress_interval`; it escalates an overdue
 /// stop to SIGKILL and notices the exit.
 ///
+/// Exit codes it reports: the mover's own; for an adopted mover (not our child, its status
+/// lost) 0 if its checkpoint says completed, else -1.
+///
 /// Messages it takes:
 ///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
 ///                               with an empty message once taken, and confirms on the bus
