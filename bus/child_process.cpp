@@ -32,9 +32,17 @@ struct child_process::shared {
 namespace {
 
 // After fork, in the child: only async-signal-safe calls until exec.
-[[noreturn]] void exec_child(char* const* argv, int out_fd, int err_pipe, int death_signal,
-                             pid_t parent) {
-  if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0 || ::getppid() != parent) ::_exit(127);
+[[noreturn]] void exec_child(char* const* argv, int out_fd, int err_pipe,
+                             const child_options& options, pid_t parent) {
+  // The parent may have died between fork and prctl: then the signal would never come.
+  if (options.death_signal != 0 &&
+      (::prctl(PR_SET_PDEATHSIG, options.death_signal) != 0 || ::getppid() != parent))
+    ::_exit(127);
+  if (options.new_session && ::setsid() < 0) {
+    const int err = errno;
+    [[maybe_unused]] auto n = ::write(err_pipe, &err, sizeof err);
+    ::_exit(127);
+  }
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -54,7 +62,7 @@ namespace {
 
 // The body of the forking thread: fork, report, then wait for the child's end.
 void run(const std::shared_ptr<child_process::shared>& sh, std::vector<std::string> argv_text,
-         int out_fd, int death_signal) {
+         int out_fd, child_options options) {
   std::vector<char*> argv;
   for (auto& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -67,7 +75,7 @@ void run(const std::shared_ptr<child_process::shared>& sh, std::vector<std::stri
   } else {
     const pid_t parent = ::getpid();
     pid = ::fork();
-    if (pid == 0) exec_child(argv.data(), out_fd, pipe_fds[1], death_signal, parent);
+    if (pid == 0) exec_child(argv.data(), out_fd, pipe_fds[1], options, parent);
     if (pid < 0) err = errno;
     ::close(pipe_fds[1]);
     // The pipe closes on a successful exec; otherwise the child writes its errno first.
@@ -109,6 +117,12 @@ child_process::child_process() : shared_(std::make_shared<shared>()) {}
 result<std::unique_ptr<child_process>> child_process::spawn(const std::vector<std::string>& argv,
                                                             const std::filesystem::path& output,
                                                             int death_signal) {
+  return spawn(argv, output, child_options{.death_signal = death_signal, .new_session = false});
+}
+
+result<std::unique_ptr<child_process>> child_process::spawn(const std::vector<std::string>& argv,
+                                                            const std::filesystem::path& output,
+                                                            const child_options& options) {
   if (argv.empty()) return fail(errc::invalid, "spawn: no program");
   const int out_fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (out_fd < 0) {
@@ -117,7 +131,7 @@ result<std::unique_ptr<child_process>> child_process::spawn(const std::vector<st
   }
   std::unique_ptr<child_process> child(new child_process());
   auto sh = child->shared_;
-  sh->thread = std::thread(run, sh, argv, out_fd, death_signal);
+  sh->thread = std::thread(run, sh, argv, out_fd, options);
   std::unique_lock lock(sh->mutex);
   sh->cv.wait(lock, [&sh] { return sh->started; });
   if (sh->spawn_errno != 0) {

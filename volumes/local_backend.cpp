@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -107,14 +108,8 @@ result<std::unique_ptr<local_backend>> local_backend::open(local_backend_options
   return backend;
 }
 
-local_backend::~local_backend() {
-  std::lock_guard lock(mutex_);
-  while (!servers_.empty()) {
-    const auto id = servers_.begin()->first;
-    (void)stop_server(id);
-    (void)fsync_file(file(id, ".img"));
-  }
-}
+// The servers run on (see the class comment); closing the pidfds lets go of them.
+local_backend::~local_backend() = default;
 
 fs::path local_backend::file(const std::string& id, std::string_view ext) const {
   return dir_ / (id + std::string(ext));
@@ -126,13 +121,8 @@ std::string local_backend::uri(const std::string& id) const {
 
 bool local_backend::serving(const std::string& id) {
   if (auto it = servers_.find(id); it != servers_.end()) {
-    if (it->second->running()) return true;
-    servers_.erase(it);
-    return false;
-  }
-  if (auto it = adopted_.find(id); it != adopted_.end()) {
     if (!pidfd_wait(it->second.get(), 0ms)) return true;
-    adopted_.erase(it);
+    servers_.erase(it);
     return false;
   }
   const auto text = read_small(file(id, ".pid"));
@@ -146,24 +136,13 @@ bool local_backend::serving(const std::string& id) {
   vma::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   // Checked again once the pidfd pins the process: the pid cannot change hands after this.
   if (!pidfd || !is_server_of(pid, file(id, ".sock"))) return false;
-  adopted_.emplace(id, std::move(pidfd));
+  servers_.emplace(id, std::move(pidfd));
   return true;
 }
 
 result<void> local_backend::stop_server(const std::string& id) {
   const auto timeout = options_.stop_timeout;
   if (auto it = servers_.find(id); it != servers_.end()) {
-    auto& child = *it->second;
-    child.signal(SIGTERM);
-    if (!child.wait_for(timeout)) {
-      child.signal(SIGKILL);
-      if (!child.wait_for(timeout)) {
-        return fail(errc::timeout, "nbdkit of volume " + id + " survived SIGKILL");
-      }
-    }
-    servers_.erase(it);
-  }
-  if (auto it = adopted_.find(id); it != adopted_.end()) {
     const int pidfd = it->second.get();
     pidfd_signal(pidfd, SIGTERM);
     if (!pidfd_wait(pidfd, timeout)) {
@@ -172,7 +151,7 @@ result<void> local_backend::stop_server(const std::string& id) {
         return fail(errc::timeout, "nbdkit of volume " + id + " survived SIGKILL");
       }
     }
-    adopted_.erase(it);
+    servers_.erase(it);
   }
   return {};
 }
@@ -271,8 +250,12 @@ result<std::string> local_backend::attach(const std::string& id) {
   const auto pidfile = file(id, ".pid");
   if (auto r = unlink_if_any(socket); !r) return std::unexpected(r.error());
   if (auto r = unlink_if_any(pidfile); !r) return std::unexpected(r.error());
+  // Without -f, nbdkit forks into the background once its socket is bound, and the server
+  // writes its pid file when it accepts connections. Forking is what lets it outlive us:
+  // nbdkit sets a parent-death signal for itself at start, which a fork clears. The session
+  // of its own keeps signals meant for ours (a terminal's Ctrl-C) away from it.
   const std::vector<std::string> argv = {options_.nbdkit.string(),
-                                         "-f",
+                                         "--log=stderr",
                                          "-U",
                                          socket.string(),
                                          "-P",
@@ -280,21 +263,24 @@ result<std::string> local_backend::attach(const std::string& id) {
                                          "file",
                                          "file=" + file(id, ".img").string()};
   const auto log = file(id, ".log");
-  // SIGTERM should this process die: a server must not outlive the backend that answers for
-  // it, or nothing would ever stop it.
-  auto spawned = bus::child_process::spawn(argv, log, SIGTERM);
-  if (!spawned) return fail(errc::system, "volume " + id + ": " + spawned.error().message);
-  auto& child = *spawned;
+  auto launcher = bus::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
+  if (!launcher) return fail(errc::system, "volume " + id + ": " + launcher.error().message);
 
-  // nbdkit writes its pid file once it accepts connections.
   const auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
-  while (::access(pidfile.c_str(), F_OK) != 0) {
-    if (auto status = child->wait_for(0ms)) {
-      return fail(errc::system, "nbdkit for volume " + id + " ended (" +
-                                    bus::describe_wait_status(*status) + ")" + log_tail(log));
+  bool forked = false;
+  while (!(forked && serving(id))) {
+    if (!forked) {
+      if (auto status = (*launcher)->wait_for(0ms)) {
+        if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+          return fail(errc::system, "nbdkit for volume " + id + " ended (" +
+                                        bus::describe_wait_status(*status) + ")" + log_tail(log));
+        }
+        forked = true;
+        continue;
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      child.reset();  // SIGKILL and reap
+      launcher->reset();  // SIGKILL and reap, should it still be starting
       (void)unlink_if_any(socket);
       return fail(errc::timeout, "nbdkit for volume " + id + " not ready in " +
                                      std::to_string(options_.ready_timeout.count()) + " ms" +
@@ -302,7 +288,6 @@ result<std::string> local_backend::attach(const std::string& id) {
     }
     std::this_thread::sleep_for(defaults::volumes::poll_interval);
   }
-  servers_.emplace(id, std::move(child));
 
   auto record = read_record(file(id, ".json"));
   if (record) {

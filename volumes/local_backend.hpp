@@ -12,10 +12,6 @@
 #include "vma/unique_fd.hpp"
 #include "volumes/backend.hpp"
 
-namespace mk::bus {
-class child_process;
-}
-
 namespace mk::volumes {
 
 struct local_backend_options {
@@ -28,11 +24,15 @@ struct local_backend_options {
 };
 
 /// Volumes as sparse files DATA/volumes/<id>.img with their record in <id>.json, served on
-/// attach by `nbdkit -f -U <id>.sock -P <id>.pid file <id>.img` on a Unix socket. nbdkit is
-/// started with bus::child_process, so it dies with this process: a crashed OMA leaves records
-/// that say "attached" and dead servers, which the next backend on the same folder finds (pid
-/// file, /proc) and cleans up, the volume back at rest. A server that still runs (started by
-/// another backend object of this process) is adopted rather than started twice.
+/// attach by `nbdkit -U <id>.sock -P <id>.pid file <id>.img` on a Unix socket. A server
+/// belongs to its volume, not to the process that started it: it outlives this object and
+/// this process (a crash, a restart, an upgrade), because a mover may still be writing to it
+/// and SPEC section 8 re-adopts such movers after an OMA restart. So nbdkit is started in a
+/// session of its own and forks into the background (nbdkit sets a parent-death signal for
+/// itself, which only a fork clears), and every server, ours or found, is followed by a pidfd
+/// from its pid file (checked against /proc, so a reused pid is never taken for it). The next
+/// backend on the same folder adopts a server that still runs; one that died is cleaned up,
+/// its volume back at rest. Only detach stops a server.
 ///
 /// Thread-safe: one mutex, held across a start or stop of nbdkit (both bounded).
 class local_backend final : public volume_backend {
@@ -40,8 +40,9 @@ class local_backend final : public volume_backend {
   /// Creates DATA/volumes if needed and recovers the volumes left attached.
   static result<std::unique_ptr<local_backend>> open(local_backend_options options);
 
-  /// Stops the servers this object started (SIGTERM, bounded) and fsyncs their files; their
-  /// records keep saying "attached", as after a crash, and the next open cleans them up.
+  /// Leaves the servers running: their records keep saying "attached", which is true, and
+  /// the next backend on the folder adopts them. Nothing is flushed here: a mover flushes
+  /// what it counts as done, and detach flushes before a volume is at rest.
   ~local_backend() override;
   local_backend(const local_backend&) = delete;
   local_backend& operator=(const local_backend&) = delete;
@@ -72,10 +73,9 @@ class local_backend final : public volume_backend {
   local_backend_options options_;
   std::filesystem::path dir_;
   std::mutex mutex_;
-  /// Servers this object started, by volume id.
-  std::map<std::string, std::unique_ptr<bus::child_process>> servers_;
-  /// Servers found running at open or attach, not ours to reap: a pidfd each.
-  std::map<std::string, vma::unique_fd> adopted_;
+  /// Servers that run, started here or found at open or attach, by volume id: a pidfd each.
+  /// They are never our children (nbdkit forks away), so nothing here reaps them.
+  std::map<std::string, vma::unique_fd> servers_;
 };
 
 }  // namespace mk::volumes
