@@ -202,4 +202,36 @@ constexpr std::chrono::milliseconds progress_persist_interval{5000};
 
 }  // namespace jobs
 
+/// The OMA's participants: the poller, the volume actor and the scheduler.
+namespace oma {
+
+/// A job's progress goes to its job actor at most this often (SPEC section 5: the UI shows
+/// progress at most twice a second); an agent's exit report goes at once.
+constexpr std::chrono::milliseconds snapshot_interval{500};
+
+/// How often the poller asks each agent with followed jobs which movers it runs, and how
+/// long it waits for the answer. Progress lines arrive every 500 ms anyway; the status poll
+/// is what notices a mover or an agent that vanished without a word.
+constexpr std::chrono::milliseconds status_interval{5000};
+constexpr std::chrono::milliseconds status_timeout{2000};
+
+/// Status polls in a row without an answer before an agent's followed jobs count as lost:
+/// 6 x 5 s rides out a nats-server restart or a short network outage.
+constexpr unsigned missed_limit = 6;
+
+/// A followed job whose bytes_done has not moved for this long is reported stalled, once
+/// (the mover's own --io-timeout, 60 s, fails a hung endpoint well before this).
+constexpr std::chrono::milliseconds stall_after{300000};
+
+/// A mover is expected in its agent's list only this long after following began: the start
+/// reply and the first status may cross on the bus.
+constexpr std::chrono::milliseconds list_grace{10000};
+
+/// The volume actor asks the source for its size before creating the target volume; an
+/// endpoint that does not answer in this time fails the attach (the job actor waits
+/// jobs::attach_timeout for the whole attach, nbdkit's start included).
+constexpr std::chrono::milliseconds source_probe_timeout{10000};
+
+}  // namespace oma
+
 }  // namespace mk::defaults
