@@ -96,6 +96,13 @@ void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
 
 // -- the stop protocol ----------------------------------------------------------
 
+stop_protocol::timing timing_for(const job_actor_state& st, const stop_record& stop) {
+  auto t = st.deps.timing;
+  if (stop.grace_seconds > 0)
+    t.grace = std::chrono::seconds(stop.grace_seconds);
+  return t;
+}
+
 void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& sends) {
   auto& st = self->state;
   const auto& stop = *st.job.stop;
@@ -112,7 +119,9 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
     r.volumes = s.volumes;
     r.reason = stop.reason;
     r.comment = stop.comment;
-    r.grace_seconds = stop.grace_seconds;
+    // Always the grace in force, so that the agent and the deadline agree on it.
+    r.grace_seconds = static_cast<std::uint32_t>(
+        std::chrono::ceil<std::chrono::seconds>(timing_for(st, stop).grace).count());
     r.to = std::string(msg::name_of(s.to));
     r.vma = st.job.vma;
     (void)st.deps.bus->publish(*subject, r);
@@ -130,13 +139,6 @@ void arm_tick(job_actor* self) {
   const auto now = self->clock().now();
   const auto delay = due > now ? due - now : caf::actor_clock::duration_type{0};
   self->delayed_send(self, delay, tick_atom::value, ++st.tick_generation);
-}
-
-stop_protocol::timing timing_for(const job_actor_state& st, const stop_record& stop) {
-  auto t = st.deps.timing;
-  if (stop.grace_seconds > 0)
-    t.grace = std::chrono::seconds(stop.grace_seconds);
-  return t;
 }
 
 /// The settlement: the final state is written, logged and announced, and the volume of a

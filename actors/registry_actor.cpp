@@ -274,10 +274,14 @@ void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
 caf::behavior registry_behavior(registry* self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
-  recover(self);
-  if (!subscribe(self))
-    self->quit(make_error(errc::internal, "the registry could not subscribe to the bus"));
   return {
+      [self](start_atom, const caf::actor& poller) {
+        // Wired after the poller, which reports to us, exists: only now may jobs start.
+        self->state.deps.poller = poller;
+        recover(self);
+        if (!subscribe(self))
+          self->quit(make_error(errc::internal, "the registry could not subscribe to the bus"));
+      },
       [self](const bus::envelope& e) { on_envelope(self, e); },
       [self](const msg::replicate_request& r) -> caf::result<std::string> {
         return create(self, r);

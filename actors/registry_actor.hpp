@@ -17,12 +17,15 @@ namespace mk::actors {
 /// `<prefix>.control.replicate`, `<prefix>.control.resume` (requests; control_reply), and
 /// `<prefix>.vma.*.hello` (an agent's movers, reconciled job by job).
 ///
+/// Nothing happens before `(start_atom, poller)`: the poller (which reports to the registry,
+/// so it is spawned after it) is wired in, the jobs of the store are recovered, and the
+/// registry subscribes.
+///
 /// Messages (replies: JSON text, or a caf::error of actors/errors.hpp):
 ///   (msg::replicate_request) -> job        a new job, queued, then started
 ///   (msg::stop_request) -> job             to the job named in it
 ///   (resume_atom, id) -> job               back to queued, then started
 ///   (get_atom, id) -> job
-///   (get_atom) -> [job...]                 every job
 ///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
 ///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume
 caf::actor spawn_registry(caf::actor_system& system, job_deps deps);

@@ -1,8 +1,6 @@
 #include "cmd/vma_command.hpp"
 
 #include <caf/all.hpp>
-#include <pthread.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -14,6 +12,8 @@
 #include "actors/atoms.hpp"
 #include "actors/vma_agent.hpp"
 #include "bus/nats_transport.hpp"
+#include "bus/subjects.hpp"
+#include "cmd/daemon.hpp"
 #include "config/defaults.hpp"
 #include "messages/subjects.hpp"
 
@@ -28,34 +28,13 @@ struct vma_args {
   std::vector<std::string> source_roots;
 };
 
-/// A subject prefix: dot-separated tokens without wildcards or blanks.
-bool valid_prefix(const std::string& p) {
-  if (p.empty() || p.front() == '.' || p.back() == '.' || p.find("..") != std::string::npos)
-    return false;
-  return p.find_first_of("*> \t\r\n") == std::string::npos;
-}
-
-/// Waits for SIGINT or SIGTERM (blocked in every thread) or for the agent to end.
-int wait_for_signal(const std::atomic<bool>& agent_down) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  const timespec slice{0, 200'000'000};
-  while (!agent_down.load()) {
-    const int sig = ::sigtimedwait(&set, nullptr, &slice);
-    if (sig > 0) return sig;
-  }
-  return 0;
-}
-
 int run(vma_args& a) {
   auto& o = a.agent;
   if (!msg::valid_id(o.id)) {
     spdlog::error("--id {}: not a valid id (^[a-z0-9][a-z0-9-]{{0,62}}$)", o.id);
     return 2;
   }
-  if (!valid_prefix(o.prefix)) {
+  if (!bus::valid_prefix(o.prefix)) {
     spdlog::error("--prefix {}: not a subject prefix", o.prefix);
     return 2;
   }
@@ -69,13 +48,8 @@ int run(vma_args& a) {
     return 1;
   }
 
-  // Blocked before any thread starts (NATS, CAF), so that only sigtimedwait below takes them;
-  // movers reset their mask when they start.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts (NATS, CAF); movers reset their mask when they start.
+  block_stop_signals();
 
   bus::nats_options nats;
   nats.url = a.nats_url;
@@ -98,7 +72,7 @@ int run(vma_args& a) {
       if (reason) spdlog::error("vma agent ended: {}", caf::to_string(reason));
       agent_down = true;
     });
-    const int sig = wait_for_signal(agent_down);
+    const int sig = wait_for_stop_signal(agent_down);
     if (sig > 0) {
       spdlog::info("{}: shutting down; movers keep running", sig == SIGINT ? "SIGINT" : "SIGTERM");
     } else {
@@ -144,11 +118,7 @@ void add_vma_command(CLI::App& app, int& exit_code) {
       ->envname("MIGRATEKIT_MOVER_ARGS")
       ->delimiter(',');
   cmd->callback([args, &exit_code] {
-    // Actors and NATS log from many threads: a thread-safe logger replaces main's.
-    auto logger = spdlog::stderr_color_mt("migratekit-vma");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e migratekit vma: %^%l%$: %v");
-    logger->set_level(spdlog::default_logger()->level());
-    spdlog::set_default_logger(logger);
+    use_daemon_logger("vma");
     exit_code = run(*args);
   });
 }

@@ -1,0 +1,237 @@
+#include "control_plane.hpp"
+
+#include <signal.h>
+
+#include <fstream>
+#include <thread>
+
+#include "actors/ids.hpp"
+#include "support/files.hpp"
+#include "messages/codec.hpp"
+
+namespace mk::test {
+
+namespace {
+
+using nlohmann::json;
+
+/// Every process whose command line mentions `dir`: what a test started, directly or not.
+std::vector<pid_t> processes_under(const std::filesystem::path& dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(dir.string()) != std::string::npos)
+      out.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return out;
+}
+
+template <msg::catalogued T>
+msg::control_reply ask(bus::transport& t, const std::string& subject, const T& request) {
+  auto answer = t.request(subject, msg::encode(request), std::chrono::seconds(10));
+  EXPECT_TRUE(answer) << subject << ": " << answer.error().message;
+  if (!answer)
+    return {};
+  auto reply = msg::decode<msg::control_reply>(answer->data);
+  EXPECT_TRUE(reply) << reply.error().message;
+  return reply ? *reply : msg::control_reply{};
+}
+
+spawn_options log_to(const std::filesystem::path& path) {
+  spawn_options opts;
+  opts.stderr_path = path;
+  return opts;
+}
+
+}  // namespace
+
+bool in_order(const std::vector<std::string>& events, const std::vector<std::string>& wanted) {
+  auto it = events.begin();
+  for (const auto& w : wanted) {
+    it = std::find(it, events.end(), w);
+    if (it == events.end())
+      return false;
+    ++it;
+  }
+  return true;
+}
+
+void control_plane::SetUp() {
+  nats_fixture::SetUp();
+  if (HasFatalFailure())
+    return;
+  std::filesystem::create_directories(oma_dir());
+  std::filesystem::create_directories(vma_dir());
+  ctl_ = connect(bus::role::ctl, "test ctl");
+  reader_ = connect(bus::role::oma, "test reader");
+  ASSERT_TRUE(ctl_ && reader_);
+  auto state = bus::state_store::open(*reader_);
+  ASSERT_TRUE(state) << state.error().message;
+  state_ = std::move(*state);
+}
+
+void control_plane::TearDown() {
+  if (oma_.pid() > 0)
+    oma_.kill();
+  if (vma_.pid() > 0)
+    vma_.kill();
+  // Movers outlive their agent and volume servers their OMA, by design: kill what is left.
+  for (int round = 0; round < 50; ++round) {
+    auto left = processes_under(dir_.path());
+    if (left.empty())
+      break;
+    for (auto pid : left)
+      ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  source_.stop();
+  state_.reset();
+  ctl_.reset();
+  reader_.reset();
+  nats_fixture::TearDown();
+}
+
+void control_plane::start_source(std::uint64_t size, const std::string& rate) {
+  // noparallel: nbdkit 1.32 can abort (connections.c: `sock >= 0`) when a client is killed
+  // while several of its requests sleep in the rate filter; one request at a time avoids it
+  // and costs nothing at this rate. burstiness: the rate filter would otherwise pass two
+  // seconds of data at once, and a short copy would end before a stop could land.
+  source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
+                                 {"random", "size=" + std::to_string(size), "seed=7",
+                                  "rate=" + rate, "burstiness=0.5", "serialize=requests"});
+}
+
+void control_plane::start_oma() {
+  oma_ = process::spawn({MK_MIGRATEKIT_PATH, "oma", "--nats", server_->url(bus::role::oma),
+                         "--data", oma_dir().string(), "--grace", "5"},
+                        log_to(dir_ / "oma.log"));
+}
+
+void control_plane::start_vma() {
+  vma_ = process::spawn({MK_MIGRATEKIT_PATH, "vma", "--nats", server_->url(bus::role::vma),
+                         "--id", "local", "--data", vma_dir().string()},
+                        log_to(dir_ / "vma.log"));
+}
+
+void control_plane::kill_oma() { oma_.kill(); }
+void control_plane::kill_vma() { vma_.kill(); }
+
+std::string control_plane::replicate(const std::string& name) {
+  msg::replicate_request r;
+  r.hdr = {"t-1", 0, "test"};
+  r.name = name;
+  r.source = source_.uri();
+  r.vma = "local";
+  // The OMA may still be starting: control requests find no responder until it subscribes.
+  msg::control_reply reply;
+  const bool answered = eventually(
+      [&] {
+        auto answer = ctl_->request("mk.control.replicate", msg::encode(r),
+                                    std::chrono::seconds(10));
+        if (!answer)
+          return false;
+        auto decoded = msg::decode<msg::control_reply>(answer->data);
+        if (decoded)
+          reply = *decoded;
+        return decoded.has_value();
+      },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(answered) << "the OMA never answered mk.control.replicate";
+  EXPECT_TRUE(reply.ok) << reply.code << ": " << reply.error;
+  return reply.job;
+}
+
+msg::control_reply control_plane::stop(const std::string& job, msg::volume_action volumes,
+                                       msg::stop_mode mode, std::uint32_t grace_seconds) {
+  msg::stop_request r;
+  r.hdr = {"t-2", 0, "test"};
+  r.job = job;
+  r.volumes = volumes;
+  r.mode = mode;
+  r.reason = msg::stop_reason::bus;
+  r.comment = "stopped by a test";
+  r.grace_seconds = grace_seconds;
+  return ask(*ctl_, "mk.control.stop", r);
+}
+
+msg::control_reply control_plane::resume(const std::string& job) {
+  msg::resume_request r;
+  r.hdr = {"t-3", 0, "test"};
+  r.job = job;
+  return ask(*ctl_, "mk.control.resume", r);
+}
+
+std::optional<actors::job_record> control_plane::job(const std::string& id) {
+  auto entry = state_->jobs().get(id);
+  if (!entry)
+    return std::nullopt;
+  auto j = actors::job_from_json(std::string(entry->value.begin(), entry->value.end()));
+  EXPECT_TRUE(j) << j.error();
+  return j ? std::optional(*j) : std::nullopt;
+}
+
+bool control_plane::wait_for(const std::string& id, msg::job_state state,
+                             std::chrono::milliseconds timeout) {
+  const bool reached = eventually(
+      [&] {
+        auto j = job(id);
+        return j && j->state == state;
+      },
+      timeout);
+  if (!reached) {
+    auto entry = state_->jobs().get(id);
+    ADD_FAILURE() << "job " << id << " never reached " << msg::name_of(state) << "; record: "
+                  << (entry ? std::string(entry->value.begin(), entry->value.end()) : "none")
+                  << "\nOMA log:\n"
+                  << read_text(dir_ / "oma.log") << "\nVMA log:\n"
+                  << read_text(dir_ / "vma.log") << "\nsource nbdkit:\n"
+                  << read_text(dir_ / "source.err");
+  }
+  return reached;
+}
+
+bool control_plane::wait_for_bytes(const std::string& id, std::uint64_t bytes,
+                                   std::chrono::milliseconds timeout) {
+  // Progress reaches the record every few seconds; the agent's checkpoint is the quicker
+  // witness that the copy is under way.
+  return eventually(
+      [&] {
+        const auto ckpt = vma_dir() / "checkpoints" / (id + ".json");
+        auto text = read_text(ckpt);
+        if (text.empty())
+          return false;
+        auto j = json::parse(text, nullptr, false);
+        return j.is_object() && j.value("bytes_done", std::uint64_t{0}) >= bytes;
+      },
+      timeout);
+}
+
+std::vector<json> control_plane::log(const std::string& id) {
+  std::vector<json> out;
+  auto entries = state_->log().read(id);
+  EXPECT_TRUE(entries) << entries.error().message;
+  if (entries)
+    for (const auto& e : *entries)
+      out.push_back(json::parse(std::string(e.begin(), e.end())));
+  return out;
+}
+
+std::vector<std::string> control_plane::events(const std::string& id) {
+  std::vector<std::string> out;
+  for (const auto& e : log(id))
+    out.push_back(e.value("event", "?"));
+  return out;
+}
+
+std::filesystem::path control_plane::volume_file(const std::string& job) const {
+  return oma_dir() / "volumes" / (actors::volume_id_for(job) + ".img");
+}
+
+digest control_plane::source_digest() const { return hash_export(source_.uri()); }
+
+}  // namespace mk::test
