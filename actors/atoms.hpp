@@ -17,6 +17,7 @@ using lost_atom = caf::atom_constant<caf::atom("lost")>;          ///< a mover o
 using stalled_atom = caf::atom_constant<caf::atom("stalled")>;    ///< no progress for too long
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  ///< the latest progress
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;    ///< scheduler: a per-job trigger
+using retry_atom = caf::atom_constant<caf::atom("retry")>;      ///< try failed writes again
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
 
 }  // namespace mk::actors

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <deque>
 
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
@@ -32,6 +33,11 @@ struct job_actor_state {
   std::uint64_t tick_generation = 0;
   clock_point tick_due = clock_point::max();
   clock_point progress_persisted{};
+  /// Writes that failed (the store unreachable, as while nats-server restarts) and are tried
+  /// again every second, in order, until they succeed: the record, and JobLog entries.
+  bool record_dirty = false;
+  std::deque<std::string> unwritten_log;
+  bool retry_armed = false;
   static inline const char* name = "job";
 };
 
@@ -45,18 +51,60 @@ std::int64_t ms_between(clock_point from, clock_point to) {
 
 // -- store, JobLog and bus ----------------------------------------------------
 
-/// Writes the record, checked against the revision this actor last wrote. A failure leaves
-/// the record in the store as it was; the caller must not act as if it had been written.
+void arm_retry(job_actor* self) {
+  auto& st = self->state;
+  if (st.retry_armed)
+    return;
+  st.retry_armed = true;
+  self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+}
+
+/// Writes the record, checked against the revision this actor last wrote. The job actor is
+/// its record's only writer, so a conflict can only be its own write that succeeded on the
+/// server while the answer was lost: then the latest revision is taken and the write made
+/// again. Any other failure leaves the record as it was, and the write is tried again every
+/// second; the caller must not report it as done.
 caf::error persist(job_actor* self) {
   auto& st = self->state;
   st.job.updated_at = unix_ms();
-  auto r = st.deps.store->update(st.job.id, to_json(st.job).dump(), st.revision);
+  const auto text = to_json(st.job).dump();
+  auto r = st.deps.store->update(st.job.id, text, st.revision);
+  if (!r && r.error().code == bus::errc::conflict) {
+    if (auto latest = st.deps.store->load(st.job.id))
+      r = st.deps.store->update(st.job.id, text, latest->revision);
+  }
   if (!r) {
-    spdlog::error("job {}: the record was not written: {}", st.job.id, r.error().message);
+    spdlog::error("job {}: the record was not written (tried again in a second): {}", st.job.id,
+                  r.error().message);
+    st.record_dirty = true;
+    arm_retry(self);
     return make_error(errc::internal, "job " + st.job.id + ": store: " + r.error().message);
   }
   st.revision = *r;
+  st.record_dirty = false;
   return caf::none;
+}
+
+/// Appends the JobLog entries not yet written, oldest first; stops at the first failure.
+void flush_log(job_actor* self) {
+  auto& st = self->state;
+  while (!st.unwritten_log.empty()) {
+    if (auto r = st.deps.store->append_log(st.job.id, st.unwritten_log.front()); !r) {
+      spdlog::warn("job {}: {} JobLog entries wait for the store: {}", st.job.id,
+                   st.unwritten_log.size(), r.error().message);
+      arm_retry(self);
+      return;
+    }
+    st.unwritten_log.pop_front();
+  }
+}
+
+void on_retry(job_actor* self) {
+  auto& st = self->state;
+  st.retry_armed = false;
+  if (st.record_dirty)
+    (void)persist(self);
+  flush_log(self);
 }
 
 /// One JobLog entry: when, what, which actor, and the details of the step.
@@ -71,8 +119,8 @@ void log(job_actor* self, std::string_view event, json detail = json::object(),
                 {"detail", std::move(detail)}};
   if (job.stop)
     entry["stop_id"] = job.stop->id;
-  if (auto r = self->state.deps.store->append_log(job.id, entry.dump()); !r)
-    spdlog::error("job {}: JobLog entry '{}' lost: {}", job.id, event, r.error().message);
+  self->state.unwritten_log.push_back(entry.dump());
+  flush_log(self);
 }
 
 void publish_state(job_actor* self) {
@@ -369,9 +417,7 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
     return;
   }
   job.state = job_state::replicating;
-  if (auto err = persist(self)) {
-    spdlog::error("job {}: replicating, but not stored", job.id);
-  }
+  (void)persist(self);  // a failure is tried again until it succeeds
   log(self, "replicating", {{"pid", pid}, {"target", job.target}, {"run", job.runs}});
   publish_state(self);
   tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
@@ -425,8 +471,10 @@ void start(job_actor* self) {
   job.error.clear();
   ++job.runs;
   if (auto err = persist(self)) {
+    // Not started while `starting` cannot be stored; the store is tried again shortly.
     job.state = job_state::queued;
     --job.runs;
+    self->delayed_send(self, std::chrono::seconds(1), start_atom::value);
     return;
   }
   log(self, "starting", {{"run", job.runs}, {"vma", job.vma}});
@@ -584,6 +632,7 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
           on_confirm(self, *c);
       },
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
+      [self](retry_atom) { on_retry(self); },
       [self](snapshot_atom, const std::string&, const msg::progress& p) {
         auto& st = self->state;
         auto& j = st.job;

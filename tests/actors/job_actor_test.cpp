@@ -409,6 +409,31 @@ TEST_F(job_actor_test, after_an_oma_restart_a_stop_goes_on_with_the_same_stop_id
   EXPECT_EQ(events.front(), "stop_resumed");
 }
 
+TEST_F(job_actor_test, an_agent_that_still_runs_a_mover_for_a_stopped_job_is_told_to_stop_it) {
+  spawn_job(msg::job_state::stopped, true);
+  msg::mover_info m;
+  m.job = "r-1";
+  m.pid = 4242;
+  m.state = "running";
+  caf::anon_send(job_, status_atom::value, m, true);
+  consume();
+  ASSERT_EQ(asked(participant::vma_process), 1u);
+  EXPECT_EQ(last_to(participant::vma_process)->vma, "local");
+  EXPECT_EQ(stored().state, msg::job_state::stopped) << "the job itself stays as it was";
+}
+
+TEST_F(job_actor_test, a_running_job_whose_mover_the_agent_does_not_list_fails_resumably) {
+  spawn_job(msg::job_state::replicating, true);
+  msg::mover_info none;
+  none.job = "r-1";
+  caf::anon_send(job_, status_atom::value, none, false);
+  consume();
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_NE(job.error.find("mover lost"), std::string::npos) << job.error;
+  EXPECT_TRUE(job.resumable());
+}
+
 TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   spawn_job(msg::job_state::replicating);
   msg::progress p;

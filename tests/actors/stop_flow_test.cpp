@@ -104,6 +104,9 @@ TEST_F(stop_flow, a_mover_that_ignores_sigterm_is_killed_after_the_grace_period)
   const auto j = *job(id);
   EXPECT_EQ(outcome_of(j, participant::vma_process), outcome::killed)
       << j.stop->details[static_cast<std::size_t>(participant::vma_process)];
+  EXPECT_TRUE(in_order(events(id), {"replicating", "stop_requested", "participant_confirmed",
+                                    "volumes_phase", "participant_confirmed", "stop_settled"}))
+      << ::testing::PrintToString(events(id));
   // Killed mid-write: the last durable checkpoint still lets a resume finish the copy.
   resume_to_completion(id);
 }
@@ -114,6 +117,7 @@ TEST_F(stop_flow, force_kills_at_once) {
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_TRUE(wait_for(id, job_state::stopped, std::chrono::seconds(20)));
   EXPECT_EQ(outcome_of(*job(id), participant::vma_process), outcome::killed);
+  EXPECT_TRUE(in_order(events(id), {"stop_requested", "volumes_phase", "stop_settled"}));
   resume_to_completion(id);
 }
 
@@ -135,6 +139,22 @@ TEST_F(stop_flow, an_oma_killed_while_stopping_finishes_the_stop_with_the_same_s
   resume_to_completion(id);
 }
 
+TEST_F(stop_flow, an_oma_killed_while_replicating_finds_its_running_job_again) {
+  const auto id = replicating_job();
+  const auto pid = mover_of(id);
+  kill_oma();
+  // The mover writes on: its volume's nbdkit outlives the OMA.
+  EXPECT_TRUE(wait_for_bytes(id, 6 * mib));
+  start_oma();
+  ASSERT_TRUE(eventually([&] { return in_order(events(id), {"mover_adopted"}); },
+                         std::chrono::seconds(20)))
+      << ::testing::PrintToString(events(id));
+  EXPECT_EQ(job(id)->mover_pid, pid);
+  ASSERT_TRUE(wait_for(id, job_state::completed));
+  EXPECT_EQ(hash_file(volume_file(id)), source_digest());
+  EXPECT_TRUE(in_order(events(id), {"replicating", "mover_adopted", "completed"}));
+}
+
 TEST_F(stop_flow, an_agent_killed_while_replicating_adopts_its_mover_again) {
   const auto id = replicating_job();
   const auto pid = mover_of(id);
@@ -151,6 +171,9 @@ TEST_F(stop_flow, an_agent_killed_while_replicating_adopts_its_mover_again) {
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_TRUE(wait_for(id, job_state::stopped));
   resume_to_completion(id);
+  EXPECT_TRUE(in_order(events(id), {"replicating", "mover_adopted", "stop_requested",
+                                    "stop_settled", "resumed", "completed"}))
+      << ::testing::PrintToString(events(id));
 }
 
 TEST_F(stop_flow, a_stop_in_progress_completes_across_a_nats_server_restart) {
@@ -162,6 +185,7 @@ TEST_F(stop_flow, a_stop_in_progress_completes_across_a_nats_server_restart) {
   restart_server();
   ASSERT_TRUE(wait_for(id, job_state::stopped, std::chrono::seconds(40)));
   EXPECT_EQ(job(id)->stop->id, r.stop_id);
+  EXPECT_TRUE(in_order(events(id), {"stop_requested", "volumes_phase", "stop_settled"}));
   resume_to_completion(id);
 }
 
