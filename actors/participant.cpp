@@ -17,6 +17,18 @@ std::optional<msg::stop_request> stop_answers::accept(const bus::envelope& e) co
   return std::move(*request);
 }
 
+std::optional<msg::stop_request> stop_answers::take(const bus_link& bus,
+                                                   const bus::envelope& e) const {
+  auto request = accept(e);
+  if (!request)
+    return std::nullopt;
+  if (const auto* answer = answered(request->job, request->stop_id)) {
+    repeat(bus, *answer);
+    return std::nullopt;
+  }
+  return request;
+}
+
 const msg::stop_confirm* stop_answers::answered(const std::string& job,
                                                 const std::string& stop_id) const {
   auto it = by_job_.find(job);
@@ -39,6 +51,11 @@ void stop_answers::confirm(const bus_link& bus, const msg::stop_request& request
 void stop_answers::repeat(const bus_link& bus, const msg::stop_confirm& answer) const {
   if (auto subject = bus.subjects().job_stopped(answer.job))
     (void)bus.publish(*subject, answer);  // a failure is logged; the job actor asks again
+}
+
+bus::result<bus::subscription> subscribe_stops(const bus_link& bus,
+                                               const caf::actor& participant) {
+  return bus::subscribe_actor(bus.transport(), bus.subjects().all_stops(), participant);
 }
 
 }  // namespace mk::actors

@@ -21,6 +21,10 @@ class stop_answers {
   /// participant; a malformed one is logged and dropped.
   std::optional<msg::stop_request> accept(const bus::envelope& e) const;
 
+  /// The stop request in the envelope if this participant has yet to act on it. One it has
+  /// answered already gets the same answer again (published here), and nothing to act on.
+  std::optional<msg::stop_request> take(const bus_link& bus, const bus::envelope& e) const;
+
   /// The answer given to this job's stop `stop_id`, if it was answered.
   const msg::stop_confirm* answered(const std::string& job, const std::string& stop_id) const;
 
@@ -37,5 +41,8 @@ class stop_answers {
   msg::participant who_;
   std::map<std::string, msg::stop_confirm> by_job_;
 };
+
+/// Delivers every `<prefix>.job.*.stop` to `participant` (as bus::envelope).
+bus::result<bus::subscription> subscribe_stops(const bus_link& bus, const caf::actor& participant);
 
 }  // namespace mk::actors

@@ -248,12 +248,8 @@ void on_tick(self_ptr self) {
 
 void on_stop(self_ptr self, const bus::envelope& e) {
   auto& st = self->state;
-  auto stop = st.answers.accept(e);
+  auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
-  if (const auto* answer = st.answers.answered(stop->job, stop->stop_id)) {
-    st.answers.repeat(*st.bus, *answer);
-    return;
-  }
   std::string detail = "no progress seen";
   if (auto s = st.snapshots.find(stop->job); s != st.snapshots.end()) {
     const auto& p = s->second.latest;
@@ -287,7 +283,7 @@ caf::behavior poller(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor re
   st.opts = opts;
   const auto me = caf::actor_cast<caf::actor>(self);
   auto progress = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_progress(), me);
-  auto stops = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_stops(), me);
+  auto stops = subscribe_stops(*st.bus, me);
   if (!progress || !stops) {
     const auto why = !progress ? progress.error().message : stops.error().message;
     spdlog::error("poller: cannot subscribe: {}", why);

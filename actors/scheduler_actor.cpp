@@ -80,12 +80,8 @@ std::string list(const scheduler_state& st) {
 
 void on_stop(self_ptr self, const bus::envelope& e) {
   auto& st = self->state;
-  auto stop = st.answers.accept(e);
+  auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
-  if (const auto* answer = st.answers.answered(stop->job, stop->stop_id)) {
-    st.answers.repeat(*st.bus, *answer);
-    return;
-  }
   const auto dropped =
       std::erase_if(st.triggers, [&](const auto& entry) { return entry.second.job == stop->job; });
   st.answers.confirm(
@@ -100,8 +96,7 @@ caf::behavior scheduler(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor
   st.registry = std::move(registry);
   st.opts = std::move(opts);
   if (!st.opts.now_unix_ms) st.opts.now_unix_ms = unix_ms;
-  auto sub = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_stops(),
-                                  caf::actor_cast<caf::actor>(self));
+  auto sub = subscribe_stops(*st.bus, caf::actor_cast<caf::actor>(self));
   if (!sub) {
     spdlog::error("scheduler: cannot subscribe to stops: {}", sub.error().message);
     self->quit(make_error(errc::internal, "scheduler: subscribe: " + sub.error().message));

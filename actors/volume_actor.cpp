@@ -173,12 +173,8 @@ std::pair<msg::outcome, std::string> remove(self_ptr self, const msg::stop_reque
 
 void on_stop(self_ptr self, const bus::envelope& e) {
   auto& st = self->state;
-  auto stop = st.answers.accept(e);
+  auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
-  if (const auto* answer = st.answers.answered(stop->job, stop->stop_id)) {
-    st.answers.repeat(*st.bus, *answer);
-    return;
-  }
   auto [result, detail] =
       stop->volumes == msg::volume_action::keep ? keep(self, *stop) : remove(self, *stop);
   spdlog::info("volume: stop {} of job {}: {} ({})", stop->stop_id, stop->job, msg::name_of(result),
@@ -193,8 +189,7 @@ caf::behavior volume_actor(self_ptr self, std::shared_ptr<bus_link> bus,
   st.bus = std::move(bus);
   st.backend = std::move(backend);
   st.options = options;
-  auto sub = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_stops(),
-                                  caf::actor_cast<caf::actor>(self));
+  auto sub = subscribe_stops(*st.bus, caf::actor_cast<caf::actor>(self));
   if (!sub) {
     // Without its stops the volume could never be kept or deleted: every stop would miss its
     // deadline. Better to end loudly at start.

@@ -11,6 +11,7 @@
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
 #include "bus/in_memory_transport.hpp"
+#include "deterministic.hpp"
 #include "messages/caf_types.hpp"
 
 namespace mk::actors {
@@ -20,23 +21,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using msg::participant;
 
-struct test_config : caf::actor_system_config {
-  test_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    msg::add_message_types(*this);
-    bus::add_bus_types(*this);
-  }
-};
-
-class job_actor_test : public ::testing::Test {
+class job_actor_test : public deterministic_actors {
  protected:
-  job_actor_test()
-      : system_(cfg_),
-        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(system_.scheduler())),
-        transport_(std::make_shared<bus::in_memory_transport>()),
-        oma_(std::make_shared<bus_link>(transport_, "mk", "oma")),
-        agent_(std::make_shared<bus_link>(transport_, "mk", "vma:local")),
-        store_(std::make_shared<memory_job_store>()) {
+  job_actor_test() : store_(std::make_shared<memory_job_store>()) {
     auto stops = transport_->subscribe("mk.job.*.stop", [this](bus::envelope e) {
       auto r = msg::decode<msg::stop_request>(e.data);
       ASSERT_TRUE(r) << r.error().message;
@@ -57,20 +44,6 @@ class job_actor_test : public ::testing::Test {
     if (job_)
       caf::anon_send_exit(job_, caf::exit_reason::user_shutdown);
     consume();
-  }
-
-  /// Runs every message that is due, without moving the clock.
-  void consume() {
-    while (sched_.try_run_once()) {
-    }
-  }
-
-  /// Moves the virtual clock, one step at a time so that each tick sees its own time.
-  void advance(std::chrono::milliseconds d, std::chrono::milliseconds step = 100ms) {
-    for (auto t = 0ms; t < d; t += step) {
-      sched_.advance_time(step);
-      consume();
-    }
   }
 
   /// A job in `state`, stored, with its actor listening for confirmations.
@@ -182,14 +155,7 @@ class job_actor_test : public ::testing::Test {
     confirm(participant::vma_process, msg::outcome::exited, "exit 3");
   }
 
-  test_config cfg_;
-  caf::actor_system system_;
-  caf::scheduler::test_coordinator& sched_;
-  std::shared_ptr<bus::in_memory_transport> transport_;
-  std::shared_ptr<bus_link> oma_;
-  std::shared_ptr<bus_link> agent_;
   std::shared_ptr<memory_job_store> store_;
-  std::vector<bus::subscription> subscriptions_;
   std::vector<msg::stop_request> requests_;
   std::vector<msg::job_state> states_;
   caf::actor job_;

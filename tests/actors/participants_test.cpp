@@ -21,6 +21,7 @@
 #include "actors/scheduler_actor.hpp"
 #include "actors/volume_actor.hpp"
 #include "bus/in_memory_transport.hpp"
+#include "deterministic.hpp"
 #include "messages/caf_types.hpp"
 #include "support/temp_dir.hpp"
 #include "volumes/local_backend.hpp"
@@ -31,10 +32,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-struct test_config : actor_config {
-  test_config() { set("scheduler.policy", caf::atom("testing")); }
-};
 
 /// What the registry got, in order.
 using inbox = std::vector<caf::message>;
@@ -48,15 +45,9 @@ caf::behavior recorder(caf::event_based_actor* self, std::shared_ptr<inbox> got)
   return {[](const std::string&) {}};  // anything at all goes to the default handler
 }
 
-class participants : public ::testing::Test {
+class participants : public deterministic_actors {
  protected:
-  participants()
-      : system_(cfg_),
-        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(system_.scheduler())),
-        transport_(std::make_shared<bus::in_memory_transport>()),
-        oma_(std::make_shared<bus_link>(transport_, "mk", "oma")),
-        agent_(std::make_shared<bus_link>(transport_, "mk", "vma:local")),
-        got_(std::make_shared<inbox>()) {
+  participants() : got_(std::make_shared<inbox>()) {
     registry_ = system_.spawn(recorder, got_);
     auto confirms = transport_->subscribe("mk.job.*.stopped", [this](bus::envelope e) {
       auto c = msg::decode<msg::stop_confirm>(e.data);
@@ -77,20 +68,6 @@ class participants : public ::testing::Test {
   caf::actor keep(caf::actor a) {
     spawned_.push_back(a);
     return a;
-  }
-
-  /// Runs every message that is due, without moving the clock.
-  void consume() {
-    while (sched_.try_run_once()) {
-    }
-  }
-
-  /// Moves the virtual clock in steps, each step's timers handled before the next.
-  void advance(std::chrono::milliseconds d, std::chrono::milliseconds step = 100ms) {
-    for (auto t = 0ms; t < d; t += step) {
-      sched_.advance_time(std::min(step, d - t));
-      consume();
-    }
   }
 
   /// Asks `to` and runs the system until it answered: the reply, or the error.
@@ -160,16 +137,9 @@ class participants : public ::testing::Test {
     subscriptions_.push_back(std::move(*sub));
   }
 
-  test_config cfg_;
-  caf::actor_system system_;
-  caf::scheduler::test_coordinator& sched_;
-  std::shared_ptr<bus::in_memory_transport> transport_;
-  std::shared_ptr<bus_link> oma_;
-  std::shared_ptr<bus_link> agent_;
   std::shared_ptr<inbox> got_;
   caf::actor registry_;
   std::vector<caf::actor> spawned_;
-  std::vector<bus::subscription> subscriptions_;
   std::vector<msg::stop_confirm> confirms_;
   std::vector<msg::mover_info> movers_;
   bool silent_ = false;
