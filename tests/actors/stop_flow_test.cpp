@@ -4,6 +4,8 @@
 // JobLog, the volume file.
 #include <signal.h>
 
+#include <iostream>
+
 #include "control_plane.hpp"
 
 namespace mk::test {
@@ -68,6 +70,10 @@ TEST_F(stop_flow, stop_keeps_the_volume_and_a_resume_completes_it_byte_for_byte)
   EXPECT_TRUE(stopped.resumable());
   EXPECT_TRUE(std::filesystem::exists(volume_file(id)));
   // The same stop again: the job is stopped with its volume kept, nothing to do.
+  for (const auto& e : log(id))
+    if (e.value("event", "") == "stop_settled")
+      std::cout << "graceful stop settled in " << e["detail"].value("duration_ms", -1)
+                << " ms\n";
   auto again = stop(id);
   EXPECT_FALSE(again.ok);
   EXPECT_EQ(again.code, "conflict");
