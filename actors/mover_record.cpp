@@ -45,7 +45,12 @@ json to_json(const mover_record& r) {
             {"start_time", r.id.start_time},
             {"checkpoint", r.checkpoint},
             {"started_at", r.started_at},
+            {"stopping", nullptr},
             {"ended", nullptr}};
+  if (r.stopping)
+    j["stopping"] = {{"stop_id", r.stopping->stop_id},
+                     {"term_sent_at", r.stopping->term_sent_at},
+                     {"grace_ms", r.stopping->grace_ms}};
   if (r.ended) {
     j["ended"] = {{"exit_code", r.ended->exit_code},
                   {"detail", r.ended->detail},
@@ -115,6 +120,14 @@ vma::result<mover_record> read_mover_record(const std::filesystem::path& path) {
   if (pid <= 0 || start_time <= 0) return bad("bad pid or start time");
   r.id.pid = static_cast<pid_t>(pid);
   r.id.start_time = static_cast<std::uint64_t>(start_time);
+  if (const auto s = j.find("stopping"); s != j.end() && !s->is_null()) {
+    mover_record::stop_sent sent;
+    if (!s->is_object() || !field(*s, "stop_id", sent.stop_id) ||
+        !field(*s, "term_sent_at", sent.term_sent_at) || !field(*s, "grace_ms", sent.grace_ms) ||
+        !msg::valid_id(sent.stop_id) || sent.grace_ms < 0)
+      return bad("missing or mistyped fields in `stopping`");
+    r.stopping = std::move(sent);
+  }
   if (const auto e = j.find("ended"); e != j.end() && !e->is_null()) {
     if (!e->is_object()) return bad("mistyped `ended`");
     mover_end end;

@@ -29,6 +29,15 @@ struct mover_record {
   vma::proc_identity id;
   std::string checkpoint;  ///< a name: the file is DATA/checkpoints/<name>.json
   std::int64_t started_at = 0;  ///< unix ms
+  /// A graceful stop under way: SIGTERM was sent at `term_sent_at` (unix ms) for this stop id,
+  /// with this grace. A restarted agent carries it on rather than sending a second SIGTERM,
+  /// which would make the mover abort its drain.
+  struct stop_sent {
+    std::string stop_id;
+    std::int64_t term_sent_at = 0;
+    std::int64_t grace_ms = 0;
+  };
+  std::optional<stop_sent> stopping;
   std::optional<mover_end> ended;
 };
 

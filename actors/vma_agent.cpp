@@ -87,6 +87,8 @@ void spawn_process(self_ptr self, const mover_record& rec,
   args.stderr_log = st.log_path(rec.job);
   args.tick_interval = st.opts.tick_interval;
   args.progress_interval = st.opts.progress_interval;
+  args.record = rec;
+  args.movers_dir = st.movers_dir();
   auto child = self->spawn(vma_process, std::move(args));
   self->monitor(child);
   vma_agent_state::running_mover r;

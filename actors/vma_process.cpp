@@ -235,6 +235,14 @@ void on_stop(self_ptr self, const msg::stop_request& req) {
   spdlog::info("job {}: stop {} ({}): {} to mover {}", req.job, req.stop_id,
                msg::name_of(req.mode), force ? "SIGKILL" : "SIGTERM",
                st.args.mover->identity().pid);
+  if (!force && !st.args.mover->result_outcome() && !st.args.record.stopping) {
+    // Written before the SIGTERM: an agent that restarts mid-drain must not send another.
+    st.args.record.stopping = mover_record::stop_sent{
+        req.stop_id, unix_ms(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(st.grace).count()};
+    if (auto w = write_mover_record(st.args.movers_dir, st.args.record); !w)
+      spdlog::warn("job {}: {}", req.job, w.error().message);
+  }
   auto r = st.args.mover->request_stop(force, grace);
   if (!r) {
     spdlog::error("job {}: stop {}: {}", req.job, req.stop_id, r.error().message);
@@ -262,6 +270,22 @@ caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_proc
   self->set_down_handler([self](caf::down_msg& dm) {
     if (dm.source == self->state.args.agent) self->quit();
   });
+  if (const auto& sent = self->state.args.record.stopping) {
+    // An earlier agent began a graceful stop: carried on, its SIGTERM not sent again.
+    auto& st = self->state;
+    msg::stop_request req;
+    req.job = st.args.job;
+    req.stop_id = sent->stop_id;
+    req.to = std::string(msg::name_of(msg::participant::vma_process));
+    st.stopping = req;
+    st.grace = std::chrono::milliseconds(sent->grace_ms);
+    const auto elapsed = std::chrono::milliseconds(std::max<std::int64_t>(
+        0, unix_ms() - sent->term_sent_at));
+    const auto left = st.grace > elapsed ? st.grace - elapsed : std::chrono::milliseconds(0);
+    st.args.mover->carry_on_stop(vma::mover_process::clock::now() + left);
+    spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends",
+                 req.job, req.stop_id, left.count());
+  }
   self->send(self, tick_atom::value);
   return {
       [self](tick_atom) { on_tick(self); },

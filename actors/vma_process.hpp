@@ -10,6 +10,7 @@
 #include <string>
 
 #include "actors/bus_link.hpp"
+#include "actors/mover_record.hpp"
 #include "actors/participant.hpp"
 #include "config/defaults.hpp"
 #include "messages/catalogue.hpp"
@@ -49,6 +50,10 @@ struct vma_process_args {
   std::shared_ptr<vma::mover_process> mover;
   std::filesystem::path checkpoint;
   std::filesystem::path stderr_log;
+  /// The mover's record and its folder: a graceful stop is written to it before SIGTERM goes
+  /// out, and a stop found in it is carried on (see mover_record::stopping).
+  mover_record record;
+  std::filesystem::path movers_dir;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
 };

@@ -226,6 +226,11 @@ result<std::optional<outcome>> mover_process::request_stop(bool force,
   return std::optional<outcome>();
 }
 
+void mover_process::carry_on_stop(clock::time_point kill_at) {
+  stopping_ = true;
+  kill_at_ = kill_at;
+}
+
 result<std::optional<outcome>> mover_process::tick(clock::time_point now) {
   if (outcome_) return outcome_;
   if (!pidfd_) return fail(errc::invalid, "mover: detached");

@@ -100,6 +100,11 @@ class mover_process {
       bool force, std::chrono::milliseconds grace = defaults::vma::grace,
       clock::time_point now = clock::now());
 
+  /// Takes over a graceful stop that an earlier agent began (its SIGTERM was sent): nothing is
+  /// sent now, and `tick` sends SIGKILL from `kill_at` on, as if `request_stop` had been
+  /// called here. A later `request_stop` then sends no second SIGTERM.
+  void carry_on_stop(clock::time_point kill_at);
+
   /// Escalates an overdue stop to SIGKILL and collects the exit if the mover ended. Returns
   /// its outcome once it has ended (on every later call too), else nothing.
   result<std::optional<outcome>> tick(clock::time_point now = clock::now());

@@ -647,6 +647,33 @@ TEST_F(VmaAgent, RestartedAgentReadoptsTheMoverAndStopsIt) {
   EXPECT_FALSE(alive(pid));
 }
 
+TEST_F(VmaAgent, AgentRestartedWhileTheMoverDrainsSendsNoSecondSigterm) {
+  constexpr std::uint64_t size = 16 * MiB;
+  // 0.5 MB/s: the drain of the 1 MiB in flight takes about two seconds, long enough for the
+  // agent to restart in the middle of it.
+  auto src = slow_source("src", size, "4M");
+  auto dst = memory("dst", size);
+  start_agent();
+  const auto reply = start(start_request("r-16", src.uri(), dst.uri()));
+  ASSERT_TRUE(reply.ok) << reply.error;
+  ASSERT_TRUE(progress_reaches("r-16", 1 * MiB));
+  send_stop("r-16", "s-16", msg::stop_mode::graceful, 20);
+  // The record says SIGTERM went out before the agent goes away.
+  ASSERT_TRUE(eventually([&] {
+    return test::read_text(data_ / "movers" / "r-16.json").find("s-16") != std::string::npos;
+  }));
+  stop_agent();
+  ASSERT_TRUE(alive(static_cast<pid_t>(reply.pid))) << "still draining";
+  start_agent();
+  send_stop("r-16", "s-16", msg::stop_mode::graceful, 20);  // the job actor re-sends it
+  const auto c = confirmation("s-16", 20s);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->result, msg::outcome::exited) << c->detail;
+  EXPECT_NE(c->detail.find("checkpoint stopped"), std::string::npos) << c->detail;
+  const auto log = test::read_text(data_ / "logs" / "r-16.log");
+  EXPECT_EQ(log.find("aborted by a second signal"), std::string::npos) << log;
+}
+
 TEST_F(VmaAgent, RestartedAgentReportsAMoverThatEndedMeanwhile) {
   constexpr std::uint64_t size = 64 * MiB;
   auto src = slow_source("src", size);
