@@ -638,12 +638,15 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
         auto& j = st.job;
         const bool moved = p.bytes_done != j.progress.bytes_done;
         j.progress = {p.bytes_done, p.bytes_total, p.bytes_skipped, p.rate_bps, unix_ms()};
+        bool flag_changed = false;
         if (j.stalled && moved) {
           j.stalled = false;
+          flag_changed = true;
           log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
         }
         const auto now = self->clock().now();
-        if (now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
+        if (flag_changed ||
+            now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
           st.progress_persisted = now;
           (void)persist(self);
         }

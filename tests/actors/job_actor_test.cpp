@@ -400,6 +400,30 @@ TEST_F(job_actor_test, a_running_job_whose_mover_the_agent_does_not_list_fails_r
   EXPECT_TRUE(job.resumable());
 }
 
+TEST_F(job_actor_test, a_stall_is_flagged_and_logged_until_progress_moves_again) {
+  spawn_job(msg::job_state::replicating);
+  msg::progress p;
+  p.job = "r-1";
+  p.bytes_done = 100;
+  p.bytes_total = 1000;
+  caf::anon_send(job_, snapshot_atom::value, std::string("r-1"), p);
+  caf::anon_send(job_, stalled_atom::value, std::string("r-1"), std::uint64_t{300});
+  consume();
+  EXPECT_TRUE(stored().stalled);
+  auto shown = ask(get_atom::value);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ((*shown)["stalled"], true);
+  EXPECT_EQ((*shown)["progress"]["bytes_done"], 100);
+  p.bytes_done = 200;
+  caf::anon_send(job_, snapshot_atom::value, std::string("r-1"), p);
+  consume();
+  shown = ask(get_atom::value);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ((*shown)["stalled"], false);
+  EXPECT_FALSE(stored().stalled);
+  EXPECT_EQ(log_events(), (std::vector<std::string>{"stalled", "progress_resumed"}));
+}
+
 TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   spawn_job(msg::job_state::replicating);
   msg::progress p;
