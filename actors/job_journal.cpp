@@ -61,15 +61,8 @@ void on_retry(job_actor* self) {
 /// One JobLog entry: when, what, which actor, and the details of the step.
 void log(job_actor* self, std::string_view event, json detail, std::string_view actor) {
   auto& job = self->state.job;
-  json entry = {{"ts", rfc3339(unix_ms())},
-                {"event", event},
-                {"actor", actor},
-                {"job", job.id},
-                {"state", std::string(msg::name_of(job.state))},
-                {"detail", std::move(detail)}};
-  if (job.stop)
-    entry["stop_id"] = job.stop->id;
-  self->state.unwritten_log.push_back(entry.dump());
+  self->state.unwritten_log.push_back(
+      journal_entry(job, event, actor, std::move(detail)).dump());
   flush_log(self);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <ctime>
 
 namespace mk::actors {
@@ -193,6 +194,22 @@ json to_json(const job_record& job, const json& volume) {
             {"volume_kept", job.volume_kept},
             {"mover_pid", job.mover_pid},
             {"runs", job.runs}}}};
+}
+
+json journal_entry(const job_record& job, std::string_view event, std::string_view actor,
+                   json detail) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  json entry = {{"ts", rfc3339(now)},
+                {"event", event},
+                {"actor", actor},
+                {"job", job.id},
+                {"state", name(job.state)},
+                {"detail", std::move(detail)}};
+  if (job.stop)
+    entry["stop_id"] = job.stop->id;
+  return entry;
 }
 
 expected<job_record, std::string> job_from_json(std::string_view text) {

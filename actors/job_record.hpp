@@ -70,6 +70,11 @@ std::string rfc3339(std::int64_t unix_ms);
 /// The job object (SPEC section 5). `volume` is the volume's own JSON when known.
 nlohmann::json to_json(const job_record& job, const nlohmann::json& volume = nullptr);
 
+/// One JobLog entry for `job` as it is now: when (`ts`), what (`event`), which actor, the
+/// job's state and stop id, and the step's details.
+nlohmann::json journal_entry(const job_record& job, std::string_view event,
+                             std::string_view actor, nlohmann::json detail);
+
 /// Reads what to_json wrote (the store's bytes); names the field that is wrong.
 expected<job_record, std::string> job_from_json(std::string_view text);
 

@@ -80,21 +80,16 @@ caf::result<std::string> create(registry* self, const msg::replicate_request& r)
   job.vma = r.vma;
   job.volume_id = volume_id_for(job.id);
   job.created_at = job.updated_at = unix_ms();
-  auto revision = st.deps.store->create(job.id, to_json(job).dump());
+  auto json_text = to_json(job).dump();
+  auto revision = st.deps.store->create(job.id, json_text);
   if (!revision)
     return make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message);
-  json entry_json = {{"ts", rfc3339(job.created_at)},
-                     {"event", "created"},
-                     {"actor", "registry"},
-                     {"job", job.id},
-                     {"state", "queued"},
-                     {"detail",
-                      {{"name", job.name},
-                       {"source", job.source},
-                       {"vma", job.vma},
-                       {"requested_by", r.hdr.from}}}};
-  (void)st.deps.store->append_log(job.id, entry_json.dump());
-  auto json_text = to_json(job).dump();
+  const auto entry = journal_entry(job, "created", "registry",
+                                   {{"name", job.name},
+                                    {"source", job.source},
+                                    {"vma", job.vma},
+                                    {"requested_by", r.hdr.from}});
+  (void)st.deps.store->append_log(job.id, entry.dump());
   auto actor = spawn_job(self, std::move(job), *revision, false);
   self->send(actor, start_atom::value);
   return json_text;
