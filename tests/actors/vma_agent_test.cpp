@@ -232,8 +232,13 @@ TEST_F(VmaAgent, RestartedAgentReadoptsTheMoverAndStopsIt) {
   EXPECT_EQ(m->pid, pid);
   // Adopted, it has no progress pipe: its checkpoint feeds the progress now.
   const auto seen = log_.progress("r-14").size();
-  ASSERT_TRUE(eventually([&] { return log_.progress("r-14").size() > seen + 1; }, 5s));
-  EXPECT_GT(log_.progress("r-14").back().bytes_done, 0u);
+  // The mover writes its checkpoint once a second: the first ones read may still say 0 bytes.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto p = log_.progress("r-14");
+        return p.size() > seen + 1 && p.back().bytes_done > 0;
+      },
+      5s));
   EXPECT_EQ(log_.progress("r-14").back().bytes_total, size);
   // Asked again to start it, the agent answers with the adopted mover.
   const auto again = start(start_request("r-14", src.uri(), dst.uri()));
