@@ -18,6 +18,8 @@ using stalled_atom = caf::atom_constant<caf::atom("stalled")>;    ///< no progre
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  ///< the latest progress
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;    ///< scheduler: a per-job trigger
 using retry_atom = caf::atom_constant<caf::atom("retry")>;      ///< try failed writes again
+using remove_atom = caf::atom_constant<caf::atom("remove")>;      ///< DELETE: the job and its volume
+using plan_atom = caf::atom_constant<caf::atom("plan")>;          ///< a stop's dry run
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
 
 }  // namespace mk::actors

@@ -235,6 +235,10 @@ void recover(job_actor* self) {
     begin_stop(self, *job.stop, true);
     return;
   }
+  if (job.state == job_state::cancelled && job.delete_requested) {
+    remove_record(self, "a DELETE that settled before the OMA restarted");
+    return;
+  }
   if (job.state != job_state::starting && job.state != job_state::replicating)
     return;
   tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
@@ -270,6 +274,7 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
   self->set_default_handler(caf::drop);
   if (recovering)
     recover(self);
+  observe(self);
   return {
       [self](start_atom) { start(self); },
       [self](start_atom, bool ok, std::int64_t pid, const std::string& error) {
@@ -280,6 +285,12 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
       },
       [self](resume_atom) -> caf::result<std::string> { return resume(self); },
       [self](get_atom) -> std::string { return reply_json(self); },
+      [self](remove_atom, const msg::stop_request& r) -> caf::result<std::string> {
+        return request_delete(self, r);
+      },
+      [self](plan_atom, const msg::stop_request& r) -> caf::result<std::string> {
+        return plan_stop(self, r);
+      },
       [self](const bus::envelope& e) {
         auto c = msg::decode<msg::stop_confirm>(e.data);
         if (!c) {
@@ -307,8 +318,10 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
         if (flag_changed ||
             now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
           st.progress_persisted = now;
-          (void)persist(self);
+          if (!persist(self))
+            return;  // written: the observer has heard of it
         }
+        observe(self);
       },
       [self](exited_atom, const std::string&, const msg::progress& p) {
         auto& j = self->state.job;

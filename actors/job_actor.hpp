@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "actors/bus_link.hpp"
+#include "actors/job_observer.hpp"
 #include "actors/job_record.hpp"
 #include "actors/job_store.hpp"
 #include "actors/stop_protocol.hpp"
@@ -21,6 +22,8 @@ struct job_deps {
   std::shared_ptr<job_store> store;
   caf::actor volume;
   caf::actor poller;
+  /// May be empty: the deterministic tests run without the API.
+  std::shared_ptr<job_observer> observer;
   stop_protocol::timing timing;
   std::chrono::milliseconds start_timeout = defaults::jobs::start_timeout;
 };
@@ -33,6 +36,9 @@ struct job_deps {
 ///   (msg::stop_request) -> json           a stop; the same stop id while one is in progress
 ///   (resume_atom) -> json                 stopped|failed with the volume kept -> queued
 ///   (get_atom) -> json
+///   (remove_atom, msg::stop_request) -> json   DELETE: a stop with volumes delete whose
+///                                         settlement removes the record (the actor then ends)
+///   (plan_atom, msg::stop_request) -> json     the stop's dry run: each participant's part
 ///   (bus::envelope)                       a msg::stop_confirm from `<prefix>.job.<id>.stopped`
 ///   (snapshot_atom, job, msg::progress)   the poller's latest progress
 ///   (exited_atom, job, msg::progress)     the mover ended by itself

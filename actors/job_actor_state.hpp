@@ -38,10 +38,11 @@ struct job_actor_state {
   bool record_dirty = false;
   std::deque<std::string> unwritten_log;
   bool retry_armed = false;
+  /// A DELETE settled: the record is being removed (tried again while the store is away), and
+  /// the actor ends once it is gone and the JobLog is written.
+  bool removal_pending = false;
   static inline const char* name = "job";
 };
-
-using job_actor = caf::stateful_actor<job_actor_state>;
 
 using job_actor = caf::stateful_actor<job_actor_state>;
 
@@ -54,6 +55,10 @@ void on_retry(job_actor* self);
 /// One JobLog entry: when, what, which actor, and the details of the step.
 void log(job_actor* self, std::string_view event,
          nlohmann::json detail = nlohmann::json::object(), std::string_view actor = "job");
+/// Tells the observer (the API) of the job as it is now.
+void observe(job_actor* self);
+/// Removes the record (the JobLog stays), tells the observer, and ends the actor once done.
+void remove_record(job_actor* self, std::string_view why);
 /// Announces the job's state on `<prefix>.job.<id>.state`.
 void publish_state(job_actor* self);
 /// The job object, as requests are answered.
@@ -69,9 +74,19 @@ void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
 // -- job_stop.cpp -----------------------------------------------------------------------
 
 caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req);
+/// Why a stop like `req` cannot be made now (SPEC section 4, rule 1), if it cannot.
+caf::error stop_refusal(const job_record& job, const msg::stop_request& req);
 void begin_stop(job_actor* self, const stop_record& stop, bool after_restart);
 void on_confirm(job_actor* self, const msg::stop_confirm& c);
 void on_tick(job_actor* self, std::uint64_t generation);
+/// DELETE: a stop with volumes `delete` whose settlement removes the record; a completed or
+/// cancelled job's record goes at once.
+caf::result<std::string> request_delete(job_actor* self, const msg::stop_request& req);
+
+// -- job_plan.cpp -----------------------------------------------------------------------
+
+/// A stop's dry run: what each participant would do, changing nothing.
+caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req);
 /// Arms the protocol's next timer, if it has one sooner than the one armed.
 void arm_tick(job_actor* self);
 

@@ -47,15 +47,47 @@ caf::error persist(job_actor* self) {
   }
   st.revision = *r;
   st.record_dirty = false;
+  observe(self);
   return caf::none;
 }
 
 void on_retry(job_actor* self) {
   auto& st = self->state;
   st.retry_armed = false;
+  if (st.removal_pending) {
+    remove_record(self, "");
+    return;
+  }
   if (st.record_dirty)
     (void)persist(self);
   flush_log(self);
+}
+
+void observe(job_actor* self) {
+  if (auto& o = self->state.deps.observer)
+    o->job_changed(to_json(self->state.job));
+}
+
+void remove_record(job_actor* self, std::string_view why) {
+  auto& st = self->state;
+  if (!st.removal_pending) {
+    st.removal_pending = true;
+    log(self, "deleted",
+        {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
+  }
+  flush_log(self);
+  if (auto r = st.deps.store->erase(st.job.id); !r && r.error().code != bus::errc::not_found) {
+    spdlog::error("job {}: the record was not removed (tried again in a second): {}", st.job.id,
+                  r.error().message);
+    arm_retry(self);
+    return;
+  }
+  if (!st.unwritten_log.empty())
+    return;  // the retry already armed by flush_log comes back here
+  if (auto& o = st.deps.observer)
+    o->job_removed(st.job.id);
+  spdlog::info("job {}: removed", st.job.id);
+  self->quit();
 }
 
 /// One JobLog entry: when, what, which actor, and the details of the step.

@@ -193,7 +193,8 @@ json to_json(const job_record& job, const json& volume) {
             {"size", job.size},
             {"volume_kept", job.volume_kept},
             {"mover_pid", job.mover_pid},
-            {"runs", job.runs}}}};
+            {"runs", job.runs},
+            {"delete_requested", job.delete_requested}}}};
 }
 
 json journal_entry(const job_record& job, std::string_view event, std::string_view actor,
@@ -256,6 +257,9 @@ expected<job_record, std::string> job_from_json(std::string_view text) {
   MK_TRY(job.volume_kept, ir.get<bool>("volume_kept"));
   MK_TRY(job.mover_pid, ir.get<std::int64_t>("mover_pid"));
   MK_TRY(job.runs, ir.get<std::uint32_t>("runs"));
+  // Records written before DELETE existed have no flag: nothing was asked.
+  if (in->contains("delete_requested"))
+    MK_TRY(job.delete_requested, ir.get<bool>("delete_requested"));
   return job;
 }
 

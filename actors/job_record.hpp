@@ -53,6 +53,8 @@ struct job_record {
   bool stalled = false;
   std::int64_t mover_pid = 0;
   std::uint32_t runs = 0;  ///< movers started so far: the first run and each resume
+  /// A DELETE asked for the record to go once the job is cancelled.
+  bool delete_requested = false;
   progress_record progress;
   std::optional<stop_record> stop;
   std::int64_t created_at = 0;

@@ -103,6 +103,17 @@ void settle(job_actor* self) {
   if (job.state == job_state::completed && st.deps.volume)
     self->send(st.deps.volume, finish_atom::value, job.volume_id, true,
                checkpoint_ref(job.vma, job.id));
+  if (job.delete_requested) {
+    if (job.state == job_state::cancelled) {
+      remove_record(self, "deleted by " + stop.requested_by);
+    } else {
+      // The copy finished (or the stop failed) first: the volume holds data the operator may
+      // still want, so the record that points to it stays. A new DELETE acts on it.
+      job.delete_requested = false;
+      (void)persist(self);
+      log(self, "delete_not_done", {{"final_state", std::string(msg::name_of(job.state))}});
+    }
+  }
 }
 
 }  // namespace
@@ -135,6 +146,50 @@ void begin_stop(job_actor* self, const stop_record& stop, bool after_restart) {
   arm_tick(self);
 }
 
+caf::error stop_refusal(const job_record& job, const msg::stop_request& req) {
+  const bool keep = req.volumes == msg::volume_action::keep;
+  if (job.state == job_state::completed || job.state == job_state::cancelled ||
+      (job.state == job_state::stopped && keep))
+    return make_error(errc::conflict, "job " + job.id + " is " +
+                                          std::string(msg::name_of(job.state)) +
+                                          ": nothing to stop");
+  return caf::none;
+}
+
+caf::result<std::string> request_delete(job_actor* self, const msg::stop_request& req) {
+  auto& st = self->state;
+  auto& job = st.job;
+  if (job.state == job_state::completed || job.state == job_state::cancelled) {
+    // Nothing runs and nothing is left to clean up: a completed copy's volume is the
+    // migrated disk, and it stays where it is.
+    auto last = reply_json(self);
+    remove_record(self, "deleted by " + req.hdr.from);
+    return last;
+  }
+  if (job.state == job_state::stopping && job.stop &&
+      job.stop->volumes == msg::volume_action::keep)
+    return make_error(errc::conflict, "job " + job.id +
+                                          " is stopping with its volume kept; delete it "
+                                          "once the stop has settled");
+  if (job.delete_requested)
+    return reply_json(self);
+  job.delete_requested = true;
+  if (job.state == job_state::stopping) {
+    if (auto err = persist(self)) {
+      job.delete_requested = false;
+      return err;
+    }
+    log(self, "delete_requested", {{"requested_by", req.hdr.from}});
+    return reply_json(self);
+  }
+  auto stop = req;
+  stop.volumes = msg::volume_action::remove;
+  auto result = request_stop(self, stop);
+  if (job.state != job_state::stopping)
+    job.delete_requested = false;  // refused: nothing was written
+  return result;
+}
+
 /// A new stop: checked against the state, written as `stopping` before anyone acts.
 caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req) {
   auto& st = self->state;
@@ -152,12 +207,8 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
     }
     return reply_json(self);
   }
-  const bool keep = req.volumes == msg::volume_action::keep;
-  if (job.state == job_state::completed || job.state == job_state::cancelled ||
-      (job.state == job_state::stopped && keep))
-    return make_error(errc::conflict, "job " + job.id + " is " +
-                                          std::string(msg::name_of(job.state)) +
-                                          ": nothing to stop");
+  if (auto err = stop_refusal(job, req))
+    return err;
   const auto before = job;
   stop_record stop;
   stop.id = new_stop_id();

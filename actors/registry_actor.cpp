@@ -90,6 +90,9 @@ caf::result<std::string> create(registry* self, const msg::replicate_request& r)
                                     {"vma", job.vma},
                                     {"requested_by", r.hdr.from}});
   (void)st.deps.store->append_log(job.id, entry.dump());
+  // Told before the answer, so that a client that reads after it finds the job.
+  if (st.deps.observer)
+    st.deps.observer->job_changed(to_json(job));
   auto actor = spawn_job(self, std::move(job), *revision, false);
   self->send(actor, start_atom::value);
   return json_text;
@@ -269,6 +272,20 @@ void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
 caf::behavior registry_behavior(registry* self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
+  // A job actor ends normally only when its record was removed (DELETE): forget it. Any
+  // other end of a linked actor ends the registry, as links do by default.
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    if (m.reason) {
+      self->quit(std::move(m.reason));
+      return;
+    }
+    auto& jobs = self->state.jobs;
+    for (auto it = jobs.begin(); it != jobs.end(); ++it)
+      if (it->second.actor.address() == m.source) {
+        jobs.erase(it);
+        return;
+      }
+  });
   return {
       [self](start_atom, const caf::actor& poller) {
         // Wired after the poller, which reports to us, exists: only now may jobs start.
@@ -300,6 +317,18 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
                 },
                 [rp](const caf::error& err) mutable { rp.deliver(err); });
         return rp;
+      },
+      [self](remove_atom a, const msg::stop_request& r) -> caf::result<std::string> {
+        auto job = find(self, r.job);
+        if (!job)
+          return unknown(r.job);
+        return ask_job(self, job, a, r);
+      },
+      [self](plan_atom a, const msg::stop_request& r) -> caf::result<std::string> {
+        auto job = find(self, r.job);
+        if (!job)
+          return unknown(r.job);
+        return ask_job(self, job, a, r);
       },
       [self](get_atom, const std::string& id) -> caf::result<std::string> {
         auto job = find(self, id);

@@ -25,6 +25,9 @@ namespace mk::actors {
 ///   (msg::replicate_request) -> job        a new job, queued, then started
 ///   (msg::stop_request) -> job             to the job named in it
 ///   (resume_atom, id) -> job               back to queued, then started
+///   (remove_atom, msg::stop_request) -> job   DELETE: a stop with volumes delete; the record
+///                                          goes once cancelled (at once if completed)
+///   (plan_atom, msg::stop_request) -> plan    a stop's dry run, changing nothing
 ///   (get_atom, id) -> job
 ///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
 ///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume

@@ -234,4 +234,66 @@ constexpr std::chrono::milliseconds source_probe_timeout{10000};
 
 }  // namespace oma
 
+/// The REST API (SPEC sections 5 and 9).
+namespace api {
+
+/// Loopback unless told otherwise: the token is the only guard, and it travels in clear.
+constexpr std::string_view listen = "127.0.0.1:8080";
+
+/// Bodies over this are refused with 413; JSON nested deeper than max_depth with 400.
+constexpr std::size_t max_body = 1 << 20;
+constexpr std::size_t max_depth = 32;
+
+/// Each connection holds a thread while it is served; an /events stream holds one for as
+/// long as it is open (STACK.md), so the pool is sized for the streams plus the requests,
+/// and streams past max_event_streams are refused with 503.
+constexpr std::size_t threads = 48;
+constexpr std::size_t max_event_streams = 32;
+
+/// An open /events stream with nothing to tell sends a comment this often, so that proxies
+/// and clients see a live connection.
+constexpr std::chrono::milliseconds keepalive{15000};
+
+/// How long a request waits for the job actors' answer (a stop is stored before the answer).
+constexpr std::chrono::milliseconds request_timeout{15000};
+
+/// GET /replications: the default and the largest page.
+constexpr std::size_t page_size = 100;
+constexpr std::size_t max_page_size = 1000;
+
+/// POST /replications/stop: ids in one batch.
+constexpr std::size_t max_batch = 10000;
+
+/// Agent of a new job when the request names none: the one `migratekit up` runs.
+constexpr std::string_view vma = "local";
+
+}  // namespace api
+
+/// `migratekit ctl`, the REST API's command-line client.
+namespace ctl {
+
+/// Where a local `migratekit up` keeps api-url and api-token, when neither --data nor
+/// MIGRATEKIT_DATA says otherwise (`./mk up` runs it on ./data).
+constexpr std::string_view data_dir = "./data";
+
+/// One TCP connect, and one request's answer: the API answers a stop at once (202) and
+/// settles it in the background, so a minute without a reply means it is not answering.
+constexpr std::chrono::milliseconds connect_timeout{5000};
+constexpr std::chrono::milliseconds request_timeout{60000};
+
+/// An event stream silent for this long counts as lost and is opened again (the API sends
+/// keepalive comments well within it).
+constexpr std::chrono::milliseconds stream_idle_timeout{30000};
+
+/// Pause before opening a lost event stream again.
+constexpr std::chrono::milliseconds reconnect_wait{1000};
+
+/// A live display on a terminal is redrawn at most this often; where stdout is not a
+/// terminal, a job's progress is printed as a line at most every `plain_progress_interval`
+/// (state changes and confirmations at once).
+constexpr std::chrono::milliseconds redraw_interval{250};
+constexpr std::chrono::milliseconds plain_progress_interval{5000};
+
+}  // namespace ctl
+
 }  // namespace mk::defaults

@@ -3,6 +3,8 @@
 // becomes an error value that names the key.
 #include "messages/codec.hpp"
 
+#include <atomic>
+
 #include <limits>
 #include <msgpack.hpp>
 #include <new>
@@ -290,20 +292,35 @@ bytes encode(const T& message) {
   return bytes(buf.data(), buf.data() + buf.size());
 }
 
+namespace {
+
+std::atomic<std::uint64_t> failures{0};
+
+template <class T>
+decoded<T> counted(decoded<T> result) {
+  if (!result)
+    failures.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+}  // namespace
+
 template <catalogued T>
 decoded<T> decode(std::span<const std::uint8_t> data) {
   auto oh = unpack(data);
   if (!oh)
-    return unexpected(oh.error());
-  return read_message<T>(oh->get());
+    return counted<T>(unexpected(oh.error()));
+  return counted(read_message<T>(oh->get()));
 }
 
 decoded<any_message> decode_any(std::span<const std::uint8_t> data) {
   auto oh = unpack(data);
   if (!oh)
-    return unexpected(oh.error());
-  return read_any(oh->get(), static_cast<any_message*>(nullptr));
+    return counted<any_message>(unexpected(oh.error()));
+  return counted(read_any(oh->get(), static_cast<any_message*>(nullptr)));
 }
+
+std::uint64_t decode_failures() { return failures.load(std::memory_order_relaxed); }
 
 // Every message of the catalogue gets its encode and decode here; the count is checked
 // against the catalogue's variant so that a new message cannot be forgotten.

@@ -33,4 +33,8 @@ decoded<T> decode(std::span<const std::uint8_t> data);
 /// Decodes whichever message of the catalogue the `type` key names.
 decoded<any_message> decode_any(std::span<const std::uint8_t> data);
 
+/// Messages this process failed to decode since it started: each was dropped by its receiver
+/// (SPEC section 6 counts them in /metrics).
+std::uint64_t decode_failures();
+
 }  // namespace mk::msg

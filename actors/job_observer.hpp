@@ -1,0 +1,21 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace mk::actors {
+
+/// Told of every change the OMA makes to a job: the REST API's read model, its live events and
+/// its metrics are fed from here, so that none of them asks a job actor on a read. Called from
+/// actor threads: implementations are thread-safe and quick (no blocking, no asking actors).
+class job_observer {
+ public:
+  virtual ~job_observer() = default;
+  /// The job object as it is now (to_json of its record): after each write of the record,
+  /// each progress snapshot, and once when its actor starts.
+  virtual void job_changed(const nlohmann::json& job) = 0;
+  /// The job's record was removed (a DELETE that settled); its JobLog stays.
+  virtual void job_removed(const std::string& id) = 0;
+};
+
+}  // namespace mk::actors

@@ -1,0 +1,24 @@
+#include "api/job_feed.hpp"
+
+namespace mk::api {
+
+using nlohmann::json;
+
+void job_feed::job_changed(const json& job) {
+  const auto id = job.value("id", "");
+  auto before = view_.raw(id);
+  metrics_.observe(before ? *before : json(nullptr), job);
+  view_.put(job);
+  if (before && *before == job)
+    return;
+  // Progress reaches a job at most twice a second (the poller's snapshot interval), and a job
+  // actor tells of each snapshot once: every change may be told as it comes.
+  events_.publish("job", public_job(job).dump());
+}
+
+void job_feed::job_removed(const std::string& id) {
+  view_.remove(id);
+  events_.publish("removed", json{{"id", id}}.dump());
+}
+
+}  // namespace mk::api

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <memory>
+
+#include "actors/job_observer.hpp"
+#include "api/event_stream.hpp"
+#include "api/job_view.hpp"
+#include "api/metrics.hpp"
+
+namespace mk::api {
+
+/// The job actors' changes, fanned out to the API's read model, live events and metrics.
+class job_feed final : public actors::job_observer {
+ public:
+  void job_changed(const nlohmann::json& job) override;
+  void job_removed(const std::string& id) override;
+
+  job_view& view() { return view_; }
+  event_stream& events() { return events_; }
+  metrics& stats() { return metrics_; }
+
+ private:
+  job_view view_;
+  event_stream events_;
+  metrics metrics_;
+};
+
+}  // namespace mk::api

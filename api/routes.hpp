@@ -1,0 +1,49 @@
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <caf/all.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "api/http_json.hpp"
+#include "api/server.hpp"
+#include "config/defaults.hpp"
+#include "messages/caf_types.hpp"
+
+namespace mk::api {
+
+/// What every route works with.
+struct route_context {
+  caf::actor_system* system = nullptr;
+  server_deps deps;
+  /// /events streams open now (each holds a thread of the pool).
+  std::shared_ptr<std::atomic<std::size_t>> streams = std::make_shared<std::atomic<std::size_t>>(0);
+};
+
+/// /api/v1/replications and below (SPEC section 5).
+void add_replication_routes(httplib::Server& http, const route_context& ctx);
+/// /api/v1/events, /healthz, /metrics and the page at `/`.
+void add_event_routes(httplib::Server& http, const route_context& ctx);
+
+/// Asks the registry and waits for its answer: the job (or plan) it replies with, parsed,
+/// or the refusal as a status.
+template <class... Ts>
+checked<nlohmann::json> ask(const route_context& ctx, Ts&&... xs) {
+  caf::scoped_actor self{*ctx.system};
+  checked<nlohmann::json> out = unexpected(http_error{500, "internal", "no answer"});
+  self->request(ctx.deps.registry, defaults::api::request_timeout, std::forward<Ts>(xs)...)
+      .receive(
+          [&](const std::string& text) {
+            auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded())
+              out = unexpected(http_error{500, "internal", "the OMA answered with bad JSON"});
+            else
+              out = std::move(j);
+          },
+          [&](const caf::error& e) { out = unexpected(from_actor(e)); });
+  return out;
+}
+
+}  // namespace mk::api
