@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "cmd/copy_command.hpp"
+#include "cmd/ctl_command.hpp"
 #include "cmd/oma_command.hpp"
 #include "cmd/vma_command.hpp"
 
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   mk::cmd::add_copy_command(app, exit_code);
   mk::cmd::add_oma_command(app, exit_code);
   mk::cmd::add_vma_command(app, exit_code);
+  mk::cmd::add_ctl_command(app, exit_code);
   app.add_subcommand("up", "All of MigrateKit on one machine (not built yet)")
       ->allow_extras()
       ->callback([&] {

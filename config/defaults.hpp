@@ -281,9 +281,9 @@ constexpr std::string_view data_dir = "./data";
 constexpr std::chrono::milliseconds connect_timeout{5000};
 constexpr std::chrono::milliseconds request_timeout{60000};
 
-/// An event stream silent for this long counts as lost and is opened again (the API sends
-/// keepalive comments well within it).
-constexpr std::chrono::milliseconds stream_idle_timeout{30000};
+/// An event stream silent for this long counts as lost and is opened again: two of the
+/// API's keepalive intervals.
+constexpr std::chrono::milliseconds stream_idle_timeout = 2 * api::keepalive;
 
 /// Pause before opening a lost event stream again.
 constexpr std::chrono::milliseconds reconnect_wait{1000};
