@@ -14,7 +14,7 @@ packages=(
   libnbd-dev libnbd-bin nbdkit
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
   libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev
-  clang libclang-rt-14-dev libexpected-dev libcpp-httplib-dev
+  clang libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
 )
 
 say() { printf 'mk: %s\n' "$*" >&2; }

@@ -45,6 +45,10 @@ bool authorised(const httplib::Request& req, const std::string& token) {
 /// The body of a refusal that cpp-httplib made itself (no route, a body over the limit).
 http_error generic(int status) {
   switch (status) {
+    case 400:
+      return {400, "invalid",
+              "the HTTP request could not be read (a POST without a body needs "
+              "Content-Length: 0)"};
     case 404:
       return {404, "not_found", "no such path"};
     case 405:
