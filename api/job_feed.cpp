@@ -4,7 +4,11 @@ namespace mk::api {
 
 using nlohmann::json;
 
-void job_feed::job_changed(const json& job) {
+void job_feed::job_changed(const json& changed) {
+  json job = changed;
+  if (locate_ && job.contains("volume") && job["volume"].is_object() &&
+      job["volume"].contains("id") && job["volume"]["id"].is_string())
+    job["volume"]["path"] = locate_(job["volume"]["id"].get<std::string>());
   const auto id = job.value("id", "");
   auto before = view_.raw(id);
   metrics_.observe(before ? *before : json(nullptr), job);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "actors/job_observer.hpp"
@@ -15,6 +16,12 @@ class job_feed final : public actors::job_observer {
   void job_changed(const nlohmann::json& job) override;
   void job_removed(const std::string& id) override;
 
+  /// Where the volume of a job lives (the volume backend's location()), shown as the job
+  /// object's volume.path. Set before the first job changes.
+  void locate_volumes(std::function<std::string(const std::string& volume_id)> where) {
+    locate_ = std::move(where);
+  }
+
   job_view& view() { return view_; }
   event_stream& events() { return events_; }
   metrics& stats() { return metrics_; }
@@ -23,6 +30,7 @@ class job_feed final : public actors::job_observer {
   job_view view_;
   event_stream events_;
   metrics metrics_;
+  std::function<std::string(const std::string&)> locate_;
 };
 
 }  // namespace mk::api

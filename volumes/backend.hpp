@@ -50,6 +50,9 @@ class volume_backend {
   /// Deletes the volume and its data. errc::busy while attached: a mover may write to it.
   virtual result<void> remove(const std::string& id) = 0;
   virtual result<volume_info> info(const std::string& id) = 0;
+  /// Where volume `id`'s data lives (or would), as operators find it: a file, a device, a
+  /// cloud volume's name. Touches nothing, so that the API may show it on every job.
+  virtual std::string location(const std::string& id) const = 0;
   /// Every volume, by id.
   virtual result<std::vector<volume_info>> list() = 0;
   /// Keeps a stopped copy for a resume: state `partial` with the mover's checkpoint.

@@ -115,6 +115,10 @@ fs::path local_backend::file(const std::string& id, std::string_view ext) const 
   return dir_ / (id + std::string(ext));
 }
 
+std::string local_backend::location(const std::string& id) const {
+  return file(id, ".img").string();
+}
+
 std::string local_backend::uri(const std::string& id) const {
   return "nbd+unix:///?socket=" + file(id, ".sock").string();
 }

@@ -52,6 +52,7 @@ class local_backend final : public volume_backend {
   result<void> detach(const std::string& id, bool flush) override;
   result<void> remove(const std::string& id) override;
   result<volume_info> info(const std::string& id) override;
+  std::string location(const std::string& id) const override;
   result<std::vector<volume_info>> list() override;
   result<void> mark_partial(const std::string& id, const std::string& checkpoint) override;
   result<void> mark_complete(const std::string& id) override;
