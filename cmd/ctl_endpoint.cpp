@@ -84,4 +84,13 @@ ctl_result<api_endpoint> find_endpoint(const endpoint_sources& given) {
                                    ": give --token or set MIGRATEKIT_TOKEN (" + why + ")");
 }
 
+api_endpoint reread_endpoint(const api_endpoint& endpoint) {
+  if (endpoint.found.empty()) return endpoint;
+  auto text = read_trimmed(endpoint.found);
+  auto url = normalize_api_url(text.value_or(""));
+  auto now = endpoint;
+  if (url) now.url = *url;
+  return now;
+}
+
 }  // namespace mk::cmd

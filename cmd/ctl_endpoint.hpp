@@ -33,4 +33,9 @@ ctl_result<std::string> normalize_api_url(std::string_view url);
 /// says where the API is, a usage error says what to give.
 ctl_result<api_endpoint> find_endpoint(const endpoint_sources& given);
 
+/// The endpoint with the URL its data folder gives now, if it came from one: a local `up`
+/// that started again on a free port (--listen 127.0.0.1:0) has written a new api-url. Else,
+/// or if the file cannot be read, the endpoint as it was.
+api_endpoint reread_endpoint(const api_endpoint& endpoint);
+
 }  // namespace mk::cmd

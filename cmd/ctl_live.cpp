@@ -56,6 +56,7 @@ class follower {
             std::min<clock::duration>(defaults::ctl::reconnect_wait, left()));
       if (expired()) return timed_out();
       again_ = false;
+      if (!first) follow_moved_api();
       auto r = connect();
       if (board_.ended()) break;
       if (error_) return unexpected(*error_);
@@ -75,6 +76,13 @@ class follower {
     winsize ws{};
     if (terminal) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
     return live_display(terminal, ws.ws_col ? ws.ws_col : 80, ws.ws_row ? ws.ws_row : 24);
+  }
+
+  void follow_moved_api() {
+    auto now = reread_endpoint(api_.endpoint());
+    if (now.url == api_.endpoint().url) return;
+    show({"the API is now at " + now.url + " (" + now.found + ")"});
+    api_ = api_client(std::move(now));
   }
 
   bool expired() const { return deadline_ && clock::now() >= *deadline_; }
@@ -181,7 +189,7 @@ class follower {
     notices.insert(notices.end(), more.begin(), more.end());
   }
 
-  const api_client& api_;
+  api_client api_;  ///< its URL read again from the data folder before each reconnection
   job_board& board_;
   const follow_options& options_;
   live_display display_;

@@ -21,7 +21,8 @@ struct follow_options {
 /// Follows the board's jobs on the event stream until the board ends: on a terminal one line
 /// per job rewritten in place, elsewhere plain lines (ctl_watch.hpp). After every
 /// (re)connection the followed jobs are read again with GET, so that nothing said while the
-/// stream was down is missed; a stream that drops is opened again, with Last-Event-ID.
+/// stream was down is missed; a stream that drops is opened again, with Last-Event-ID, at the
+/// URL the data folder gives by then if the API was found there (reread_endpoint).
 /// Returns whether every job ended as asked; `unreachable` if the first connection fails,
 /// `timeout` past `timeout_s`, `refused` if the API refuses the stream or a GET.
 ctl_result<bool> follow_live(const api_client& api, job_board& board,

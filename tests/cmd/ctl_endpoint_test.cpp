@@ -95,5 +95,23 @@ TEST(CtlEndpoint, ABadUrlFileIsNamed) {
   EXPECT_NE(ep.error().message.find((data / "api-url").string()), std::string::npos);
 }
 
+TEST(CtlEndpoint, AnUpStartedAgainOnAnotherPortIsFoundAgain) {
+  test::temp_dir data;
+  write(data / "api-url", "http://127.0.0.1:40123");
+  write(data / "api-token", "secret");
+  auto ep = find_endpoint({.api = "", .token = "", .data = data.path()});
+  ASSERT_TRUE(ep) << ep.error().message;
+  write(data / "api-url", "http://127.0.0.1:40999\n");
+  auto moved = reread_endpoint(*ep);
+  EXPECT_EQ(moved.url, "http://127.0.0.1:40999");
+  EXPECT_EQ(moved.token, "secret");
+
+  write(data / "api-url", "garbage");
+  EXPECT_EQ(reread_endpoint(*ep).url, ep->url) << "what cannot be read changes nothing";
+
+  api_endpoint given{.url = "http://10.0.0.5:8080", .token = "t", .found = ""};
+  EXPECT_EQ(reread_endpoint(given).url, given.url) << "a URL given is kept";
+}
+
 }  // namespace
 }  // namespace mk::cmd
