@@ -27,16 +27,24 @@ void block_stop_signals() {
 }
 
 int wait_for_stop_signal(const std::atomic<bool>& done) {
-  const auto set = stop_set();
   // Short slices, so that `done` is seen soon after it turns.
-  const timespec slice{0, 200'000'000};
   while (!done.load()) {
-    const int sig = ::sigtimedwait(&set, nullptr, &slice);
-    if (sig > 0)
+    if (const int sig = take_stop_signal(std::chrono::milliseconds(200)); sig > 0)
       return sig;
   }
   return 0;
 }
+
+int take_stop_signal(std::chrono::milliseconds timeout) {
+  const auto set = stop_set();
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  const timespec wait{static_cast<time_t>(ns / 1'000'000'000),
+                      static_cast<long>(ns % 1'000'000'000)};
+  const int sig = ::sigtimedwait(&set, nullptr, &wait);
+  return sig > 0 ? sig : 0;
+}
+
+const char* stop_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 void use_daemon_logger(const std::string& subcommand) {
   auto logger = spdlog::stderr_color_mt("migratekit-" + subcommand);

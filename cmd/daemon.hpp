@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 /// What the long-running subcommands (`oma`, `vma`, `up`) share: how they take SIGINT and
@@ -13,6 +14,20 @@ void block_stop_signals();
 
 /// Waits for SIGINT or SIGTERM, or until `done` turns true; returns the signal, or 0.
 int wait_for_stop_signal(const std::atomic<bool>& done);
+
+/// Takes a pending SIGINT or SIGTERM, waiting at most `timeout`; returns the signal, or 0.
+/// For callers that have work to do between looks.
+int take_stop_signal(std::chrono::milliseconds timeout);
+
+/// "SIGINT" or "SIGTERM", for logs.
+const char* stop_signal_name(int sig);
+
+/// Why a node (cmd/oma_node.hpp, cmd/vma_node.hpp) could not start: the exit status its
+/// command ends with (2: bad usage, 1: anything else) and what to log.
+struct start_error {
+  int exit_code = 1;
+  std::string message;
+};
 
 /// Actors and NATS log from many threads: replaces the default logger with a thread-safe one
 /// whose lines name the subcommand.

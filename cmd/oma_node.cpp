@@ -1,0 +1,174 @@
+// The orchestrator's composition: bus, state, volumes, actors and the REST API, wired once for
+// `migratekit oma` and `migratekit up`.
+#include "cmd/oma_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/all.hpp>
+#include <thread>
+
+#include "actors/atoms.hpp"
+#include "actors/poller_actor.hpp"
+#include "actors/registry_actor.hpp"
+#include "actors/scheduler_actor.hpp"
+#include "actors/volume_actor.hpp"
+#include "bus/subjects.hpp"
+#include "volumes/local_backend.hpp"
+
+namespace mk::cmd {
+
+namespace {
+
+/// JetStream may not answer for a moment after the server starts (or while an OMA starts
+/// before its server): the store is opened again, for up to a minute, until it works.
+std::shared_ptr<bus::state_store> open_state(bus::nats_transport& t, const std::string& prefix) {
+  bus::state_options opts;
+  opts.prefix = prefix;
+  for (int attempt = 1;; ++attempt) {
+    auto state = bus::state_store::open(t, opts);
+    if (state)
+      return std::shared_ptr<bus::state_store>(std::move(*state));
+    if (attempt == 1 || attempt % 20 == 0)
+      spdlog::warn("the JetStream state cannot be opened yet: {}", state.error().message);
+    if (attempt >= 120)
+      return nullptr;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+unexpected<start_error> failed(int exit_code, std::string message) {
+  return unexpected<start_error>(start_error{exit_code, std::move(message)});
+}
+
+}  // namespace
+
+void add_oma_node_options(CLI::App& cmd, oma_node_options& o) {
+  cmd.add_option("--listen", o.listen, "Address of the REST API (port 0: any free one)")
+      ->envname("MIGRATEKIT_LISTEN")
+      ->capture_default_str();
+  cmd.add_option("--prefix", o.prefix, "First token of every subject")
+      ->envname("MIGRATEKIT_PREFIX")
+      ->capture_default_str();
+  cmd.add_option("--grace", o.grace_s,
+                 "Seconds a graceful stop gives a mover after SIGTERM before SIGKILL")
+      ->envname("MIGRATEKIT_GRACE")
+      ->capture_default_str();
+}
+
+expected<std::unique_ptr<oma_node>, start_error> oma_node::start(const oma_node_options& options) {
+  std::unique_ptr<oma_node> node(new oma_node());
+  if (auto r = node->run(options); !r)
+    return unexpected<start_error>(r.error());  // the destructor undoes what was done
+  return node;
+}
+
+expected<void, start_error> oma_node::run(const oma_node_options& o) {
+  if (!bus::valid_prefix(o.prefix))
+    return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
+  if (!(o.grace_s > 0 && o.grace_s <= 24 * 3600))
+    return failed(2, "--grace " + std::to_string(o.grace_s) +
+                         ": between 0 and 86400 seconds expected");
+  const auto data_dir = std::filesystem::absolute(o.data_dir);
+
+  bus::nats_options nats;
+  nats.url = o.nats_url;
+  nats.name = "oma";
+  nats.retry_on_failed_connect = true;
+  auto connected = bus::nats_transport::connect(nats);
+  if (!connected)
+    return failed(1, connected.error().message);
+  transport_ = std::move(*connected);
+  state_ = open_state(*transport_, o.prefix);
+  if (!state_)
+    return failed(1,
+                  "the JetStream state could not be opened; is JetStream enabled on the server "
+                  "and are these the oma role's credentials?");
+  volumes::local_backend_options vopts;
+  vopts.data_dir = data_dir;
+  auto backend = volumes::local_backend::open(vopts);
+  if (!backend)
+    return failed(1, "volumes: " + backend.error().message);
+  volumes_ = std::move(*backend);
+  auto token = api::load_or_create_token(data_dir);
+  if (!token)
+    return failed(1, "the API token: " + token.error());
+  token_ = std::move(*token);
+
+  config_ = std::make_unique<actors::actor_config>();
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  link_ = std::make_shared<actors::bus_link>(transport_, o.prefix, "oma");
+  feed_ = std::make_shared<api::job_feed>();
+  feed_->locate_volumes(
+      [volumes = volumes_](const std::string& volume_id) { return volumes->location(volume_id); });
+  store_ = actors::jetstream_job_store(state_);
+  actors::job_deps deps;
+  deps.bus = link_;
+  deps.store = store_;
+  deps.observer = feed_;
+  deps.timing.grace = std::chrono::milliseconds(static_cast<long>(o.grace_s * 1000));
+  volume_ = deps.volume = actors::spawn_volume_actor(*system_, link_, volumes_);
+  registry_ = actors::spawn_registry(*system_, deps);
+  poller_ = actors::spawn_poller(*system_, link_, registry_, {});
+  scheduler_ = actors::spawn_scheduler(*system_, link_, registry_);
+  registry_->attach_functor([this](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      spdlog::error("the job directory ended: {}", caf::to_string(reason));
+    down_ = true;
+  });
+  caf::anon_send(registry_, actors::start_atom::value, poller_);
+
+  api::server_deps api_deps;
+  api_deps.registry = registry_;
+  api_deps.feed = feed_;
+  api_deps.store = store_;
+  api_deps.slow_consumer_drops = [transport = std::weak_ptr(transport_)]() -> std::uint64_t {
+    auto t = transport.lock();
+    return t ? t->stats().slow_consumers : 0;
+  };
+  api::server_options api_options;
+  api_options.listen = o.listen;
+  api_options.token = token_;
+  auto server = api::server::start(*system_, std::move(api_options), std::move(api_deps));
+  if (!server)
+    return failed(1, "the REST API on " + o.listen + ": " + server.error());
+  api_ = std::move(*server);
+  if (auto written = api::write_api_url(data_dir, api_->url()); !written)
+    return failed(1, written.error());
+  spdlog::info("oma up: data {}, subjects {}.>, API {}", data_dir.string(), o.prefix,
+               api_->url());
+  return {};
+}
+
+oma_node::~oma_node() { shutdown(); }
+
+std::string oma_node::api_url() const { return api_ ? api_->url() : std::string(); }
+
+void oma_node::stop_api() {
+  if (!api_)
+    return;
+  api_->stop();
+  api_.reset();
+}
+
+void oma_node::shutdown() {
+  stop_api();
+  if (system_) {
+    // The jobs (linked to the registry) and the participants end; their subscriptions go
+    // with their state.
+    for (auto* actor : {&registry_, &poller_, &scheduler_, &volume_}) {
+      if (*actor)
+        caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+      *actor = nullptr;
+    }
+    system_->await_all_actors_done();
+    system_.reset();
+    config_.reset();
+  }
+  volumes_.reset();
+  store_.reset();
+  link_.reset();
+  state_.reset();
+  transport_.reset();
+}
+
+}  // namespace mk::cmd

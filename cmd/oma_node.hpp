@@ -1,0 +1,98 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "actors/actor_config.hpp"
+#include "actors/bus_link.hpp"
+#include "actors/job_store.hpp"
+#include "api/job_feed.hpp"
+#include "api/server.hpp"
+#include "bus/nats_transport.hpp"
+#include "bus/state.hpp"
+#include "cmd/daemon.hpp"
+#include "config/defaults.hpp"
+#include "volumes/backend.hpp"
+
+namespace mk::cmd {
+
+struct oma_node_options {
+  /// With the oma role's credentials: the OMA keeps its state in JetStream.
+  std::string nats_url;
+  /// Volumes under DATA/volumes; the API's token and URL files in DATA.
+  std::filesystem::path data_dir;
+  std::string prefix{defaults::bus::prefix};
+  double grace_s = std::chrono::duration<double>(defaults::vma::grace).count();
+  /// host:port of the REST API; port 0 takes a free one.
+  std::string listen{defaults::api::listen};
+};
+
+/// The options `migratekit oma` and `migratekit up` share: --listen, --prefix and --grace.
+void add_oma_node_options(CLI::App& cmd, oma_node_options& options);
+
+/// The orchestrator as one object, for `migratekit oma` and `migratekit up` alike: its bus
+/// connection, the JetStream state, the local volumes, the actors (volume, job directory,
+/// poller, scheduler, and one job actor per job) and the REST API over them.
+///
+/// start() returns once everything is up: the jobs are being recovered from the store by then
+/// (the registry does it on its own thread). shutdown() takes it down in the order its parts
+/// depend on each other: the API (no new requests reach the actors), the actors (their
+/// subscriptions go with them), the store, the connection. NATS.c itself is left to the
+/// caller's bus::close_nats(), as other connections of the process may still be open.
+class oma_node {
+ public:
+  static expected<std::unique_ptr<oma_node>, start_error> start(const oma_node_options& options);
+
+  /// shutdown().
+  ~oma_node();
+  oma_node(const oma_node&) = delete;
+  oma_node& operator=(const oma_node&) = delete;
+
+  /// Idempotent; running movers and volume servers go on, found again at the next start.
+  void shutdown();
+  /// The API alone, first step of shutdown(); the actors keep running.
+  void stop_api();
+
+  /// Turns true if the job directory ended on its own (an error, already logged).
+  const std::atomic<bool>& down() const { return down_; }
+
+  caf::actor_system& system() { return *system_; }
+  /// Takes msg::replicate_request, msg::stop_request, (resume_atom, id), (get_atom, id);
+  /// replies with the job's JSON text (actors/registry_actor.hpp).
+  const caf::actor& registry() const { return registry_; }
+  api::job_feed& feed() { return *feed_; }
+  const std::shared_ptr<actors::job_store>& store() const { return store_; }
+  /// The OMA's sender on the bus, for the headers of requests made on its behalf.
+  const actors::bus_link& bus() const { return *link_; }
+  /// http://HOST:PORT as bound.
+  std::string api_url() const;
+  const std::string& api_token() const { return token_; }
+
+ private:
+  oma_node() = default;
+  expected<void, start_error> run(const oma_node_options& options);
+
+  std::atomic<bool> down_{false};
+  std::shared_ptr<bus::nats_transport> transport_;
+  std::shared_ptr<bus::state_store> state_;
+  std::shared_ptr<volumes::volume_backend> volumes_;
+  std::unique_ptr<actors::actor_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::shared_ptr<actors::bus_link> link_;
+  std::shared_ptr<actors::job_store> store_;
+  std::shared_ptr<api::job_feed> feed_;
+  caf::actor registry_;
+  caf::actor poller_;
+  caf::actor scheduler_;
+  caf::actor volume_;
+  std::unique_ptr<api::server> api_;
+  std::string token_;
+};
+
+}  // namespace mk::cmd

@@ -1,0 +1,93 @@
+// The VMA agent's composition: its bus connection and actor system, wired once for
+// `migratekit vma` and `migratekit up`.
+#include "cmd/vma_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "bus/subjects.hpp"
+#include "config/defaults.hpp"
+#include "messages/caf_types.hpp"
+#include "messages/subjects.hpp"
+
+namespace mk::cmd {
+
+namespace {
+
+unexpected<start_error> failed(int exit_code, std::string message) {
+  return unexpected<start_error>(start_error{exit_code, std::move(message)});
+}
+
+}  // namespace
+
+expected<std::unique_ptr<vma_node>, start_error> vma_node::start(vma_node_options options) {
+  std::unique_ptr<vma_node> node(new vma_node());
+  if (auto r = node->run(std::move(options)); !r)
+    return unexpected<start_error>(r.error());  // the destructor undoes what was done
+  return node;
+}
+
+expected<void, start_error> vma_node::run(vma_node_options a) {
+  auto& o = a.agent;
+  if (!msg::valid_id(o.id))
+    return failed(2, "--id " + o.id + ": not a valid id (^[a-z0-9][a-z0-9-]{0,62}$)");
+  if (!bus::valid_prefix(o.prefix))
+    return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
+  o.data_dir = std::filesystem::absolute(a.data_dir);
+  for (const auto& root : a.source_roots)
+    o.source_roots.push_back(std::filesystem::absolute(root));
+  std::error_code ec;
+  // Movers run this very program; the link names it even if PATH would find another.
+  o.binary = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    return failed(1, "cannot find my own executable: /proc/self/exe: " + ec.message());
+
+  bus::nats_options nats;
+  nats.url = a.nats_url;
+  nats.name = "vma " + o.id;
+  nats.retry_on_failed_connect = true;  // an agent may start before its server
+  auto connected = bus::nats_transport::connect(nats);
+  if (!connected)
+    return failed(1, connected.error().message);
+  transport_ = std::move(*connected);
+
+  config_ = std::make_unique<actors::actor_config>();
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  agent_ = system_->spawn(actors::vma_agent, o, transport_);
+  agent_->attach_functor([this](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      spdlog::error("vma agent ended: {}", caf::to_string(reason));
+    down_ = true;
+  });
+  // The agent subscribes as it starts, on a thread of the actor system; `up` starts its OMA
+  // right after, whose first start request must find the agent listening (a request without
+  // a responder fails the job). An answer proves the start is over: the agent takes the
+  // progress of a job it does not run (no job here) and ignores it.
+  caf::error not_ready;
+  caf::scoped_actor self{*system_};
+  self->request(agent_, defaults::jobs::start_timeout, msg::progress{})
+      .receive([] {}, [&not_ready](const caf::error& err) { not_ready = err; });
+  if (not_ready)
+    return failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));
+  spdlog::info("vma agent {} up: data {}", o.id, o.data_dir.string());
+  return {};
+}
+
+vma_node::~vma_node() { shutdown(); }
+
+void vma_node::shutdown() {
+  if (system_) {
+    // Subscriptions first (the agent ends them), then the actors, then the connection.
+    if (agent_)
+      caf::anon_send(agent_, actors::shutdown_atom::value);
+    agent_ = nullptr;
+    system_->await_all_actors_done();
+    system_.reset();
+    config_.reset();
+  }
+  transport_.reset();
+}
+
+}  // namespace mk::cmd

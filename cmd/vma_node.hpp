@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actor_config.hpp"
+#include "actors/vma_agent.hpp"
+#include "bus/nats_transport.hpp"
+#include "cmd/daemon.hpp"
+
+namespace mk::cmd {
+
+struct vma_node_options {
+  /// With the vma role's credentials.
+  std::string nats_url;
+  /// id, prefix, mover arguments; data_dir, binary and source_roots are filled in from below.
+  actors::vma_agent_options agent;
+  std::filesystem::path data_dir;
+  std::vector<std::filesystem::path> source_roots;
+};
+
+/// A VMA agent as one object, for `migratekit vma` and the agent "local" of `migratekit up`:
+/// its own bus connection and its own actor system with the vma_agent actor in it.
+///
+/// Its own actor system, also inside `up`: the node is then the same wherever it runs, and
+/// its shutdown waits for its own actors only (await_all_actors_done knows no other scope),
+/// so `up` can take the agent down before the OMA or after it. The price is a second
+/// scheduler's threads. Which thread starts a mover does not matter: movers are started
+/// without a parent-death signal and in a session of their own (vma/mover_process.hpp), so
+/// neither the end of an actor thread nor a Ctrl-C on the terminal reaches them.
+class vma_node {
+ public:
+  /// The caller must have called block_stop_signals() first.
+  static expected<std::unique_ptr<vma_node>, start_error> start(vma_node_options options);
+
+  /// shutdown().
+  ~vma_node();
+  vma_node(const vma_node&) = delete;
+  vma_node& operator=(const vma_node&) = delete;
+
+  /// Idempotent: ends the agent's subscriptions and actors, then the connection. Movers keep
+  /// running; the next agent on the same data directory adopts them.
+  void shutdown();
+
+  /// Turns true if the agent ended on its own (an error, already logged).
+  const std::atomic<bool>& down() const { return down_; }
+
+ private:
+  vma_node() = default;
+  expected<void, start_error> run(vma_node_options options);
+
+  std::atomic<bool> down_{false};
+  std::shared_ptr<bus::transport> transport_;
+  std::unique_ptr<actors::actor_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor agent_;
+};
+
+}  // namespace mk::cmd
