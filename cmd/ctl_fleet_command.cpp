@@ -15,7 +15,8 @@ ctl_exit usage(const std::string& message) { return report({ctl_errc::usage, mes
 
 /// "all" or "vma:ID", the scopes of maintenance mode.
 std::string scope_error(std::string& scope) {
-  if (scope == "all" || (scope.starts_with("vma:") && msg::valid_id(scope.substr(4)))) return "";
+  if (scope == "all" || (scope.starts_with("vma:") && msg::valid_id(scope.substr(4))))
+    return "";
   return "scope: all or vma:ID expected, not '" + scope + "'";
 }
 
@@ -52,10 +53,14 @@ void add_maintenance(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
         return print_answer(*ctx, api.get("/maintenance"), key_values);
       }
       json body = {{"enabled", a->action == "on"}};
-      if (reason->count()) body["reason"] = a->reason;
-      if (scope->count()) body["scope"] = a->scope;
-      if (resume->count()) body["resume_after"] = a->resume_after;
-      if (parallel->count()) body["max_parallel"] = a->max_parallel;
+      if (reason->count())
+        body["reason"] = a->reason;
+      if (scope->count())
+        body["scope"] = a->scope;
+      if (resume->count())
+        body["resume_after"] = a->resume_after;
+      if (parallel->count())
+        body["max_parallel"] = a->max_parallel;
       return print_answer(*ctx, api.put("/maintenance", body), key_values);
     });
   });
@@ -160,7 +165,8 @@ void add_analytics(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
   cmd->callback([ctx, since] {
     run_ctl(*ctx, [&](const api_client& api) -> ctl_result<ctl_exit> {
       api_query query;
-      if (!since->empty()) query.emplace("since", *since);
+      if (!since->empty())
+        query.emplace("since", *since);
       return print_answer(*ctx, api.get("/analytics/stops", query), key_values);
     });
   });

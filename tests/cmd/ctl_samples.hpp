@@ -40,7 +40,8 @@ inline nlohmann::json stop(const std::string& id = "s-91ab",
                           {"poller", "pending"},
                           {"vma_process", "pending"},
                           {"volume", "pending"}};
-  for (const auto& [who, outcome] : confirmed.items()) parts[who] = outcome;
+  for (const auto& [who, outcome] : confirmed.items())
+    parts[who] = outcome;
   return {{"id", id},
           {"mode", "graceful"},
           {"volumes", "keep"},
