@@ -15,7 +15,8 @@ namespace {
 
 constexpr std::size_t name_width = 32;
 
-bool moving(const std::string& state) { return state == "replicating" || state == "stopping"; }
+/// The states in which a mover may still move data: a stop drains before it settles.
+bool copying(const std::string& state) { return state == "replicating" || state == "stopping"; }
 
 /// A stop record belongs on a job's line once the job has left the running states; a
 /// replicating job may still carry the stop it was resumed from.
@@ -171,7 +172,7 @@ progress_cells progress_of(const json& job) {
     cells.bytes = actors::human_bytes(done);
   }
   auto state = field_text(job, "state");
-  if (!moving(state))
+  if (!copying(state))
     return cells;
   auto rate = static_cast<double>(field_u64(p, "rate_bps"));
   cells.rate = format_rate(rate);
