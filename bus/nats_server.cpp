@@ -272,7 +272,10 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
     }
     std::error_code ec;
     const auto log_offset = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
-    auto child = child_process::spawn({exe->string(), "-c", conf.string()}, log, SIGTERM);
+    // A session of its own: a terminal's Ctrl-C is for `up`, which still needs the bus to
+    // stop its jobs; the server ends when `up` stops it (or dies: the death signal).
+    auto child = child_process::spawn({exe->string(), "-c", conf.string()}, log,
+                                      {.death_signal = SIGTERM, .new_session = true});
     if (!child) return std::unexpected(std::move(child.error()));
     server->child_ = std::move(*child);
     server->port_ = cfg.port;

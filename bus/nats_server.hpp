@@ -40,7 +40,9 @@ struct nats_server_options {
 ///   DATA/nats/<role>.url    nats://ROLE:PASSWORD@127.0.0.1:PORT for each role (0600)
 ///
 /// A restart on the same folder keeps the passwords (read back from the url files) and the
-/// port when it is free, so clients' url files stay valid.
+/// port when it is free, so clients' url files stay valid. The server runs in a session of its
+/// own, so that a terminal's Ctrl-C reaches only its parent (which may still need the bus to
+/// shut down cleanly), and gets SIGTERM should its parent die.
 class nats_server {
  public:
   /// Writes the files, starts the server and returns once it accepts connections.

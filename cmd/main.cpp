@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <exception>
 
 #include "cmd/copy_command.hpp"
 #include "cmd/ctl_command.hpp"
 #include "cmd/oma_command.hpp"
+#include "cmd/up_command.hpp"
 #include "cmd/vma_command.hpp"
 
 int main(int argc, char** argv) {
@@ -30,14 +30,7 @@ int main(int argc, char** argv) {
   mk::cmd::add_oma_command(app, exit_code);
   mk::cmd::add_vma_command(app, exit_code);
   mk::cmd::add_ctl_command(app, exit_code);
-  app.add_subcommand("up", "All of MigrateKit on one machine (not built yet)")
-      ->allow_extras()
-      ->callback([&] {
-        std::fprintf(stderr,
-                     "migratekit up: the control plane (OMA, VMA agent, bus) is not built yet; "
-                     "`migratekit copy` works today\n");
-        exit_code = 1;
-      });
+  mk::cmd::add_up_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

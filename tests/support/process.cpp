@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -58,15 +60,19 @@ class spawn_setup {
   }
   // Signal handlers do not survive exec, but ignored signals and the mask do: reset both, so
   // that what the child does with SIGPIPE or SIGTERM is its own behaviour, not ours.
-  void default_signals() {
+  void default_signals(bool own_group) {
     sigset_t all;
     sigset_t none;
     sigfillset(&all);
     sigemptyset(&none);
     check(::posix_spawnattr_setsigdefault(&attr_, &all), "posix_spawnattr_setsigdefault");
     check(::posix_spawnattr_setsigmask(&attr_, &none), "posix_spawnattr_setsigmask");
-    check(::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK),
-          "posix_spawnattr_setflags");
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (own_group) {
+      check(::posix_spawnattr_setpgroup(&attr_, 0), "posix_spawnattr_setpgroup");
+      flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    check(::posix_spawnattr_setflags(&attr_, flags), "posix_spawnattr_setflags");
   }
 
   const posix_spawn_file_actions_t* actions() const { return &actions_; }
@@ -90,7 +96,7 @@ process process::spawn(const std::vector<std::string>& argv, const spawn_options
     setup.open(STDOUT_FILENO, opts.stdout_path, out_flags);
   }
   setup.open(STDERR_FILENO, opts.stderr_path, out_flags);
-  setup.default_signals();
+  setup.default_signals(opts.own_process_group);
 
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
@@ -140,6 +146,10 @@ void process::signal(int sig) {
   if (running()) ::kill(pid_, sig);
 }
 
+void process::signal_group(int sig) {
+  if (running()) ::kill(-pid_, sig);
+}
+
 std::optional<exit_status> process::wait_for(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {
@@ -156,6 +166,32 @@ exit_status process::kill() {
     reap(true);
   }
   return *status_;
+}
+
+std::vector<pid_t> processes_under(const std::filesystem::path& dir) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(dir.string()) != std::string::npos)
+      out.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return out;
+}
+
+void kill_processes_under(const std::filesystem::path& dir) {
+  for (int round = 0; round < 50; ++round) {
+    auto left = processes_under(dir);
+    if (left.empty())
+      return;
+    for (auto pid : left)
+      ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 }  // namespace mk::test

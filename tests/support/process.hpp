@@ -31,6 +31,9 @@ struct spawn_options {
   std::filesystem::path stdout_path;  ///< empty: /dev/null
   std::filesystem::path stderr_path;  ///< empty: /dev/null
   int stdout_fd = -1;                 ///< when >= 0, becomes the child's stdout
+  /// The child leads a process group of its own, as a shell's job does, so that a test can
+  /// signal the whole group as a terminal's Ctrl-C does (process::signal_group).
+  bool own_process_group = false;
 };
 
 /// A child started from an argument vector, never through a shell. It starts with default
@@ -52,6 +55,8 @@ class process {
   bool running();
   /// Sends `sig` unless the child was already reaped (its pid may belong to another by then).
   void signal(int sig);
+  /// The same to the child's process group (spawn_options::own_process_group).
+  void signal_group(int sig);
   /// The exit status, or nothing if the child still runs after `timeout`.
   std::optional<exit_status> wait_for(std::chrono::milliseconds timeout);
   /// SIGKILL, then reap.
@@ -64,5 +69,13 @@ class process {
   pid_t pid_ = -1;
   std::optional<exit_status> status_;
 };
+
+/// Every process whose command line mentions `dir`: what a test started there, directly or
+/// not (movers outlive their agent and volume servers their OMA, by design).
+std::vector<pid_t> processes_under(const std::filesystem::path& dir);
+
+/// SIGKILLs every process under `dir` until none is left (a few rounds, for children that
+/// were being started meanwhile): a test's tear-down, passed or not.
+void kill_processes_under(const std::filesystem::path& dir);
 
 }  // namespace mk::test
