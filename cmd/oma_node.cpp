@@ -99,8 +99,6 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   link_ = std::make_shared<actors::bus_link>(transport_, o.prefix, "oma");
   feed_ = std::make_shared<api::job_feed>();
   feed_->locate_volumes(
-      [volumes = volumes_](const std::string& id) { return volumes->location(id); });
-  feed_->locate_volumes(
       [volumes = volumes_](const std::string& volume_id) { return volumes->location(volume_id); });
   store_ = actors::jetstream_job_store(state_);
   actors::job_deps deps;
