@@ -15,22 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-/// Every process whose command line mentions `dir`: what a test started, directly or not.
-std::vector<pid_t> processes_under(const std::filesystem::path& dir) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    const auto name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos)
-      continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(dir.string()) != std::string::npos)
-      out.push_back(static_cast<pid_t>(std::stoi(name)));
-  }
-  return out;
-}
-
 template <msg::catalogued T>
 msg::control_reply ask(bus::transport& t, const std::string& subject, const T& request) {
   auto answer = t.request(subject, msg::encode(request), std::chrono::seconds(10));
@@ -49,17 +33,6 @@ spawn_options log_to(const std::filesystem::path& path) {
 }
 
 }  // namespace
-
-bool in_order(const std::vector<std::string>& events, const std::vector<std::string>& wanted) {
-  auto it = events.begin();
-  for (const auto& w : wanted) {
-    it = std::find(it, events.end(), w);
-    if (it == events.end())
-      return false;
-    ++it;
-  }
-  return true;
-}
 
 void control_plane::SetUp() {
   nats_fixture::SetUp();
@@ -81,14 +54,7 @@ void control_plane::TearDown() {
   if (vma_.pid() > 0)
     vma_.kill();
   // Movers outlive their agent and volume servers their OMA, by design: kill what is left.
-  for (int round = 0; round < 50; ++round) {
-    auto left = processes_under(dir_.path());
-    if (left.empty())
-      break;
-    for (auto pid : left)
-      ::kill(pid, SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  kill_processes_under(dir_.path());
   source_.stop();
   state_.reset();
   ctl_.reset();
@@ -108,7 +74,8 @@ void control_plane::start_source(std::uint64_t size, const std::string& rate) {
 
 void control_plane::start_oma() {
   oma_ = process::spawn({MK_MIGRATEKIT_PATH, "oma", "--nats", server_->url(bus::role::oma),
-                         "--data", oma_dir().string(), "--grace", "5"},
+                         "--data", oma_dir().string(), "--grace", "5", "--listen",
+                         "127.0.0.1:0"},
                         log_to(dir_ / "oma.log"));
 }
 

@@ -13,6 +13,7 @@
 #include "messages/catalogue.hpp"
 #include "nats_fixture.hpp"
 #include "support/hash.hpp"
+#include "support/in_order.hpp"
 #include "support/nbdkit.hpp"
 #include "support/process.hpp"
 
@@ -72,8 +73,5 @@ class control_plane : public nats_fixture {
   std::unique_ptr<bus::nats_transport> reader_;
   std::unique_ptr<bus::state_store> state_;
 };
-
-/// Whether `events` holds `wanted` in this order (other events may come in between).
-bool in_order(const std::vector<std::string>& events, const std::vector<std::string>& wanted);
 
 }  // namespace mk::test

@@ -5,8 +5,10 @@
 #include <signal.h>
 
 #include <iostream>
+#include <thread>
 
 #include "control_plane.hpp"
+#include "messages/codec.hpp"
 
 namespace mk::test {
 namespace {
@@ -205,6 +207,57 @@ TEST_F(stop_flow, a_mover_killed_by_hand_fails_the_job_and_a_resume_completes_it
   EXPECT_NE(j.error.find("mover exited"), std::string::npos) << j.error;
   resume_to_completion(id);
   EXPECT_TRUE(in_order(events(id), {"replicating", "failed", "resumed", "completed"}));
+}
+
+}  // namespace
+}  // namespace mk::test
+
+namespace mk::test {
+namespace {
+
+// SPEC section 9: any authorised publisher may stop a job on mk.control.stop; an agent may not.
+/// A source that takes a minute to copy: the checks before the stop must not race the copy.
+class external_stop : public control_plane {
+ protected:
+  void SetUp() override {
+    control_plane::SetUp();
+    if (HasFatalFailure())
+      return;
+    start_source(512 * mib);
+    start_vma();
+    start_oma();
+  }
+};
+
+TEST_F(external_stop, on_the_bus_needs_the_ctl_role_and_an_agent_is_refused) {
+  const auto id = replicate();
+  ASSERT_TRUE(wait_for(id, job_state::replicating));
+  msg::stop_request r;
+  r.hdr = {"t-ext", 0, "external"};
+  r.job = id;
+  r.reason = msg::stop_reason::bus;
+  r.comment = "from outside";
+  auto vma = connect(bus::role::vma, "test vma-role publisher");
+  ASSERT_TRUE(vma);
+  // The server refuses the subject to the vma role: it says so to the publisher, and the
+  // OMA never hears of the stop.
+  (void)vma->publish("mk.control.stop", msg::encode(r));
+  (void)vma->flush(std::chrono::seconds(1));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (vma->stats().permission_violations == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GT(vma->stats().permission_violations, 0u) << "an agent may publish mk.control.stop";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(job(id)->state, job_state::replicating) << "a stop published by an agent was obeyed";
+
+  auto answer = ctl_->request("mk.control.stop", msg::encode(r), std::chrono::seconds(10));
+  ASSERT_TRUE(answer) << answer.error().message;
+  auto reply = msg::decode<msg::control_reply>(answer->data);
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->ok) << reply->code << ": " << reply->error;
+  ASSERT_TRUE(wait_for(id, job_state::stopped));
+  EXPECT_EQ(job(id)->stop->reason, msg::stop_reason::bus);
+  EXPECT_EQ(job(id)->stop->requested_by, "external");
 }
 
 }  // namespace

@@ -1,0 +1,245 @@
+// The REST API end to end (SPEC sections 5 and 9): HTTP against `migratekit up` as a process,
+// with its own nats-server, its agent `local`, real movers and a rate-limited nbdkit source.
+#include <httplib.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "nats_fixture.hpp"
+#include "support/hash.hpp"
+#include "support/in_order.hpp"
+#include "support/nbdkit.hpp"
+#include "up_process.hpp"
+
+namespace mk::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr std::uint64_t mib = 1 << 20;
+
+std::string state_of(const json& job) { return job.is_object() ? job.value("state", "") : ""; }
+
+class api_e2e : public up_fixture {
+ protected:
+  void SetUp() override {
+    // 32 MiB at 64 Mbit/s: a copy takes about 4 s, so a stop lands mid-copy and a resume
+    // completes quickly.
+    source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
+                                   {"random", "size=" + std::to_string(32 * mib), "seed=11",
+                                    "rate=64M", "burstiness=0.5", "serialize=requests"});
+    start_up({"--grace", "10"});
+  }
+  void TearDown() override {
+    up_fixture::TearDown();
+    source_.stop();
+  }
+
+  /// POST /replications of the source; the new job's id (the test fails if it is refused).
+  std::string create(const std::string& name = "disk 0") {
+    auto a = up().post("/api/v1/replications",
+                       {{"name", name}, {"source", source_.uri()}, {"vma", "local"}});
+    EXPECT_EQ(a.status, 201) << a.text;
+    EXPECT_EQ(state_of(a.body), "queued") << a.text;
+    return a.body.value("id", "");
+  }
+
+  bool wait_state(const std::string& id, const std::string& state,
+                  std::chrono::milliseconds timeout = 60s) {
+    return wait_job(id, [&](const json& j) { return state_of(j) == state; }, state, timeout);
+  }
+
+  std::string replicating(const std::string& name = "disk 0") {
+    const auto id = create(name);
+    EXPECT_TRUE(wait_job(
+        id,
+        [](const json& j) {
+          return state_of(j) == "replicating" && j["progress"].is_object() &&
+                 j["progress"].value("bytes_done", 0u) >= 2 * mib;
+        },
+        "replicating with 2 MiB copied"));
+    return id;
+  }
+
+  nbdkit_server source_;
+};
+
+TEST_F(api_e2e, create_list_with_a_filter_and_a_cursor_then_show) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i)
+    ids.push_back(create("disk " + std::to_string(i)));
+  auto first = up().get("/api/v1/replications?limit=2");
+  ASSERT_EQ(first.status, 200) << first.text;
+  ASSERT_EQ(first.body["replications"].size(), 2u);
+  ASSERT_TRUE(first.body["next_cursor"].is_string()) << first.text;
+  // Newest first.
+  EXPECT_EQ(first.body["replications"][0]["id"], ids[2]);
+  EXPECT_EQ(first.body["replications"][1]["id"], ids[1]);
+  auto second = up().get("/api/v1/replications?limit=2&cursor=" +
+                         first.body["next_cursor"].get<std::string>());
+  ASSERT_EQ(second.status, 200) << second.text;
+  ASSERT_EQ(second.body["replications"].size(), 1u);
+  EXPECT_EQ(second.body["replications"][0]["id"], ids[0]);
+  EXPECT_TRUE(second.body["next_cursor"].is_null());
+
+  for (const auto& id : ids)
+    ASSERT_TRUE(wait_state(id, "replicating"));
+  auto by_state = up().get("/api/v1/replications?state=replicating&vma=local");
+  ASSERT_EQ(by_state.status, 200);
+  EXPECT_EQ(by_state.body["replications"].size(), 3u);
+  EXPECT_TRUE(up().get("/api/v1/replications?state=completed").body["replications"].empty());
+  EXPECT_TRUE(up().get("/api/v1/replications?vma=elsewhere").body["replications"].empty());
+
+  auto one = up().get("/api/v1/replications/" + ids[1]);
+  ASSERT_EQ(one.status, 200);
+  EXPECT_EQ(one.body["name"], "disk 1");
+  EXPECT_EQ(one.body["source"], source_.uri());
+  EXPECT_EQ(one.body["volume"]["state"], "attached");
+  EXPECT_EQ(one.body["volume"]["path"],
+            (data_dir() / "volumes" / ("v-" + ids[1].substr(2) + ".img")).string());
+  EXPECT_FALSE(one.body.contains("internal")) << "the control plane's own fields leaked";
+  for (const auto* key : {"id", "name", "state", "source", "vma", "resumable", "error", "volume",
+                          "progress", "stop", "created_at", "updated_at"})
+    EXPECT_TRUE(one.body.contains(key)) << key;
+}
+
+TEST_F(api_e2e, stop_then_resume_completes_with_identical_data) {
+  const auto id = replicating();
+  auto stop = up().post("/api/v1/replications/" + id + "/stop", {{"comment", "e2e"}});
+  ASSERT_EQ(stop.status, 202) << stop.text;
+  EXPECT_EQ(state_of(stop.body), "stopping");
+  const auto stop_id = stop.body["stop"]["id"];
+  ASSERT_TRUE(wait_state(id, "stopped"));
+  auto stopped = job(id);
+  EXPECT_EQ(stopped["stop"]["id"], stop_id);
+  EXPECT_EQ(stopped["stop"]["participants"]["vma_process"], "exited");
+  EXPECT_EQ(stopped["volume"]["state"], "partial");
+  EXPECT_TRUE(stopped["resumable"].get<bool>());
+
+  auto resume = up().post("/api/v1/replications/" + id + "/resume");
+  ASSERT_EQ(resume.status, 202) << resume.text;
+  EXPECT_EQ(state_of(resume.body), "queued");
+  ASSERT_TRUE(wait_state(id, "completed"));
+  const auto volume = data_dir() / "volumes" / (std::string("v-") + id.substr(2) + ".img");
+  EXPECT_EQ(hash_file(volume), hash_export(source_.uri())) << "the volume differs from the source";
+  EXPECT_TRUE(in_order(events(id), {"created", "replicating", "stop_requested", "stop_settled",
+                                    "resumed", "replicating", "completed"}))
+      << ::testing::PrintToString(events(id));
+}
+
+TEST_F(api_e2e, delete_removes_the_job_and_its_volume_and_keeps_the_joblog) {
+  const auto id = replicating();
+  auto del = up().request("DELETE", "/api/v1/replications/" + id);
+  ASSERT_EQ(del.status, 202) << del.text;
+  EXPECT_EQ(del.body["stop"]["volumes"], "delete");
+  EXPECT_TRUE(eventually([&] { return up().get("/api/v1/replications/" + id).status == 404; },
+                         60s))
+      << job(id).dump();
+  const auto volume = data_dir() / "volumes" / (std::string("v-") + id.substr(2) + ".img");
+  EXPECT_FALSE(std::filesystem::exists(volume));
+  auto log = up().get("/api/v1/replications/" + id + "/log");
+  ASSERT_EQ(log.status, 200) << "the JobLog must outlive the job";
+  EXPECT_TRUE(in_order(events(id), {"created", "stop_requested", "stop_settled", "deleted"}))
+      << ::testing::PrintToString(events(id));
+  for (const auto& j : jobs())
+    EXPECT_NE(j["id"], id);
+  // Gone for good: a second DELETE does not know it.
+  EXPECT_EQ(up().request("DELETE", "/api/v1/replications/" + id).status, 404);
+}
+
+TEST_F(api_e2e, batch_stop_by_ids_and_by_filter_with_a_per_job_outcome) {
+  const auto a = replicating("a"), b = replicating("b"), c = replicating("c");
+  auto batch = up().post("/api/v1/replications/stop",
+                         {{"ids", {a, b, "r-00000000"}}, {"comment", "batch of two"}});
+  ASSERT_EQ(batch.status, 202) << batch.text;
+  EXPECT_EQ(batch.body["accepted"], json({a, b}));
+  ASSERT_EQ(batch.body["rejected"].size(), 1u);
+  EXPECT_EQ(batch.body["rejected"][0]["id"], "r-00000000");
+  EXPECT_EQ(batch.body["rejected"][0]["error"]["code"], "not_found");
+  ASSERT_TRUE(wait_state(a, "stopped"));
+  ASSERT_TRUE(wait_state(b, "stopped"));
+  EXPECT_EQ(job(a)["stop"]["reason"], "batch");
+
+  auto by_filter = up().post("/api/v1/replications/stop",
+                             {{"filter", {{"vma", "local"}}}, {"volumes", "delete"}});
+  ASSERT_EQ(by_filter.status, 202) << by_filter.text;
+  EXPECT_EQ(by_filter.body["accepted"], json({c})) << "only the job that still ran";
+  ASSERT_TRUE(wait_state(c, "cancelled"));
+  EXPECT_EQ(state_of(job(a)), "stopped") << "a filter without a state picks running jobs only";
+}
+
+TEST_F(api_e2e, a_dry_run_plans_the_stop_and_changes_nothing) {
+  const auto id = replicating();
+  auto plan = up().post("/api/v1/replications/" + id + "/stop?dry_run=true",
+                        {{"volumes", "keep"}});
+  ASSERT_EQ(plan.status, 200) << plan.text;
+  const auto pid = job(id)["progress"].is_object() ? plan.body["participants"]["vma_process"]["pid"]
+                                                   : json();
+  EXPECT_TRUE(pid.is_number_integer() && pid.get<int>() > 0) << plan.text;
+  EXPECT_EQ(plan.body["participants"]["vma_process"]["signal"], "SIGTERM");
+  EXPECT_EQ(plan.body["participants"]["vma_process"]["then"], "SIGKILL after 10 s");
+  EXPECT_EQ(plan.body["participants"]["volume"]["action"], "keep");
+  EXPECT_EQ(plan.body["participants"]["volume"]["path"], job(id)["volume"]["path"]);
+  EXPECT_TRUE(plan.body["participants"]["volume"]["path"].is_string()) << plan.text;
+  EXPECT_EQ(plan.body["final_state"], "stopped");
+  EXPECT_GT(plan.body["bytes_kept"].get<std::uint64_t>(), 0u);
+  auto forced = up().post("/api/v1/replications/" + id + "/stop?dry_run=true",
+                          {{"mode", "force"}, {"volumes", "delete"}});
+  EXPECT_EQ(forced.body["participants"]["vma_process"]["signal"], "SIGKILL");
+  EXPECT_EQ(forced.body["final_state"], "cancelled");
+  EXPECT_EQ(forced.body["bytes_kept"], 0);
+  // Nothing changed: the job still copies, and its JobLog has no stop.
+  EXPECT_EQ(state_of(job(id)), "replicating");
+  for (const auto& e : events(id))
+    EXPECT_NE(e, "stop_requested");
+}
+
+TEST_F(api_e2e, events_deliver_the_stopping_and_stopped_changes_in_order) {
+  const auto id = replicating();
+  std::mutex mutex;
+  std::vector<std::string> states;  // of the job's `event: job` messages, in order
+  std::atomic<bool> done{false};
+  std::string buffer;
+  httplib::Client client(up().url());
+  client.set_bearer_token_auth(up().token());
+  client.set_read_timeout(60, 0);
+  std::thread reader([&] {
+    client.Get("/api/v1/events", [&](const char* data, std::size_t n) {
+      buffer.append(data, n);
+      for (auto end = buffer.find("\n\n"); end != std::string::npos; end = buffer.find("\n\n")) {
+        const auto block = buffer.substr(0, end);
+        buffer.erase(0, end + 2);
+        const auto at = block.find("data: ");
+        if (block.find("event: job") == std::string::npos || at == std::string::npos)
+          continue;
+        auto j = json::parse(block.substr(at + 6, block.find('\n', at) - at - 6), nullptr, false);
+        if (j.is_object() && j.value("id", "") == id) {
+          std::lock_guard lock(mutex);
+          if (states.empty() || states.back() != state_of(j))
+            states.push_back(state_of(j));
+        }
+      }
+      return !done.load();
+    });
+  });
+  std::this_thread::sleep_for(500ms);  // the stream is open before the stop
+  auto stop = up().post("/api/v1/replications/" + id + "/stop");
+  ASSERT_EQ(stop.status, 202) << stop.text;
+  const bool settled = eventually(
+      [&] {
+        std::lock_guard lock(mutex);
+        return !states.empty() && states.back() == "stopped";
+      },
+      60s);
+  done = true;
+  client.stop();
+  reader.join();
+  EXPECT_TRUE(settled);
+  EXPECT_TRUE(in_order(states, {"stopping", "stopped"})) << ::testing::PrintToString(states);
+  EXPECT_EQ(std::count(states.begin(), states.end(), "stopped"), 1);
+}
+
+}  // namespace
+}  // namespace mk::test
