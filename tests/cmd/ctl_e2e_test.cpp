@@ -1,0 +1,231 @@
+// `migratekit ctl` end to end: the binary as a user runs it, against `migratekit up` with its
+// demo job (real nats-server, nbdkit and mover), finding the API through up's data folder.
+#include <csignal>
+#include <thread>
+
+#include "support/files.hpp"
+#include "up_process.hpp"
+
+namespace mk::test {
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+/// A demo disk that copies in about 60 s (64 MiB at 8 Mbit/s): it is still copying whenever a
+/// test stops it. A short grace keeps every stop short.
+const std::vector<std::string> demo_args = {"--demo", "--demo-size", "64M", "--demo-rate",
+                                            "8M",     "--grace",     "5"};
+
+/// One run of ctl: how it ended and what it printed.
+struct ctl_run {
+  std::optional<exit_status> status;  ///< nothing: still running at the deadline (killed)
+  std::string out;
+  std::string err;
+};
+
+std::string state_of(const json& job) { return job.value("state", ""); }
+
+class ctl_e2e : public up_fixture {
+ protected:
+  /// `migratekit ctl --data DATA ARGS...` started in the background.
+  process spawn_ctl(const std::vector<std::string>& args, const std::string& name) {
+    std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "ctl", "--data", data_dir().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return process::spawn(argv, {.stdout_path = dir_ / (name + ".out"),
+                                 .stderr_path = dir_ / (name + ".err"),
+                                 .stdout_fd = -1});
+  }
+
+  ctl_run finish(process& p, const std::string& name, std::chrono::milliseconds timeout) {
+    ctl_run run;
+    run.status = p.wait_for(timeout);
+    if (!run.status)
+      p.kill();
+    run.out = read_text(dir_ / (name + ".out"));
+    run.err = read_text(dir_ / (name + ".err"));
+    return run;
+  }
+
+  /// `migratekit ctl ARGS...` to its end (at most `timeout`).
+  ctl_run ctl(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 60s) {
+    const auto name = "ctl-" + std::to_string(++calls_);
+    auto p = spawn_ctl(args, name);
+    return finish(p, name, timeout);
+  }
+
+  /// The demo job, once it is replicating.
+  std::string demo_job() {
+    auto list = jobs();
+    EXPECT_EQ(list.size(), 1u);
+    if (list.empty())
+      return {};
+    const auto id = list[0].value("id", "");
+    wait_job(
+        id, [](const json& j) { return state_of(j) == "replicating"; }, "replicating");
+    return id;
+  }
+
+  int calls_ = 0;
+};
+
+::testing::AssertionResult exited(const ctl_run& run, int code) {
+  if (run.status == exit_status::exited(code))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "ctl: " << (run.status ? to_string(*run.status) : "still running") << ", expected exit "
+         << code << "\nstdout:\n"
+         << run.out << "stderr:\n"
+         << run.err;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(ctl_e2e, list_show_and_log_find_the_api_through_ups_data_folder) {
+  start_up(demo_args);
+  const auto id = demo_job();
+
+  auto list = ctl({"list"});
+  ASSERT_TRUE(exited(list, 0));
+  EXPECT_TRUE(list.out.starts_with("ID ")) << list.out;
+  EXPECT_TRUE(has(list.out, id)) << list.out;
+  EXPECT_TRUE(has(list.out, "demo disk 0")) << list.out;
+
+  auto raw = ctl({"--json", "list", "--all"});
+  ASSERT_TRUE(exited(raw, 0));
+  auto page = json::parse(raw.out);
+  ASSERT_EQ(page["replications"].size(), 1u) << raw.out;
+  EXPECT_EQ(page["replications"][0]["id"], id);
+
+  auto show = ctl({"show", id});
+  ASSERT_TRUE(exited(show, 0));
+  EXPECT_TRUE(has(show.out, "state")) << show.out;
+  EXPECT_TRUE(has(show.out, "replicating")) << show.out;
+
+  auto log = ctl({"log", id});
+  ASSERT_TRUE(exited(log, 0));
+  EXPECT_TRUE(has(log.out, "created")) << log.out;
+
+  auto missing = ctl({"show", "r-nothere"});
+  EXPECT_TRUE(exited(missing, 1));
+  EXPECT_TRUE(has(missing.err, "HTTP 404 not_found")) << missing.err;
+}
+
+TEST_F(ctl_e2e, stop_wait_shows_each_confirmation_and_ends_as_asked) {
+  start_up(demo_args);
+  const auto id = demo_job();
+
+  auto plan = ctl({"stop", id, "--dry-run"});
+  ASSERT_TRUE(exited(plan, 0));
+  EXPECT_TRUE(has(plan.out, "Dry run, nothing changed")) << plan.out;
+  EXPECT_TRUE(has(plan.out, "SIGTERM")) << plan.out;
+  EXPECT_EQ(state_of(job(id)), "replicating") << "a dry run changes nothing";
+
+  auto stop = ctl({"stop", id, "--wait", "--timeout", "60", "--comment", "e2e"}, 90s);
+  ASSERT_TRUE(exited(stop, 0));
+  for (const auto* who : {"scheduler", "poller", "vma_process", "volume"})
+    EXPECT_TRUE(has(stop.out, id + ": " + who + " confirmed")) << who << "\n" << stop.out;
+  EXPECT_TRUE(has(stop.out, id + ": stopping -> stopped")) << stop.out;
+  EXPECT_EQ(state_of(job(id)), "stopped");
+
+  auto again = ctl({"stop", id});
+  EXPECT_TRUE(exited(again, 1));
+  EXPECT_TRUE(has(again.err, "HTTP 409 conflict")) << again.err;
+
+  auto removed = ctl({"delete", id, "--wait", "--timeout", "60"}, 90s);
+  ASSERT_TRUE(exited(removed, 0));
+  EXPECT_TRUE(has(removed.out, "cancelled")) << removed.out;
+}
+
+TEST_F(ctl_e2e, a_resume_wait_ends_not_as_asked_when_the_job_is_stopped_instead) {
+  start_up(demo_args);
+  const auto id = demo_job();
+  ASSERT_TRUE(exited(ctl({"stop", id, "--wait", "--timeout", "60"}, 90s), 0));
+
+  auto waiting = spawn_ctl({"resume", id, "--wait"}, "resume");
+  wait_job(
+      id, [](const json& j) { return state_of(j) == "replicating"; }, "replicating");
+  ASSERT_TRUE(exited(ctl({"stop", id}), 0));
+  auto resumed = finish(waiting, "resume", 60s);
+  EXPECT_TRUE(exited(resumed, 3));
+  EXPECT_TRUE(has(resumed.err, "not as asked: " + id + " stopped")) << resumed.err;
+
+  wait_job(
+      id, [](const json& j) { return state_of(j) == "stopped"; }, "stopped");
+  auto short_wait = ctl({"resume", id, "--wait", "--timeout", "2"});
+  EXPECT_TRUE(exited(short_wait, 4)) << "the copy takes longer than the timeout";
+  EXPECT_TRUE(has(short_wait.err, "timed out")) << short_wait.err;
+}
+
+TEST_F(ctl_e2e, watch_follows_a_batch_stop_live) {
+  start_up(demo_args);
+  const auto id = demo_job();
+  auto watch = spawn_ctl({"watch"}, "watch");
+  std::this_thread::sleep_for(1s);  // connected: the stop below is news to it
+
+  auto batch =
+      ctl({"stop", "--filter-vma", "local", "--reason", "maintenance", "--wait", "--timeout", "60"},
+          90s);
+  ASSERT_TRUE(exited(batch, 0));
+  EXPECT_TRUE(has(batch.out, "accepted: " + id)) << batch.out;
+
+  std::string seen;
+  for (int i = 0; i < 50 && !has(seen, "stopping -> stopped"); ++i) {
+    std::this_thread::sleep_for(100ms);
+    seen = read_text(dir_ / "watch.out");
+  }
+  watch.signal(SIGINT);
+  auto watched = finish(watch, "watch", 10s);
+  EXPECT_TRUE(has(watched.out, id + ": replicating -> stopping (stop ")) << watched.out;
+  EXPECT_TRUE(has(watched.out, " maintenance)")) << watched.out;
+  EXPECT_TRUE(has(watched.out, id + ": vma_process confirmed")) << watched.out;
+  EXPECT_TRUE(has(watched.out, id + ": stopping -> stopped")) << watched.out;
+}
+
+TEST_F(ctl_e2e, watch_carries_on_across_a_restart_of_up_on_another_port) {
+  start_up(demo_args);
+  const auto id = demo_job();
+  const auto first_url = up().url();
+  auto watch = spawn_ctl({"watch", id}, "watch");
+  std::this_thread::sleep_for(1s);
+
+  ASSERT_TRUE(up().interrupt(40s)) << up().log();  // stops the job: reason shutdown
+  start_up(demo_args);                             // resumes it, on a new free port
+  ASSERT_NE(up().url(), first_url);
+  wait_job(
+      id, [](const json& j) { return state_of(j) == "replicating"; }, "resumed");
+
+  std::string seen;
+  for (int i = 0; i < 100 && !has(seen, "-> replicating"); ++i) {
+    std::this_thread::sleep_for(100ms);
+    seen = read_text(dir_ / "watch.out");
+  }
+  watch.signal(SIGINT);
+  auto watched = finish(watch, "watch", 10s);
+  EXPECT_TRUE(has(watched.out, id + ": replicating -> stopping (stop ")) << watched.out;
+  EXPECT_TRUE(has(watched.out, " shutdown)")) << watched.out;
+  EXPECT_TRUE(has(watched.out, "event stream lost")) << watched.out;
+  EXPECT_TRUE(has(watched.out, "the API is now at " + up().url())) << watched.out;
+  EXPECT_TRUE(has(watched.out, "event stream back")) << watched.out;
+  EXPECT_TRUE(has(watched.out, "-> replicating")) << watched.out;
+}
+
+TEST_F(ctl_e2e, usage_and_an_api_that_is_not_there) {
+  auto nowhere = ctl({"list"});  // no `up` has written DATA/api-url
+  EXPECT_TRUE(exited(nowhere, 2));
+  EXPECT_TRUE(has(nowhere.err, "MIGRATEKIT_API")) << nowhere.err;
+
+  auto refused = ctl({"--api", "http://127.0.0.1:1", "--token", "t", "list"});
+  EXPECT_TRUE(exited(refused, 4));
+  EXPECT_TRUE(has(refused.err, "cannot reach the API")) << refused.err;
+
+  EXPECT_TRUE(exited(ctl({"show", "NOT-AN-ID"}), 2));
+  EXPECT_TRUE(exited(ctl({"stop", "r-1", "--timeout", "3"}), 2));
+}
+
+}  // namespace mk::test
