@@ -72,7 +72,7 @@ class up_test : public up_fixture {
     EXPECT_EQ(*status, exit_status::exited(0)) << up().log();
     std::vector<pid_t> left;
     for (int i = 0; i < 40; ++i) {  // reparented children may take a moment to be reaped
-      left = processes_under(dir_.path());
+      left = running_under(dir_.path());
       if (left.empty())
         break;
       std::this_thread::sleep_for(50ms);

@@ -168,7 +168,7 @@ exit_status process::kill() {
   return *status_;
 }
 
-std::vector<pid_t> processes_under(const std::filesystem::path& dir) {
+std::vector<pid_t> running_under(const std::filesystem::path& dir) {
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -185,7 +185,7 @@ std::vector<pid_t> processes_under(const std::filesystem::path& dir) {
 
 void kill_processes_under(const std::filesystem::path& dir) {
   for (int round = 0; round < 50; ++round) {
-    auto left = processes_under(dir);
+    auto left = running_under(dir);
     if (left.empty())
       return;
     for (auto pid : left)

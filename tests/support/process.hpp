@@ -72,7 +72,7 @@ class process {
 
 /// Every process whose command line mentions `dir`: what a test started there, directly or
 /// not (movers outlive their agent and volume servers their OMA, by design).
-std::vector<pid_t> processes_under(const std::filesystem::path& dir);
+std::vector<pid_t> running_under(const std::filesystem::path& dir);
 
 /// SIGKILLs every process under `dir` until none is left (a few rounds, for children that
 /// were being started meanwhile): a test's tear-down, passed or not.
