@@ -55,6 +55,17 @@ class ctl_e2e : public up_fixture {
     return finish(p, name, timeout);
   }
 
+  /// Lets a `watch` started as "watch" run until its output shows `until` (at most
+  /// `within`), then ends it with a Ctrl-C.
+  ctl_run end_watch(process& watch, const std::string& until, std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline &&
+           read_text(dir_ / "watch.out").find(until) == std::string::npos)
+      std::this_thread::sleep_for(100ms);
+    watch.signal(SIGINT);
+    return finish(watch, "watch", 10s);
+  }
+
   /// The demo job, once it is replicating.
   std::string demo_job() {
     auto list = jobs();
@@ -174,13 +185,7 @@ TEST_F(ctl_e2e, watch_follows_a_batch_stop_live) {
   ASSERT_TRUE(exited(batch, 0));
   EXPECT_TRUE(has(batch.out, "accepted: " + id)) << batch.out;
 
-  std::string seen;
-  for (int i = 0; i < 50 && !has(seen, "stopping -> stopped"); ++i) {
-    std::this_thread::sleep_for(100ms);
-    seen = read_text(dir_ / "watch.out");
-  }
-  watch.signal(SIGINT);
-  auto watched = finish(watch, "watch", 10s);
+  auto watched = end_watch(watch, "stopping -> stopped", 5s);
   EXPECT_TRUE(has(watched.out, id + ": replicating -> stopping (stop ")) << watched.out;
   EXPECT_TRUE(has(watched.out, " maintenance)")) << watched.out;
   EXPECT_TRUE(has(watched.out, id + ": vma_process confirmed")) << watched.out;
@@ -200,13 +205,7 @@ TEST_F(ctl_e2e, watch_carries_on_across_a_restart_of_up_on_another_port) {
   wait_job(
       id, [](const json& j) { return state_of(j) == "replicating"; }, "resumed");
 
-  std::string seen;
-  for (int i = 0; i < 100 && !has(seen, "-> replicating"); ++i) {
-    std::this_thread::sleep_for(100ms);
-    seen = read_text(dir_ / "watch.out");
-  }
-  watch.signal(SIGINT);
-  auto watched = finish(watch, "watch", 10s);
+  auto watched = end_watch(watch, "-> replicating", 10s);
   EXPECT_TRUE(has(watched.out, id + ": replicating -> stopping (stop ")) << watched.out;
   EXPECT_TRUE(has(watched.out, " shutdown)")) << watched.out;
   EXPECT_TRUE(has(watched.out, "event stream lost")) << watched.out;
