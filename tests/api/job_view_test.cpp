@@ -15,9 +15,9 @@ namespace {
 using nlohmann::json;
 
 json job(int n, const std::string& state, const std::string& vma = "local") {
-  char id[16];
+  char id[64];
   std::snprintf(id, sizeof id, "r-%08d", n);
-  char created[32];
+  char created[64];
   std::snprintf(created, sizeof created, "2026-11-29T10:%02d:%02d.000Z", n / 60, n % 60);
   return {{"id", id},
           {"name", "disk " + std::to_string(n)},
