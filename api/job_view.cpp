@@ -9,14 +9,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 /// What the volume is, from what the job knows of it: the API shows a state, not flags.
 std::string volume_state(const json& stored) {
-  const auto state = text(stored, "state");
+  const auto state = text_of(stored, "state");
   const auto& in = stored.value("internal", json::object());
   const bool kept = in.value("volume_kept", false);
   if (state == "cancelled")
@@ -32,6 +27,11 @@ std::string volume_state(const json& stored) {
 
 }  // namespace
 
+std::string text_of(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 json public_job(const json& stored) {
   json out = stored;
   out.erase("internal");
@@ -41,11 +41,11 @@ json public_job(const json& stored) {
 }
 
 std::string job_view::order_key(const json& job) {
-  return text(job, "created_at") + "/" + text(job, "id");
+  return text_of(job, "created_at") + "/" + text_of(job, "id");
 }
 
 void job_view::put(const json& job) {
-  const auto id = text(job, "id");
+  const auto id = text_of(job, "id");
   if (id.empty())
     return;
   std::lock_guard lock(mutex_);
@@ -104,11 +104,11 @@ expected<list_page, std::string> job_view::list(const list_query& q) const {
   auto it = q.cursor.empty() ? order_.begin() : order_.upper_bound(q.cursor);
   for (; it != order_.end(); ++it) {
     const auto& job = jobs_.at(it->substr(it->rfind('/') + 1));
-    if ((!q.state.empty() && text(job, "state") != q.state) ||
-        (!q.vma.empty() && text(job, "vma") != q.vma))
+    if ((!q.state.empty() && text_of(job, "state") != q.state) ||
+        (!q.vma.empty() && text_of(job, "vma") != q.vma))
       continue;
     if (page.jobs.size() == q.limit) {
-      page.next_cursor = order_key(jobs_.at(text(page.jobs.back(), "id")));
+      page.next_cursor = order_key(jobs_.at(text_of(page.jobs.back(), "id")));
       break;
     }
     page.jobs.push_back(public_job(job));
@@ -121,8 +121,8 @@ std::vector<std::string> job_view::ids(const std::string& state, const std::stri
   std::lock_guard lock(mutex_);
   for (const auto& key : order_) {
     const auto& job = jobs_.at(key.substr(key.rfind('/') + 1));
-    if ((state.empty() || text(job, "state") == state) && (vma.empty() || text(job, "vma") == vma))
-      out.push_back(text(job, "id"));
+    if ((state.empty() || text_of(job, "state") == state) && (vma.empty() || text_of(job, "vma") == vma))
+      out.push_back(text_of(job, "id"));
   }
   return out;
 }
@@ -131,7 +131,7 @@ std::map<std::string, std::size_t> job_view::count_by_state() const {
   std::map<std::string, std::size_t> out;
   std::lock_guard lock(mutex_);
   for (const auto& [id, job] : jobs_)
-    ++out[text(job, "state")];
+    ++out[text_of(job, "state")];
   return out;
 }
 

@@ -53,6 +53,9 @@ class job_view {
   std::set<std::string, std::greater<>> order_;  // order keys, newest first
 };
 
+/// A string field of a job object; "" when it is absent or not a string.
+std::string text_of(const nlohmann::json& j, const char* key);
+
 /// SPEC section 5's job object from a stored one: the control plane's own part left out, and
 /// the volume described with its state.
 nlohmann::json public_job(const nlohmann::json& stored);

@@ -1,5 +1,7 @@
 #include "api/metrics.hpp"
 
+#include "api/job_view.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -10,11 +12,6 @@ namespace mk::api {
 using nlohmann::json;
 
 namespace {
-
-std::string text(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::uint64_t bytes_done(const json& job) {
   if (!job.is_object())
@@ -59,13 +56,13 @@ void metrics::observe(const json& before, const json& after) {
   auto s = after.find("stop");
   if (s == after.end() || !s->is_object() || !(*s)["settled_at"].is_string())
     return;
-  const auto stop_id = text(*s, "id");
-  const auto state = text(after, "state");
+  const auto stop_id = text_of(*s, "id");
+  const auto state = text_of(after, "state");
   if (stop_id.empty() || state == "stopping" || !settled_.insert(stop_id).second)
     return;
   // Seen settled for the first time in this process: one stop, counted once.
-  ++stops_[{text(*s, "reason"), state}];
-  const auto from = unix_ms(text(*s, "requested_at")), to = unix_ms(text(*s, "settled_at"));
+  ++stops_[{text_of(*s, "reason"), state}];
+  const auto from = unix_ms(text_of(*s, "requested_at")), to = unix_ms(text_of(*s, "settled_at"));
   if (from && to && *to >= *from) {
     const double seconds = static_cast<double>(*to - *from) / 1000.0;
     for (std::size_t i = 0; i < buckets.size(); ++i)
@@ -75,7 +72,7 @@ void metrics::observe(const json& before, const json& after) {
     duration_sum_ += seconds;
   }
   auto parts = s->find("participants");
-  if (parts != s->end() && parts->is_object() && text(*parts, "vma_process") == "killed")
+  if (parts != s->end() && parts->is_object() && text_of(*parts, "vma_process") == "killed")
     ++force_kills_;
 }
 
