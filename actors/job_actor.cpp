@@ -144,10 +144,12 @@ void start(job_actor* self) {
     fail_start(self, "no volume actor");
     return;
   }
+  st.attaching = true;
   self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value,
                 job.volume_id, job.source)
       .then(
           [self](const std::string& uri, std::uint64_t size) {
+            self->state.attaching = false;
             auto& j = self->state.job;
             j.target = uri;
             j.size = size;
@@ -157,7 +159,10 @@ void start(job_actor* self) {
             log(self, "volume_attached", {{"uri", uri}, {"size", size}}, "volume");
             request_mover(self);
           },
-          [self](const caf::error& err) { fail_start(self, "volume: " + message_of(err)); });
+          [self](const caf::error& err) {
+            self->state.attaching = false;
+            fail_start(self, "volume: " + message_of(err));
+          });
 }
 
 caf::result<std::string> resume(job_actor* self) {
@@ -219,7 +224,7 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
     tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
     return;
   }
-  if (st.start_in_flight)
+  if (st.attaching || st.start_in_flight)
     return;  // the agent has not seen the start yet
   if (listed)
     on_mover_end(self, m.exit_code == 0, m.exit_code == 0 ? "" : "mover exited: " + m.detail);

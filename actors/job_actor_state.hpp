@@ -29,6 +29,9 @@ struct job_actor_state {
   /// A start request is with the agent: a stop holds its request to the vma_process until
   /// the agent has answered, so that the stop cannot overtake the mover's start.
   bool start_in_flight = false;
+  /// The volume is being attached and the mover not yet asked for: an agent that says it
+  /// runs no mover for this job is not news then.
+  bool attaching = false;
   /// Ticks carry the generation they were armed in; an older one is stale and ignored.
   std::uint64_t tick_generation = 0;
   clock_point tick_due = clock_point::max();

@@ -65,6 +65,7 @@ class job_actor_test : public deterministic_actors {
     job_deps deps;
     deps.bus = oma_;
     deps.store = store_;
+    deps.volume = volume_;
     deps.timing.grace = 5s;
     deps.timing.quiesce_extra = 3s;
     deps.timing.volumes_deadline = 4s;
@@ -156,6 +157,7 @@ class job_actor_test : public deterministic_actors {
   }
 
   std::shared_ptr<memory_job_store> store_;
+  caf::actor volume_;  // none unless a test plays the volume actor
   std::vector<msg::stop_request> requests_;
   std::vector<msg::job_state> states_;
   caf::actor job_;
@@ -398,6 +400,31 @@ TEST_F(job_actor_test, a_running_job_whose_mover_the_agent_does_not_list_fails_r
   EXPECT_EQ(job.state, msg::job_state::failed);
   EXPECT_NE(job.error.find("mover lost"), std::string::npos) << job.error;
   EXPECT_TRUE(job.resumable());
+}
+
+// Seen in CI: an agent that came up just after the job was created said hello (no movers)
+// while the volume was being attached, and the job failed as "mover lost" before it had
+// asked for its mover.
+TEST_F(job_actor_test, an_agent_listing_no_mover_while_the_volume_is_attached_is_not_news) {
+  caf::response_promise attach;
+  bool asked_to_attach = false;
+  volume_ = system_.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+    return {[&, self](attach_atom, const std::string&, const std::string&) {
+      asked_to_attach = true;
+      attach = self->make_response_promise();
+    }};
+  });
+  spawn_job(msg::job_state::queued);
+  caf::anon_send(job_, start_atom::value);
+  consume();
+  ASSERT_TRUE(asked_to_attach);
+  msg::mover_info none;
+  none.job = "r-1";
+  caf::anon_send(job_, status_atom::value, none, false);
+  consume();
+  EXPECT_EQ(stored().state, msg::job_state::starting) << stored().error;
+  caf::anon_send_exit(volume_, caf::exit_reason::user_shutdown);
+  consume();
 }
 
 TEST_F(job_actor_test, a_stall_is_flagged_and_logged_until_progress_moves_again) {
