@@ -69,6 +69,10 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     return failed(2, "--grace " + std::to_string(o.grace_s) +
                          ": between 0 and 86400 seconds expected");
   const auto data_dir = std::filesystem::absolute(o.data_dir);
+  auto lock = folder_lock::take(data_dir, "oma");
+  if (!lock)
+    return failed(1, lock.error());
+  lock_ = std::move(*lock);
 
   bus::nats_options nats;
   nats.url = o.nats_url;

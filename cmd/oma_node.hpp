@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/actor_config.hpp"
@@ -17,6 +18,7 @@
 #include "bus/nats_transport.hpp"
 #include "bus/state.hpp"
 #include "cmd/daemon.hpp"
+#include "cmd/folder_lock.hpp"
 #include "config/defaults.hpp"
 #include "volumes/backend.hpp"
 
@@ -78,6 +80,7 @@ class oma_node {
   oma_node() = default;
   expected<void, start_error> run(const oma_node_options& options);
 
+  std::optional<folder_lock> lock_;  // first in, last out: held while anything else lives
   std::atomic<bool> down_{false};
   std::shared_ptr<bus::nats_transport> transport_;
   std::shared_ptr<bus::state_store> state_;

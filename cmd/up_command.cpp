@@ -4,13 +4,13 @@
 #include "cmd/up_command.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
 
 #include "bus/nats_server.hpp"
 #include "cmd/daemon.hpp"
+#include "cmd/folder_lock.hpp"
 #include "cmd/demo_source.hpp"
 #include "cmd/oma_node.hpp"
 #include "cmd/up_jobs.hpp"
@@ -51,15 +51,6 @@ bool valid_rate(const std::string& rate) {
 }
 
 /// DATA holds the API token and the bus credentials: private when this makes it.
-bool make_data_dir(const fs::path& dir) {
-  std::error_code ec;
-  if (fs::create_directories(dir, ec))
-    ::chmod(dir.c_str(), 0700);
-  if (ec)
-    spdlog::error("--data {}: {}", dir.string(), ec.message());
-  return !ec;
-}
-
 void print_line(const std::string& text) {
   std::fputs((text + "\n").c_str(), stdout);
   std::fflush(stdout);
@@ -168,8 +159,13 @@ int run(const up_args& a) {
   // Before any thread starts (NATS, CAF), so that only the waits of this file take them.
   block_stop_signals();
   const auto data = fs::absolute(a.oma.data_dir);
-  if (!make_data_dir(data))
+  // Before nats-server and the demo source: a second `up` on the folder would stop the first
+  // one's.
+  auto lock = folder_lock::take(data, "up");
+  if (!lock) {
+    spdlog::error("--data: {}", lock.error());
     return 1;
+  }
 
   std::unique_ptr<bus::nats_server> server;
   std::string oma_url = a.oma.nats_url;

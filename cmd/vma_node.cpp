@@ -36,6 +36,10 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   if (!bus::valid_prefix(o.prefix))
     return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
   o.data_dir = std::filesystem::absolute(a.data_dir);
+  auto lock = folder_lock::take(o.data_dir, "vma");
+  if (!lock)
+    return failed(1, lock.error());
+  lock_ = std::move(*lock);
   for (const auto& root : a.source_roots)
     o.source_roots.push_back(std::filesystem::absolute(root));
   std::error_code ec;

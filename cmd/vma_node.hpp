@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "actors/vma_agent.hpp"
 #include "bus/nats_transport.hpp"
 #include "cmd/daemon.hpp"
+#include "cmd/folder_lock.hpp"
 
 namespace mk::cmd {
 
@@ -54,6 +56,7 @@ class vma_node {
   vma_node() = default;
   expected<void, start_error> run(vma_node_options options);
 
+  std::optional<folder_lock> lock_;  // first in, last out: held while anything else lives
   std::atomic<bool> down_{false};
   std::shared_ptr<bus::transport> transport_;
   std::unique_ptr<actors::actor_config> config_;

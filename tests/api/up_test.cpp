@@ -4,6 +4,7 @@
 #include <iterator>
 #include <thread>
 
+#include "support/files.hpp"
 #include "support/in_order.hpp"
 #include "up_process.hpp"
 
@@ -139,6 +140,30 @@ TEST_F(up_test, a_job_stopped_by_the_operator_stays_stopped_after_a_restart) {
   EXPECT_EQ(std::find(log.begin(), log.end(), "resumed"), log.end())
       << ::testing::PrintToString(log);
   EXPECT_EQ(jobs().size(), 1u) << "a second demo job was made";
+}
+
+// Two `up`s on one folder would stop each other's demo source, movers and nats-server.
+TEST_F(up_test, a_second_up_on_the_same_data_folder_is_refused_and_the_first_goes_on) {
+  start_up(demo_args);
+  const auto id = demo_job();
+  ASSERT_FALSE(id.empty());
+  spawn_options opts;
+  opts.stdout_path = dir_ / "second.out";
+  opts.stderr_path = dir_ / "second.log";
+  auto second = process::spawn({MK_MIGRATEKIT_PATH, "up", "--demo", "--data", data_dir().string(),
+                                "--listen", "127.0.0.1:0"},
+                               opts);
+  const auto status = second.wait_for(30s);
+  ASSERT_TRUE(status) << "the second up did not end";
+  EXPECT_EQ(*status, exit_status::exited(1));
+  const auto said = read_text(dir_ / "second.log");
+  EXPECT_NE(said.find("is in use by another migratekit up (pid " + std::to_string(up().pid()) +
+                      ")"),
+            std::string::npos)
+      << said;
+  EXPECT_EQ(up().get("/healthz").status, 200);
+  EXPECT_EQ(state_of(job(id)), "replicating") << job(id).dump();
+  EXPECT_EQ(jobs().size(), 1u);
 }
 
 }  // namespace
