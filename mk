@@ -15,7 +15,11 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
   libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev
   clang libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
+  chromium
 )
+# Node.js for the browser tests: the machine's own if it has one (it may come from elsewhere
+# than Debian, with an npm that Debian's would conflict with), else Debian's.
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 say() { printf 'mk: %s\n' "$*" >&2; }
 
@@ -34,6 +38,17 @@ ensure_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# playwright-core for the browser tests (tests/ui), at the version package-lock.json pins. It
+# drives Debian's chromium: no browser is downloaded.
+ensure_npm_packages() {
+  local dir=tests/ui
+  # The lock file that the last install followed: the same one means nothing to do.
+  cmp -s "$dir/package-lock.json" "$dir/node_modules/.mk-installed-from" && return 0
+  say "installing the browser tests' npm packages (npm ci in $dir)"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  cp "$dir/package-lock.json" "$dir/node_modules/.mk-installed-from"
 }
 
 build() {
@@ -59,6 +74,7 @@ case "$cmd" in
     ;;
   test)
     ensure_packages
+    ensure_npm_packages
     build default
     run_tests default
     if [ "${MK_SANITIZE:-1}" != 0 ]; then

@@ -1,5 +1,4 @@
-// The live side of the API: /api/v1/events (Server-Sent Events), /healthz, /metrics, and the
-// page at `/`.
+// The live side of the API: /api/v1/events (Server-Sent Events), /healthz and /metrics.
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -68,16 +67,6 @@ void events(const route_context& ctx, const httplib::Request& req, httplib::Resp
       [streams](bool) { streams->fetch_sub(1); });
 }
 
-const char* page = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>MigrateKit</title></head>
-<body><h1>MigrateKit</h1>
-<p>The OMA's REST API is under <code>/api/v1</code>: <code>GET /api/v1/replications</code>,
-<code>POST /api/v1/replications/{id}/stop</code>, <code>GET /api/v1/events</code> (Server-Sent
-Events). Every request but <code>/healthz</code> carries <code>Authorization: Bearer TOKEN</code>;
-the token is in the data folder's <code>api-token</code>. <code>migratekit ctl</code> is its
-command-line client, and <code>docs/openapi.yaml</code> describes it.</p>
-</body></html>
-)";
 
 }  // namespace
 
@@ -98,9 +87,6 @@ void add_event_routes(httplib::Server& http, const route_context& ctx) {
   };
   http.Get("/metrics", metrics);
   http.Get("/api/v1/metrics", metrics);
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(page, "text/html; charset=utf-8");
-  });
 }
 
 }  // namespace mk::api

@@ -24,8 +24,10 @@ struct route_context {
 
 /// /api/v1/replications and below (SPEC section 5).
 void add_replication_routes(httplib::Server& http, const route_context& ctx);
-/// /api/v1/events, /healthz, /metrics and the page at `/`.
+/// /api/v1/events, /healthz and /metrics.
 void add_event_routes(httplib::Server& http, const route_context& ctx);
+/// The operator's page: `/` and its files under /ui/.
+void add_ui_routes(httplib::Server& http);
 
 /// Asks the registry and waits for its answer: the job (or plan) it replies with, parsed,
 /// or the refusal as a status.

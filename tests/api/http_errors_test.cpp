@@ -158,6 +158,32 @@ TEST_F(api_errors, every_route_needs_the_token_but_healthz) {
   EXPECT_NE(metrics->body.find("migratekit_stop_duration_seconds_bucket"), std::string::npos);
 }
 
+// The page and its files need no token (the page asks for it), and say that the token in the
+// page's URL must not leave in a Referer, and that nothing else runs in the page.
+TEST_F(api_errors, the_page_and_its_files_are_served_without_the_token) {
+  httplib::Client anonymous(up().url());
+  auto page = anonymous.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<script type=\"module\" src=\"/ui/app.js\">"), std::string::npos);
+  EXPECT_EQ(page->get_header_value("Referrer-Policy"), "no-referrer");
+  EXPECT_NE(page->get_header_value("Content-Security-Policy").find("default-src 'self'"),
+            std::string::npos);
+  auto script = anonymous.Get("/ui/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_EQ(script->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  auto style = anonymous.Get("/ui/style.css");
+  ASSERT_TRUE(style);
+  EXPECT_EQ(style->get_header_value("Content-Type"), "text/css; charset=utf-8");
+  for (auto* path : {"/ui/no-such.js", "/ui/../server.cpp", "/ui/%2e%2e%2fapi-token",
+                     "/ui/app.js.map", "/api-token"}) {
+    SCOPED_TRACE(path);
+    expect_error(anonymous.Get(path), 404, "not_found");
+  }
+}
+
 TEST_F(api_errors, the_listener_binds_loopback_by_default) {
   EXPECT_TRUE(up().url().starts_with("http://127.0.0.1:")) << up().url();
 }
