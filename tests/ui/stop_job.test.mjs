@@ -1,7 +1,7 @@
 // The Stop Job button end to end: the page against `migratekit up` with a rate-limited demo
-// disk. Stop opens the dialog with the OMA's plan, Cancel changes nothing, confirming moves the
-// row to stopping (each participant's confirmation shown as it comes) and then stopped, with
-// no reload; Resume brings it back to replicating; Delete removes the row.
+// disk. Stop opens the dialog with the OMA's plan, Cancel (or Escape) changes nothing,
+// confirming moves the row to stopping (each participant's confirmation shown as it comes) and
+// then stopped, with no reload; Resume brings it back to replicating; Delete removes the row.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +37,15 @@ test('stop, cancel, confirm, resume and delete from the page', async () => {
   await dialog.getByText(/^Kept: /).waitFor();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await dialog.waitFor({ state: 'hidden' });
+  // From the keyboard: Enter on the Stop button opens the dialog, Escape closes it and the
+  // focus goes back to the button.
+  await page.getByRole('button', { name: 'Stop demo disk 0' }).focus();
+  await page.keyboard.press('Enter');
+  await dialog.waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')),
+    'Stop demo disk 0');
   const untouched = await f.job(id);
   assert.equal(untouched.state, 'replicating');
   assert.equal(untouched.stop, null);
