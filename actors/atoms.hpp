@@ -20,6 +20,8 @@ using trigger_atom = caf::atom_constant<caf::atom("trigger")>;    ///< scheduler
 using retry_atom = caf::atom_constant<caf::atom("retry")>;      ///< try failed writes again
 using remove_atom = caf::atom_constant<caf::atom("remove")>;      ///< DELETE: the job and its volume
 using plan_atom = caf::atom_constant<caf::atom("plan")>;          ///< a stop's dry run
+using list_atom = caf::atom_constant<caf::atom("list")>;          ///< registry: every job's state
+using gate_atom = caf::atom_constant<caf::atom("gate")>;          ///< registry: refuse in a scope
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
 
 }  // namespace mk::actors

@@ -17,6 +17,7 @@ std::string random_id(std::string_view stem) {
 
 std::string new_job_id() { return random_id("r"); }
 std::string new_stop_id() { return random_id("s"); }
+std::string new_maintenance_id() { return random_id("m"); }
 
 std::string volume_id_for(std::string_view job) {
   if (job.starts_with("r-"))

@@ -20,11 +20,33 @@ using nlohmann::json;
 struct entry {
   caf::actor actor;
   std::string vma;
+  /// As the job last said on the bus (from its record at spawn): what maintenance mode needs
+  /// to know of every job without asking each.
+  msg::job_state state = msg::job_state::queued;
+  std::string stop_id;
+};
+
+/// Maintenance mode's refusal of new replications and resumes in its scope (SPEC section 7).
+struct gate {
+  bool closed = false;
+  std::string scope;  ///< "all" or "vma:ID"
+  std::string reason;
+  bool covers(const std::string& vma) const {
+    return closed && (scope == "all" || scope == "vma:" + vma);
+  }
+  caf::error refusal() const {
+    return make_error(errc::unavailable,
+                      "maintenance mode is on (" + scope + (reason.empty() ? "" : ": " + reason) +
+                          "): new replications and resumes wait until it is turned off");
+  }
 };
 
 struct registry_state {
   job_deps deps;
   std::map<std::string, entry> jobs;
+  gate maintenance;
+  /// Queued jobs that a closed gate kept from starting after a restart: started once it opens.
+  std::vector<std::string> held;
   std::vector<bus::subscription> subscriptions;
   static inline const char* name = "registry";
 };
@@ -60,12 +82,14 @@ caf::error check_new_job(const msg::replicate_request& r) {
 caf::actor spawn_job(registry* self, job_record job, std::uint64_t revision, bool recovering) {
   const auto id = job.id;
   const auto vma = job.vma;
+  const auto state = job.state;
+  const auto stop_id = job.stop ? job.stop->id : std::string();
   auto actor =
       spawn_job_actor(self->home_system(), self->state.deps, std::move(job), revision, recovering);
   // Linked: the jobs end with the registry, and a job actor that dies takes the registry
   // down with it rather than leaving a job nobody answers for.
   self->link_to(actor);
-  self->state.jobs[id] = {actor, vma};
+  self->state.jobs[id] = {actor, vma, state, stop_id};
   return actor;
 }
 
@@ -73,6 +97,8 @@ caf::result<std::string> create(registry* self, const msg::replicate_request& r)
   if (auto err = check_new_job(r))
     return err;
   auto& st = self->state;
+  if (st.maintenance.covers(r.vma))
+    return st.maintenance.refusal();
   job_record job;
   job.id = new_job_id();
   job.name = r.name;
@@ -202,6 +228,11 @@ void on_envelope(registry* self, const bus::envelope& e) {
           answer_on_bus(self, e, caf::actor_cast<caf::actor>(self), resume_atom::value, m.job);
         } else if constexpr (std::is_same_v<T, msg::hello>) {
           on_hello(self, m);
+        } else if constexpr (std::is_same_v<T, msg::job_state_changed>) {
+          if (auto it = self->state.jobs.find(m.job); it != self->state.jobs.end()) {
+            it->second.state = m.state;
+            it->second.stop_id = m.stop_id;
+          }
         } else {
           spdlog::debug("oma: ignored a {} on {}", T::type, e.subject);
         }
@@ -214,7 +245,7 @@ bool subscribe(registry* self) {
   const auto& s = st.deps.bus->subjects();
   auto me = caf::actor_cast<caf::actor>(self);
   for (const auto& pattern : {s.all_stopped(), s.control_stop(), s.control_replicate(),
-                              s.control_resume(), s.all_hellos()}) {
+                              s.control_resume(), s.all_hellos(), s.all_states()}) {
     auto sub = bus::subscribe_actor(st.deps.bus->transport(), pattern, me);
     if (!sub) {
       spdlog::error("oma: cannot subscribe to {}: {}", pattern, sub.error().message);
@@ -246,8 +277,11 @@ void recover(registry* self) {
       continue;
     }
     const bool queued = job->state == msg::job_state::queued;
+    const bool held = queued && st.maintenance.covers(job->vma);
     auto actor = spawn_job(self, std::move(*job), stored->revision, true);
-    if (queued)
+    if (held)
+      st.held.push_back(id);
+    else if (queued)
       self->send(actor, start_atom::value);
   }
   spdlog::info("oma: {} jobs recovered from the store", st.jobs.size());
@@ -261,6 +295,27 @@ caf::result<std::string> ask_job(registry* self, const caf::actor& job, Ts&&... 
       .then([rp](const std::string& json_text) mutable { rp.deliver(json_text); },
             [rp](const caf::error& err) mutable { rp.deliver(err); });
   return rp;
+}
+
+/// Every job as the registry knows it: [{"id","vma","state","stop_id"}].
+std::string list(const registry_state& st) {
+  auto out = json::array();
+  for (const auto& [id, e] : st.jobs)
+    out.push_back({{"id", id},
+                   {"vma", e.vma},
+                   {"state", std::string(msg::name_of(e.state))},
+                   {"stop_id", e.stop_id}});
+  return out.dump();
+}
+
+void set_gate(registry* self, bool closed, const std::string& scope, const std::string& reason) {
+  auto& st = self->state;
+  st.maintenance = {closed, scope, reason};
+  if (closed)
+    return;
+  for (const auto& id : std::exchange(st.held, {}))
+    if (auto actor = find(self, id))
+      self->send(actor, start_atom::value);
 }
 
 template <class Atom, class... Ts>
@@ -308,6 +363,8 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
         auto job = find(self, id);
         if (!job)
           return unknown(id);
+        if (self->state.maintenance.covers(self->state.jobs[id].vma))
+          return self->state.maintenance.refusal();
         auto rp = self->make_response_promise<std::string>();
         self->request(job, defaults::jobs::start_timeout, resume_atom::value)
             .then(
@@ -329,6 +386,10 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
         if (!job)
           return unknown(r.job);
         return ask_job(self, job, a, r);
+      },
+      [self](list_atom) { return list(self->state); },
+      [self](gate_atom, bool closed, const std::string& scope, const std::string& reason) {
+        set_gate(self, closed, scope, reason);
       },
       [self](get_atom, const std::string& id) -> caf::result<std::string> {
         auto job = find(self, id);

@@ -15,7 +15,8 @@ namespace mk::actors {
 /// Bus: `<prefix>.job.*.stopped` (confirmations, to the job), `<prefix>.control.stop`
 /// (a StopRequest from an authorised publisher; a request gets a control_reply),
 /// `<prefix>.control.replicate`, `<prefix>.control.resume` (requests; control_reply), and
-/// `<prefix>.vma.*.hello` (an agent's movers, reconciled job by job).
+/// `<prefix>.vma.*.hello` (an agent's movers, reconciled job by job), `<prefix>.job.*.state`
+/// (each job's state, for the list).
 ///
 /// Nothing happens before `(start_atom, poller)`: the poller (which reports to the registry,
 /// so it is spawned after it) is wired in, the jobs of the store are recovered, and the
@@ -31,6 +32,11 @@ namespace mk::actors {
 ///   (get_atom, id) -> job
 ///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
 ///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume
+///   (list_atom) -> [{"id","vma","state","stop_id"}]   every job, as it last said on the bus
+///   (gate_atom, closed, scope, reason)     maintenance mode: while closed, new replications
+///                                          and resumes of agents in scope ("all" or
+///                                          "vma:ID") are refused with `unavailable`, and
+///                                          queued jobs recovered after a restart wait
 caf::actor spawn_registry(caf::actor_system& system, job_deps deps);
 
 }  // namespace mk::actors

@@ -29,13 +29,18 @@ void add_event_routes(httplib::Server& http, const route_context& ctx);
 /// The operator's page: `/` and its files under /ui/.
 void add_ui_routes(httplib::Server& http);
 
-/// Asks the registry and waits for its answer: the job (or plan) it replies with, parsed,
-/// or the refusal as a status.
+/// Maintenance mode: GET and PUT /api/v1/maintenance.
+void add_maintenance_routes(httplib::Server& http, const route_context& ctx);
+
+/// Asks an actor and waits for its answer: the JSON it replies with, parsed, or the refusal
+/// as a status.
 template <class... Ts>
-checked<nlohmann::json> ask(const route_context& ctx, Ts&&... xs) {
+checked<nlohmann::json> ask_actor(const route_context& ctx, const caf::actor& dest, Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   checked<nlohmann::json> out = unexpected(http_error{500, "internal", "no answer"});
-  self->request(ctx.deps.registry, defaults::api::request_timeout, std::forward<Ts>(xs)...)
+  if (!dest)
+    return unexpected(http_error{404, "not_found", "not offered by this OMA"});
+  self->request(dest, defaults::api::request_timeout, std::forward<Ts>(xs)...)
       .receive(
           [&](const std::string& text) {
             auto j = nlohmann::json::parse(text, nullptr, false);
@@ -46,6 +51,12 @@ checked<nlohmann::json> ask(const route_context& ctx, Ts&&... xs) {
           },
           [&](const caf::error& e) { out = unexpected(from_actor(e)); });
   return out;
+}
+
+/// Asks the registry: the job (or plan) it replies with.
+template <class... Ts>
+checked<nlohmann::json> ask(const route_context& ctx, Ts&&... xs) {
+  return ask_actor(ctx, ctx.deps.registry, std::forward<Ts>(xs)...);
 }
 
 }  // namespace mk::api

@@ -25,6 +25,7 @@ struct server_options {
 /// JobLog, kept after a job is deleted).
 struct server_deps {
   caf::actor registry;
+  caf::actor maintenance;  ///< actors/maintenance_actor.hpp
   std::shared_ptr<job_feed> feed;
   std::shared_ptr<actors::job_store> store;
   /// Bus messages the transport dropped for a subscriber that fell behind (for /metrics);

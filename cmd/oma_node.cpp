@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "actors/atoms.hpp"
+#include "actors/document_bucket.hpp"
+#include "actors/maintenance_actor.hpp"
 #include "actors/poller_actor.hpp"
 #include "actors/registry_actor.hpp"
 #include "actors/scheduler_actor.hpp"
@@ -112,6 +114,18 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   deps.timing.grace = std::chrono::milliseconds(static_cast<long>(o.grace_s * 1000));
   volume_ = deps.volume = actors::spawn_volume_actor(*system_, link_, volumes_);
   registry_ = actors::spawn_registry(*system_, deps);
+  maintenance_ = actors::spawn_maintenance(
+      *system_, link_, registry_, actors::jetstream_documents(state_, &bus::state_store::settings));
+  {
+    // Its first answer means that the stored mode was read and the registry's gate closed
+    // again: only then may the registry recover (and start) the jobs.
+    caf::scoped_actor self{*system_};
+    caf::error not_ready;
+    self->request(maintenance_, defaults::jobs::start_timeout, actors::get_atom::value)
+        .receive([](const std::string&) {}, [&not_ready](const caf::error& e) { not_ready = e; });
+    if (not_ready)
+      return failed(1, "maintenance mode: " + caf::to_string(not_ready));
+  }
   poller_ = actors::spawn_poller(*system_, link_, registry_, {});
   scheduler_ = actors::spawn_scheduler(*system_, link_, registry_);
   registry_->attach_functor([this](const caf::error& reason) {
@@ -120,9 +134,11 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     down_ = true;
   });
   caf::anon_send(registry_, actors::start_atom::value, poller_);
+  caf::anon_send(maintenance_, actors::start_atom::value);
 
   api::server_deps api_deps;
   api_deps.registry = registry_;
+  api_deps.maintenance = maintenance_;
   api_deps.feed = feed_;
   api_deps.store = store_;
   api_deps.slow_consumer_drops = [transport = std::weak_ptr(transport_)]() -> std::uint64_t {
@@ -159,7 +175,7 @@ void oma_node::shutdown() {
   if (system_) {
     // The jobs (linked to the registry) and the participants end; their subscriptions go
     // with their state.
-    for (auto* actor : {&registry_, &poller_, &scheduler_, &volume_}) {
+    for (auto* actor : {&maintenance_, &registry_, &poller_, &scheduler_, &volume_}) {
       if (*actor)
         caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
       *actor = nullptr;

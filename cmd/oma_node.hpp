@@ -91,6 +91,7 @@ class oma_node {
   std::shared_ptr<actors::job_store> store_;
   std::shared_ptr<api::job_feed> feed_;
   caf::actor registry_;
+  caf::actor maintenance_;
   caf::actor poller_;
   caf::actor scheduler_;
   caf::actor volume_;

@@ -202,6 +202,20 @@ constexpr std::chrono::milliseconds progress_persist_interval{5000};
 
 }  // namespace jobs
 
+/// Maintenance mode (SPEC section 7).
+namespace maintenance {
+
+/// Stops in flight at once when PUT /maintenance names no max_parallel, and the most it may
+/// name.
+constexpr std::uint32_t max_parallel = 32;
+constexpr std::uint32_t max_parallel_limit = 10000;
+/// The reason is kept in every JobLog that the maintenance touches.
+constexpr std::size_t max_reason = 1024;
+/// The key of the mode in the settings bucket.
+constexpr std::string_view settings_key = "maintenance";
+
+}  // namespace maintenance
+
 /// The OMA's participants: the poller, the volume actor and the scheduler.
 namespace oma {
 
