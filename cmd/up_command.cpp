@@ -28,6 +28,7 @@ struct up_args {
   oma_node_options oma;
   bool demo = false;
   demo_source_options demo_source;
+  std::vector<std::string> mover_args;  ///< appended to every mover's command line
 };
 
 /// How the OMA and the agent ended.
@@ -100,6 +101,7 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
   vo.nats_url = vma_url;
   vo.agent.id = std::string(defaults::vma::agent_id);
   vo.agent.prefix = a.oma.prefix;
+  vo.agent.mover_args = a.mover_args;
   vo.data_dir = data / "vma";
   auto vma = vma_node::start(vo);
   if (!vma) {
@@ -238,6 +240,11 @@ void add_up_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--demo-rate", args->demo_source.rate,
                   "Bits per second the demo disk is read at (K, M, G)")
       ->capture_default_str();
+  cmd->add_option("--mover-arg", args->mover_args,
+                  "Argument appended to every mover's command line, e.g. --mover-arg=--requests=16 "
+                  "(repeatable)")
+      ->envname("MIGRATEKIT_MOVER_ARGS")
+      ->delimiter(',');
   cmd->callback([args, &exit_code] {
     use_daemon_logger("up");
     exit_code = run(*args);
