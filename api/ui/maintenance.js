@@ -43,7 +43,6 @@ export class Maintenance extends ConfirmDialog {
     this.form.reset();
     document.getElementById('maintenance-on-fields').hidden = on;
     document.getElementById('maintenance-resume-field').hidden = !on;
-    document.getElementById('maintenance-reason').required = !on;
     const scope = document.getElementById('maintenance-scope');
     scope.replaceChildren(new Option('every VMA', 'all'),
       ...this.vmas().map((v) => new Option(`VMA ${v} only`, `vma:${v}`)));
