@@ -26,6 +26,7 @@ struct maintenance_state {
   std::shared_ptr<bus_link> bus;
   caf::actor registry;
   std::shared_ptr<document_bucket> settings;
+  std::function<void(const std::string&)> changed;
   maintenance_mode mode;
   std::deque<std::string> waiting;     ///< jobs in scope still to stop, in order
   std::set<std::string> own_switches;  ///< header ids of our own publications, not to re-apply
@@ -56,6 +57,8 @@ caf::error persist(self_ptr self) {
   auto r = st.settings->put(defaults::maintenance::settings_key, to_json(st.mode).dump());
   if (!r)
     return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
+  if (st.changed)
+    st.changed(reply(st));
   return caf::none;
 }
 
@@ -255,8 +258,10 @@ void on_envelope(self_ptr self, const bus::envelope& e) {
 }
 
 caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor registry,
-                          std::shared_ptr<document_bucket> settings) {
+                          std::shared_ptr<document_bucket> settings,
+                          std::function<void(const std::string&)> changed) {
   auto& st = self->state;
+  st.changed = std::move(changed);
   st.bus = std::move(bus);
   st.registry = std::move(registry);
   st.settings = std::move(settings);
@@ -302,8 +307,10 @@ caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::act
 }  // namespace
 
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                             caf::actor registry, std::shared_ptr<document_bucket> settings) {
-  return system.spawn(maintenance, std::move(bus), std::move(registry), std::move(settings));
+                             caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             std::function<void(const std::string&)> changed) {
+  return system.spawn(maintenance, std::move(bus), std::move(registry), std::move(settings),
+                      std::move(changed));
 }
 
 }  // namespace mk::actors

@@ -2,7 +2,9 @@
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "actors/bus_link.hpp"
 #include "actors/document_bucket.hpp"
@@ -28,7 +30,10 @@ namespace mk::actors {
 ///
 /// Bus: publishes every switch on `<prefix>.maintenance`; subscribes it (a switch from another
 /// publisher, such as a schedule, is applied like a request) and `<prefix>.job.*.state`.
+/// `changed`, if set, hears the mode (as GET shows it) after every stored change: the API's
+/// live events. It runs on the actor's thread and must not block.
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                             caf::actor registry, std::shared_ptr<document_bucket> settings);
+                             caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             std::function<void(const std::string&)> changed = {});
 
 }  // namespace mk::actors

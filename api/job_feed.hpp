@@ -15,6 +15,8 @@ class job_feed final : public actors::job_observer {
  public:
   void job_changed(const nlohmann::json& job) override;
   void job_removed(const std::string& id) override;
+  /// Maintenance mode changed (actors/maintenance_actor.hpp): an `event: maintenance`.
+  void maintenance_changed(const std::string& mode_json) { events_.publish("maintenance", mode_json); }
 
   /// Where the volume of a job lives (the volume backend's location()), shown as the job
   /// object's volume.path. Set before the first job changes.

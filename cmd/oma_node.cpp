@@ -115,7 +115,8 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   volume_ = deps.volume = actors::spawn_volume_actor(*system_, link_, volumes_);
   registry_ = actors::spawn_registry(*system_, deps);
   maintenance_ = actors::spawn_maintenance(
-      *system_, link_, registry_, actors::jetstream_documents(state_, &bus::state_store::settings));
+      *system_, link_, registry_, actors::jetstream_documents(state_, &bus::state_store::settings),
+      [feed = feed_](const std::string& mode) { feed->maintenance_changed(mode); });
   {
     // Its first answer means that the stored mode was read and the registry's gate closed
     // again: only then may the registry recover (and start) the jobs.

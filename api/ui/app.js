@@ -162,6 +162,7 @@ function start(token) {
     onOpen: reload,
     onJob: (job) => list.put(job),
     onRemoved: (id) => list.remove(id),
+    onMaintenance: (mode) => maintenance.showState(mode),
     onStatus: (state, delay) => {
       const c = document.getElementById('connection');
       c.dataset.state = state;

@@ -4,7 +4,7 @@
 // Every (re)connection starts with onOpen, so that the page reloads the list once and misses
 // nothing that changed while it was away.
 
-export function connectLive({ token, onOpen, onJob, onRemoved, onStatus, onClosed }) {
+export function connectLive({ token, onOpen, onJob, onRemoved, onMaintenance, onStatus, onClosed }) {
   let source = null;
   let delay = 1000;
   let timer = null;
@@ -19,6 +19,7 @@ export function connectLive({ token, onOpen, onJob, onRemoved, onStatus, onClose
     });
     source.addEventListener('job', (e) => onJob(JSON.parse(e.data)));
     source.addEventListener('removed', (e) => onRemoved(JSON.parse(e.data).id));
+    source.addEventListener('maintenance', (e) => onMaintenance(JSON.parse(e.data)));
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CLOSED) {
         source.close();

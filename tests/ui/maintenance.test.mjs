@@ -51,5 +51,13 @@ test('maintenance mode from the switch: on, refused resume, off with resume', as
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await toggle.getAttribute('aria-checked'), 'false');
   await rowState(page, demo.id, 'replicating');
+
+  // Switched elsewhere (the CLI, a schedule): the page hears it on /events.
+  const put = await f.api('PUT', '/maintenance', { enabled: true, reason: 'from the CLI', scope: 'vma:local' });
+  assert.equal(put.status, 200);
+  await page.waitForSelector('#maintenance-switch[aria-checked="true"]');
+  assert.match(await page.locator('#maintenance-status').textContent(), /on \(vma:local\): from the CLI/);
+  assert.equal((await f.api('PUT', '/maintenance', { enabled: false })).status, 200);
+  await page.waitForSelector('#maintenance-switch[aria-checked="false"]');
   assert.deepEqual(page.errors, []);
 });
