@@ -15,6 +15,7 @@ class job_feed final : public actors::job_observer {
  public:
   void job_changed(const nlohmann::json& job) override;
   void job_removed(const std::string& id) override;
+  void job_logged(const nlohmann::json& entry) override;
 
   /// Where the volume of a job lives (the volume backend's location()), shown as the job
   /// object's volume.path. Set before the first job changes.
