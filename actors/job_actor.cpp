@@ -176,6 +176,7 @@ caf::result<std::string> resume(job_actor* self) {
   job.state = job_state::queued;
   job.error.clear();
   job.stalled = false;
+  job.bytes_done_at_resume = before.progress.bytes_done;
   if (auto err = persist(self)) {
     job = before;
     return err;
@@ -271,6 +272,39 @@ void recover(job_actor* self) {
                      });
 }
 
+/// The poller's latest progress of the mover. A resumed run's first one tells from where the
+/// run started: what the job had reported before, less the checkpoint's bytes, is copied again.
+void on_snapshot(job_actor* self, const msg::progress& p) {
+  auto& st = self->state;
+  auto& j = st.job;
+  const bool moved = p.bytes_done != j.progress.bytes_done;
+  j.progress = {p.bytes_done, p.bytes_total, p.bytes_skipped, p.rate_bps, unix_ms()};
+  bool flag_changed = false;
+  if (j.stalled && moved) {
+    j.stalled = false;
+    flag_changed = true;
+    log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
+  }
+  if (j.bytes_done_at_resume &&
+      (j.state == job_state::starting || j.state == job_state::replicating)) {
+    const auto before = *j.bytes_done_at_resume;
+    j.bytes_done_at_resume.reset();
+    flag_changed = true;
+    log(self, "resumed_from_checkpoint",
+        {{"bytes_done_before", before},
+         {"bytes_from_checkpoint", p.bytes_done},
+         {"bytes_recopied", before > p.bytes_done ? before - p.bytes_done : std::uint64_t{0}}},
+        "poller");
+  }
+  const auto now = self->clock().now();
+  if (flag_changed || now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
+    st.progress_persisted = now;
+    if (!persist(self))
+      return;  // written: the observer has heard of it
+  }
+  observe(self);
+}
+
 caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
                            std::uint64_t revision, bool recovering) {
   self->state.deps = std::move(deps);
@@ -308,26 +342,7 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
       },
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
       [self](retry_atom) { on_retry(self); },
-      [self](snapshot_atom, const std::string&, const msg::progress& p) {
-        auto& st = self->state;
-        auto& j = st.job;
-        const bool moved = p.bytes_done != j.progress.bytes_done;
-        j.progress = {p.bytes_done, p.bytes_total, p.bytes_skipped, p.rate_bps, unix_ms()};
-        bool flag_changed = false;
-        if (j.stalled && moved) {
-          j.stalled = false;
-          flag_changed = true;
-          log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
-        }
-        const auto now = self->clock().now();
-        if (flag_changed ||
-            now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
-          st.progress_persisted = now;
-          if (!persist(self))
-            return;  // written: the observer has heard of it
-        }
-        observe(self);
-      },
+      [self](snapshot_atom, const std::string&, const msg::progress& p) { on_snapshot(self, p); },
       [self](exited_atom, const std::string&, const msg::progress& p) {
         auto& j = self->state.job;
         if (j.state != job_state::replicating && j.state != job_state::starting)

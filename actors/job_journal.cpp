@@ -92,9 +92,12 @@ void remove_record(job_actor* self, std::string_view why) {
 
 /// One JobLog entry: when, what, which actor, and the details of the step.
 void log(job_actor* self, std::string_view event, json detail, std::string_view actor) {
-  auto& job = self->state.job;
-  self->state.unwritten_log.push_back(
-      journal_entry(job, event, actor, std::move(detail)).dump());
+  auto& st = self->state;
+  const auto entry = journal_entry(st.job, event, actor, std::move(detail));
+  st.unwritten_log.push_back(entry.dump());
+  // Told now: an entry that waits for the store is written once it is back, in order.
+  if (auto& o = st.deps.observer)
+    o->job_logged(entry);
   flush_log(self);
 }
 

@@ -16,6 +16,9 @@ class job_observer {
   virtual void job_changed(const nlohmann::json& job) = 0;
   /// The job's record was removed (a DELETE that settled); its JobLog stays.
   virtual void job_removed(const std::string& id) = 0;
+  /// A JobLog entry the job writes (at once, or once the store is back): for figures that
+  /// only the log carries. Most observers need none of them.
+  virtual void job_logged(const nlohmann::json& /*entry*/) {}
 };
 
 }  // namespace mk::actors

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -29,20 +30,62 @@ std::string rfc3339(std::int64_t unix_ms) {
                      unix_ms % 1000);
 }
 
-namespace {
-
-std::optional<std::int64_t> parse_rfc3339(const std::string& text) {
-  if (text.empty())
-    return 0;
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), as RFC 3339 section 5.6 writes it.
+  auto digits = [t](std::size_t at, std::size_t n) -> std::optional<int> {
+    if (at + n > t.size())
+      return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9')
+        return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') ||
+      t[13] != ':' || t[16] != ':')
     return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
+  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
+             mi = digits(14, 2), s = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 60)
+    return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year(*y),
+                                         std::chrono::month(static_cast<unsigned>(*mo)),
+                                         std::chrono::day(static_cast<unsigned>(*d))};
+  if (!date.ok())
+    return std::nullopt;
+  std::size_t at = 19;
+  std::int64_t ms = 0;
+  if (t[at] == '.') {
+    const auto first = ++at;
+    for (; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at)
+      if (at - first < 3)
+        ms = ms * 10 + (t[at] - '0');
+    if (at == first)
+      return std::nullopt;
+    for (auto n = at - first; n < 3; ++n)
+      ms *= 10;
+  }
+  std::int64_t offset_min = 0;
+  if (at + 1 == t.size() && (t[at] == 'Z' || t[at] == 'z')) {
+    offset_min = 0;
+  } else if (at + 6 == t.size() && (t[at] == '+' || t[at] == '-') && t[at + 3] == ':') {
+    const auto oh = digits(at + 1, 2), om = digits(at + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59)
+      return std::nullopt;
+    offset_min = (t[at] == '-' ? -1 : 1) * (*oh * 60 + *om);
+  } else {
+    return std::nullopt;
+  }
+  // A leap second (:60) is read as the last millisecond's second, :59.
+  const std::int64_t secs =
+      std::chrono::sys_days(date).time_since_epoch().count() * 86400LL + *h * 3600LL +
+      *mi * 60LL + std::min(*s, 59) - offset_min * 60;
+  return secs * 1000 + ms;
 }
+
+namespace {
 
 json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
@@ -103,6 +146,8 @@ struct reader {
     auto t = text(key);
     if (!t)
       return unexpected(t.error());
+    if (t->empty())
+      return std::int64_t{0};  // never happened
     auto ms = parse_rfc3339(*t);
     if (!ms)
       return unexpected(where + key + ": not an RFC 3339 time");
@@ -194,7 +239,10 @@ json to_json(const job_record& job, const json& volume) {
             {"volume_kept", job.volume_kept},
             {"mover_pid", job.mover_pid},
             {"runs", job.runs},
-            {"delete_requested", job.delete_requested}}}};
+            {"delete_requested", job.delete_requested},
+            {"bytes_done_at_resume", job.bytes_done_at_resume
+                                         ? json(*job.bytes_done_at_resume)
+                                         : json(nullptr)}}}};
 }
 
 json journal_entry(const job_record& job, std::string_view event, std::string_view actor,
@@ -260,6 +308,9 @@ expected<job_record, std::string> job_from_json(std::string_view text) {
   // Records written before DELETE existed have no flag: nothing was asked.
   if (in->contains("delete_requested"))
     MK_TRY(job.delete_requested, ir.get<bool>("delete_requested"));
+  // Nor a resume waiting for its first progress: null, or missing, is none.
+  if (auto b = in->find("bytes_done_at_resume"); b != in->end() && !b->is_null())
+    MK_TRY(job.bytes_done_at_resume, ir.get<std::uint64_t>("bytes_done_at_resume"));
   return job;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/expected.hpp"
 #include "messages/enums.hpp"
@@ -55,6 +56,10 @@ struct job_record {
   std::uint32_t runs = 0;  ///< movers started so far: the first run and each resume
   /// A DELETE asked for the record to go once the job is cancelled.
   bool delete_requested = false;
+  /// progress.bytes_done when the job was last resumed, until its new run reports progress:
+  /// then the bytes the run copies again are logged (`resumed_from_checkpoint`). Stored, so
+  /// that an OMA restart in between does not lose them.
+  std::optional<std::uint64_t> bytes_done_at_resume;
   progress_record progress;
   std::optional<stop_record> stop;
   std::int64_t created_at = 0;
@@ -68,6 +73,9 @@ struct job_record {
 
 /// RFC 3339 in UTC with milliseconds, as the API shows times; "" for 0.
 std::string rfc3339(std::int64_t unix_ms);
+/// Unix milliseconds of an RFC 3339 time (any offset, any fraction, down to the millisecond);
+/// nullopt if it is not one.
+std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
 /// The job object (SPEC section 5). `volume` is the volume's own JSON when known.
 nlohmann::json to_json(const job_record& job, const nlohmann::json& volume = nullptr);

@@ -45,6 +45,12 @@ class jetstream_store final : public job_store {
       out.emplace_back(b.begin(), b.end());
     return out;
   }
+  bus::result<> read_all_logs(std::int64_t since_unix_ms,
+                              const std::function<void(std::string_view)>& each) override {
+    return state_->log().read_all(since_unix_ms, [&each](std::span<const std::uint8_t> b) {
+      each({reinterpret_cast<const char*>(b.data()), b.size()});
+    });
+  }
 
  private:
   std::shared_ptr<bus::state_store> state_;
@@ -102,6 +108,7 @@ bus::result<std::vector<std::string>> memory_job_store::ids() {
 bus::result<> memory_job_store::append_log(std::string_view id, std::string_view entry) {
   std::lock_guard lock(mutex_);
   logs_[std::string(id)].emplace_back(entry);
+  appended_.emplace_back(entry);
   return {};
 }
 
@@ -109,6 +116,19 @@ bus::result<std::vector<std::string>> memory_job_store::read_log(std::string_vie
   std::lock_guard lock(mutex_);
   auto it = logs_.find(id);
   return it == logs_.end() ? std::vector<std::string>{} : it->second;
+}
+
+bus::result<> memory_job_store::read_all_logs(std::int64_t,
+                                              const std::function<void(std::string_view)>& each) {
+  std::vector<std::string> entries;
+  {
+    // A copy: `each` runs unlocked, so it may use the store.
+    std::lock_guard lock(mutex_);
+    entries = appended_;
+  }
+  for (const auto& e : entries)
+    each(e);
+  return {};
 }
 
 }  // namespace mk::actors

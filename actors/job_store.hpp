@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,12 @@ class job_store {
   /// Appends one JobLog entry (a JSON object); kept after the job's record is erased.
   virtual bus::result<> append_log(std::string_view id, std::string_view entry) = 0;
   virtual bus::result<std::vector<std::string>> read_log(std::string_view id) = 0;
+  /// Every job's JobLog entries (deleted jobs' too), in the order they were appended, each
+  /// handed to `each`; bounded by the store's read timeout. With `since_unix_ms` > 0 it may
+  /// skip entries appended before then, and may hand some of them over: filter by `ts`. A
+  /// failure may come after part of the log was handed over.
+  virtual bus::result<> read_all_logs(std::int64_t since_unix_ms,
+                                      const std::function<void(std::string_view)>& each) = 0;
 };
 
 /// The store of a running OMA: JetStream's `<prefix>_jobs` bucket and JobLog stream.
@@ -54,12 +61,16 @@ class memory_job_store final : public job_store {
   bus::result<std::vector<std::string>> ids() override;
   bus::result<> append_log(std::string_view id, std::string_view entry) override;
   bus::result<std::vector<std::string>> read_log(std::string_view id) override;
+  /// Hands over every entry: `since_unix_ms` skips nothing here.
+  bus::result<> read_all_logs(std::int64_t since_unix_ms,
+                              const std::function<void(std::string_view)>& each) override;
 
  private:
   std::mutex mutex_;
   std::uint64_t sequence_ = 0;
   std::map<std::string, stored_job, std::less<>> records_;
   std::map<std::string, std::vector<std::string>, std::less<>> logs_;
+  std::vector<std::string> appended_;  ///< every job's entries, in the order appended
 };
 
 }  // namespace mk::actors

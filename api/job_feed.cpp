@@ -25,4 +25,6 @@ void job_feed::job_removed(const std::string& id) {
   events_.publish("removed", json{{"id", id}}.dump());
 }
 
+void job_feed::job_logged(const json& entry) { metrics_.observe_log(entry); }
+
 }  // namespace mk::api

@@ -76,6 +76,20 @@ void metrics::observe(const json& before, const json& after) {
     ++force_kills_;
 }
 
+void metrics::observe_log(const json& entry) {
+  if (!entry.is_object() || text_of(entry, "event") != "resumed_from_checkpoint")
+    return;
+  auto d = entry.find("detail");
+  if (d == entry.end() || !d->is_object())
+    return;
+  auto n = d->find("bytes_recopied");
+  if (n == d->end() || !n->is_number_integer() ||
+      (!n->is_number_unsigned() && n->get<std::int64_t>() < 0))
+    return;
+  std::lock_guard lock(mutex_);
+  bytes_recopied_ += n->get<std::uint64_t>();
+}
+
 std::string metrics::render(const std::map<std::string, std::size_t>& jobs_by_state,
                             std::uint64_t dropped_malformed, std::uint64_t dropped_slow) const {
   std::lock_guard lock(mutex_);
@@ -111,6 +125,10 @@ std::string metrics::render(const std::map<std::string, std::size_t>& jobs_by_st
   add("# HELP migratekit_bytes_copied_total Bytes the movers reported written.");
   add("# TYPE migratekit_bytes_copied_total counter");
   add(fmt::format("migratekit_bytes_copied_total {}", bytes_copied_));
+  add("# HELP migratekit_bytes_recopied_total Bytes resumed runs copied again: reported done "
+      "before the stop, but not in the checkpoint.");
+  add("# TYPE migratekit_bytes_recopied_total counter");
+  add(fmt::format("migratekit_bytes_recopied_total {}", bytes_recopied_));
   add("# HELP migratekit_bus_messages_dropped_total Bus messages dropped: malformed, or a "
       "subscriber that fell behind.");
   add("# TYPE migratekit_bus_messages_dropped_total counter");

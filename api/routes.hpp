@@ -26,6 +26,8 @@ struct route_context {
 void add_replication_routes(httplib::Server& http, const route_context& ctx);
 /// /api/v1/events, /healthz and /metrics.
 void add_event_routes(httplib::Server& http, const route_context& ctx);
+/// /api/v1/analytics/stops (SPEC section 7).
+void add_analytics_routes(httplib::Server& http, const route_context& ctx);
 /// The operator's page: `/` and its files under /ui/.
 void add_ui_routes(httplib::Server& http);
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <limits>
 
 #include "bus/nats_border.hpp"
 #include "bus/state.hpp"
@@ -107,6 +108,125 @@ result<std::vector<bytes>> job_log::read(std::string_view job) {
     const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
     entries.emplace_back(data, data + natsMsg_GetDataLength(msg));
     natsMsg_Destroy(msg);
+  }
+}
+
+namespace {
+
+/// An ephemeral pull consumer of the JobLog: unsubscribed (so the server deletes it) and freed
+/// however the read ends.
+struct pull_consumer {
+  natsSubscription* sub = nullptr;
+  pull_consumer() = default;
+  pull_consumer(const pull_consumer&) = delete;
+  pull_consumer& operator=(const pull_consumer&) = delete;
+  ~pull_consumer() {
+    if (!sub)
+      return;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+};
+
+/// One fetched batch, freed however its reading ends.
+struct fetched {
+  natsMsgList list{};
+  fetched() = default;
+  fetched(const fetched&) = delete;
+  fetched& operator=(const fetched&) = delete;
+  ~fetched() { natsMsgList_Destroy(&list); }
+};
+
+std::int64_t nanos(std::chrono::milliseconds d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+}  // namespace
+
+result<> job_log::read_all(std::int64_t since_unix_ms,
+                           const std::function<void(std::span<const std::uint8_t>)>& each) {
+  using std::chrono::milliseconds;
+  const auto& js = *impl_->js;
+  const auto what = detail::where(*js.conn, "read all of " + impl_->stream);
+  const auto deadline = std::chrono::steady_clock::now() + impl_->read_timeout;
+  auto time_left = [&] {
+    return std::min(std::chrono::duration_cast<milliseconds>(deadline -
+                                                             std::chrono::steady_clock::now()),
+                    js.timeout);
+  };
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = time_left().count();
+  jsErrCode code{};
+
+  // The end of this read: what is stored now. Entries appended meanwhile are the next read's.
+  jsStreamInfo* info = nullptr;
+  auto s = js_GetStreamInfo(&info, js.js, impl_->stream.c_str(), &jo, &code);
+  if (s != NATS_OK)
+    return std::unexpected(detail::nats_error(s, what, code));
+  const auto last = info->State.LastSeq;
+  const auto stored = info->State.Msgs;
+  jsStreamInfo_Destroy(info);
+  if (stored == 0)
+    return {};
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = impl_->stream.c_str();
+  so.Config.AckPolicy = js_AckNone;  // read once, never redelivered
+  so.Config.MemoryStorage = true;    // nothing of this reader is worth a disk write
+  // A consumer whose reader died before unsubscribing goes away by itself.
+  so.Config.InactiveThreshold = nanos(impl_->read_timeout + js.timeout);
+  const auto from = since_unix_ms - defaults::bus::log_clock_margin.count();
+  // The server keeps times as nanoseconds in 64 bits (up to 2262): none is stored later.
+  if (from > std::numeric_limits<std::int64_t>::max() / 1'000'000)
+    return {};
+  if (since_unix_ms > 0 && from > 0) {
+    so.Config.DeliverPolicy = js_DeliverByStartTime;
+    so.Config.OptStartTime = from * 1'000'000;
+  }
+  const auto subject = impl_->prefix + ".log.>";
+  pull_consumer consumer;
+  s = js_PullSubscribe(&consumer.sub, js.js, subject.c_str(), nullptr, &jo, &so, &code);
+  if (s != NATS_OK)
+    return std::unexpected(detail::nats_error(s, what, code));
+  // Nothing to deliver (nothing since `since`) is known now, rather than after a fetch's wait.
+  jsConsumerInfo* ci = nullptr;
+  s = natsSubscription_GetConsumerInfo(&ci, consumer.sub, &jo, &code);
+  if (s != NATS_OK)
+    return std::unexpected(detail::nats_error(s, what, code));
+  const auto pending = ci->NumPending;
+  jsConsumerInfo_Destroy(ci);
+  if (pending == 0)
+    return {};
+
+  for (;;) {
+    const auto w = time_left();
+    if (w <= milliseconds::zero())
+      return fail(errc::timeout, what + ": not read in " +
+                                     std::to_string(impl_->read_timeout.count()) + " ms");
+    fetched batch;
+    s = natsSubscription_Fetch(&batch.list, consumer.sub, defaults::bus::log_read_batch,
+                               w.count(), &code);
+    if (s == NATS_TIMEOUT)
+      continue;  // the deadline above decides
+    if (s != NATS_OK)
+      return std::unexpected(detail::nats_error(s, what, code));
+    for (int i = 0; i < batch.list.Count; ++i) {
+      natsMsg* msg = batch.list.Msgs[i];
+      jsMsgMetaData* meta = nullptr;
+      if (auto ms = natsMsg_GetMetaData(&meta, msg); ms != NATS_OK)
+        return std::unexpected(detail::nats_error(ms, what + ": an entry's metadata"));
+      const auto seq = meta->Sequence.Stream;
+      const auto more = meta->NumPending;
+      jsMsgMetaData_Destroy(meta);
+      if (seq > last)
+        return {};  // appended after the read began
+      const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
+      each({data, static_cast<std::size_t>(natsMsg_GetDataLength(msg))});
+      if (seq == last || more == 0)
+        return {};
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,6 +74,14 @@ class job_log {
   /// The job's entries in the order they were appended; none is an empty vector. Past the
   /// read timeout it fails with errc::timeout rather than return part of the log.
   result<std::vector<bytes>> read(std::string_view job);
+  /// Every job's entries in the order they were appended, each handed to `each`, up to the
+  /// last one stored when the read began. With `since_unix_ms` > 0 it starts at entries stored
+  /// from then on (by the server's clock, less defaults::bus::log_clock_margin), so earlier
+  /// ones may come too: the caller filters by the entries' own times. Past the read timeout it
+  /// fails with errc::timeout; on any failure `each` may have seen part of the log, which the
+  /// caller must not take for the whole.
+  result<> read_all(std::int64_t since_unix_ms,
+                    const std::function<void(std::span<const std::uint8_t>)>& each);
 
  private:
   std::unique_ptr<impl> impl_;

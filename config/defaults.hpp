@@ -93,8 +93,16 @@ constexpr std::chrono::milliseconds close_timeout{5000};
 /// Each JetStream API call (KeyValue, stream, direct get) waits this long for the server.
 constexpr std::chrono::milliseconds jetstream_timeout{5000};
 
-/// Reading one job's log back stops with a timeout error past this.
+/// Reading one job's log back stops with a timeout error past this; so does reading the
+/// whole JobLog (stop analytics), which is never answered in part.
 constexpr std::chrono::milliseconds log_read_timeout{10000};
+
+/// Entries fetched at once when the whole JobLog is read.
+constexpr int log_read_batch = 512;
+
+/// Reading the JobLog from a time starts this much earlier by the server's clock: entries
+/// carry the OMA's clock, which may run ahead of the server's.
+constexpr std::chrono::milliseconds log_clock_margin{std::chrono::minutes(10)};
 
 /// Revisions a KeyValue bucket keeps per key: the latest is all the product reads.
 constexpr int kv_history = 1;

@@ -43,6 +43,8 @@ class job_actor_test : public deterministic_actors {
     subscriptions_.clear();
     if (job_)
       caf::anon_send_exit(job_, caf::exit_reason::user_shutdown);
+    if (volume_)
+      caf::anon_send_exit(volume_, caf::exit_reason::user_shutdown);
     consume();
   }
 
@@ -66,6 +68,7 @@ class job_actor_test : public deterministic_actors {
     deps.bus = oma_;
     deps.store = store_;
     deps.volume = volume_;
+    deps.observer = observer_;
     deps.timing.grace = 5s;
     deps.timing.quiesce_extra = 3s;
     deps.timing.volumes_deadline = 4s;
@@ -156,7 +159,55 @@ class job_actor_test : public deterministic_actors {
     confirm(participant::vma_process, msg::outcome::exited, "exit 3");
   }
 
+  /// Hears what the job tells the API; here only its JobLog entries matter.
+  struct logged_entries final : job_observer {
+    void job_changed(const json&) override {}
+    void job_removed(const std::string&) override {}
+    void job_logged(const json& entry) override { entries.push_back(entry); }
+    std::vector<json> entries;
+  };
+
+  /// The progress the poller forwards.
+  void snapshot(std::uint64_t bytes_done) {
+    msg::progress p;
+    p.job = "r-1";
+    p.bytes_done = bytes_done;
+    p.bytes_total = 10000;
+    caf::anon_send(job_, snapshot_atom::value, std::string("r-1"), p);
+    consume();
+  }
+
+  /// A volume actor that never finishes attaching: start_mover() starts the mover itself.
+  void hold_attach() {
+    volume_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
+      return {[this, self](attach_atom, const std::string&, const std::string&) {
+        held_attach_ = self->make_response_promise();
+      }};
+    });
+  }
+  caf::response_promise held_attach_;
+
+  /// A queued job started, its mover running as the agent would answer.
+  void start_mover() {
+    caf::anon_send(job_, start_atom::value);
+    consume();
+    caf::anon_send(job_, start_atom::value, true, std::int64_t{4242}, std::string());
+    consume();
+    ASSERT_EQ(stored().state, msg::job_state::replicating);
+  }
+
+  std::vector<json> recopy_entries() {
+    std::vector<json> out;
+    const auto stored_log = store_->read_log("r-1");
+    EXPECT_TRUE(stored_log);
+    for (const auto& text : stored_log.value_or(std::vector<std::string>{}))
+      if (auto e = json::parse(text); e["event"] == "resumed_from_checkpoint")
+        out.push_back(e);
+    return out;
+  }
+
   std::shared_ptr<memory_job_store> store_;
+  std::shared_ptr<logged_entries> observer_ = std::make_shared<logged_entries>();
   caf::actor volume_;  // none unless a test plays the volume actor
   std::vector<msg::stop_request> requests_;
   std::vector<msg::job_state> states_;
@@ -449,6 +500,47 @@ TEST_F(job_actor_test, a_stall_is_flagged_and_logged_until_progress_moves_again)
   EXPECT_EQ((*shown)["stalled"], false);
   EXPECT_FALSE(stored().stalled);
   EXPECT_EQ(log_events(), (std::vector<std::string>{"stalled", "progress_resumed"}));
+}
+
+TEST_F(job_actor_test, a_resumed_runs_first_progress_logs_the_bytes_it_copies_again) {
+  hold_attach();
+  spawn_job(msg::job_state::replicating, true);
+  snapshot(6000);
+  ASSERT_TRUE(stop());
+  all_quiesce_confirm();
+  confirm(participant::volume, msg::outcome::ok, "kept as partial");
+  ASSERT_EQ(stored().state, msg::job_state::stopped);
+  ASSERT_TRUE(ask(resume_atom::value));
+  EXPECT_EQ(stored().bytes_done_at_resume, 6000u) << "stored, for an OMA restart";
+  snapshot(6000);  // a late one of the old run, while queued: not the new run's start
+  start_mover();
+  // The checkpoint held 4096 bytes of the 6000 reported before the stop.
+  snapshot(4096);
+  snapshot(5000);
+  const auto entries = recopy_entries();
+  ASSERT_EQ(entries.size(), 1u) << "only the first progress of the run";
+  EXPECT_EQ(entries[0]["detail"], (json{{"bytes_done_before", 6000},
+                                        {"bytes_from_checkpoint", 4096},
+                                        {"bytes_recopied", 1904}}));
+  EXPECT_EQ(entries[0]["actor"], "poller");
+  EXPECT_FALSE(stored().bytes_done_at_resume);
+  // The API heard of it as it was written.
+  EXPECT_EQ(std::count_if(observer_->entries.begin(), observer_->entries.end(),
+                          [](const json& e) { return e["event"] == "resumed_from_checkpoint"; }),
+            1);
+}
+
+TEST_F(job_actor_test, a_run_that_starts_ahead_of_the_last_report_copies_nothing_again) {
+  hold_attach();
+  spawn_job(msg::job_state::failed, true);  // it failed before any progress was stored
+  ASSERT_TRUE(ask(resume_atom::value));
+  start_mover();
+  snapshot(3000);
+  const auto entries = recopy_entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["detail"], (json{{"bytes_done_before", 0},
+                                        {"bytes_from_checkpoint", 3000},
+                                        {"bytes_recopied", 0}}));
 }
 
 TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "actors/job_record.hpp"
 #include "nats_fixture.hpp"
 #include "support/hash.hpp"
 #include "support/in_order.hpp"
@@ -239,6 +240,83 @@ TEST_F(api_e2e, events_deliver_the_stopping_and_stopped_changes_in_order) {
   EXPECT_TRUE(settled);
   EXPECT_TRUE(in_order(states, {"stopping", "stopped"})) << ::testing::PrintToString(states);
   EXPECT_EQ(std::count(states.begin(), states.end(), "stopped"), 1);
+}
+
+// Stops of every kind, then their analytics: the job deleted counts too (its JobLog stays),
+// and a resumed run's bytes copied again are the sum the JobLogs carry.
+TEST_F(api_e2e, stop_analytics_count_each_kind_of_stop_from_the_joblog) {
+  const auto before = actors::rfc3339(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      1000);
+  const auto graceful = replicating("graceful"), forced = replicating("forced"),
+             deleted = replicating("deleted"), maintained = replicating("maintained");
+  auto stop_with = [&](const std::string& id, const json& options) {
+    auto a = up().post("/api/v1/replications/" + id + "/stop", options);
+    EXPECT_EQ(a.status, 202) << a.text;
+  };
+  stop_with(graceful, {{"volumes", "keep"}});
+  stop_with(forced, {{"mode", "force"}});
+  stop_with(maintained, {{"reason", "maintenance"}});
+  ASSERT_EQ(up().request("DELETE", "/api/v1/replications/" + deleted).status, 202);
+  ASSERT_TRUE(wait_state(graceful, "stopped"));
+  ASSERT_TRUE(wait_state(forced, "stopped"));
+  ASSERT_TRUE(wait_state(maintained, "stopped"));
+  ASSERT_TRUE(eventually(
+      [&] { return up().get("/api/v1/replications/" + deleted).status == 404; }, 60s));
+  EXPECT_EQ(job(forced)["stop"]["participants"]["vma_process"], "killed");
+  ASSERT_EQ(up().post("/api/v1/replications/" + graceful + "/resume").status, 202);
+  ASSERT_TRUE(wait_state(graceful, "completed"));
+
+  auto a = up().get("/api/v1/analytics/stops");
+  ASSERT_EQ(a.status, 200) << a.text;
+  EXPECT_TRUE(a.body["since"].is_null());
+  EXPECT_EQ(a.body["stops"], 4) << a.text;
+  EXPECT_EQ(a.body["by_reason"]["user"], 3) << a.text;
+  EXPECT_EQ(a.body["by_reason"]["maintenance"], 1) << a.text;
+  EXPECT_EQ(a.body["by_outcome"],
+            (json{{"stopped", 3}, {"cancelled", 1}, {"failed", 0}, {"completed", 0}}));
+  EXPECT_EQ(a.body["force_kills"], 1) << a.text;
+  const auto& d = a.body["duration_ms"];
+  ASSERT_TRUE(d["p50"].is_number() && d["p95"].is_number() && d["max"].is_number()) << a.text;
+  EXPECT_LE(d["p50"].get<double>(), d["p95"].get<double>());
+  EXPECT_LE(d["p95"].get<double>(), d["max"].get<double>());
+  EXPECT_GT(d["max"].get<double>(), 0);
+  // The resumed run logged what it copied again; the analytics and /metrics add it up.
+  std::uint64_t recopied = 0;
+  std::size_t entries = 0;
+  const auto log = up().get("/api/v1/replications/" + graceful + "/log");
+  ASSERT_EQ(log.status, 200) << log.text;
+  for (const auto& e : log.body["entries"])
+    if (e["event"] == "resumed_from_checkpoint") {
+      ++entries;
+      recopied += e["detail"]["bytes_recopied"].get<std::uint64_t>();
+    }
+  EXPECT_EQ(entries, 1u) << ::testing::PrintToString(events(graceful));
+  EXPECT_EQ(a.body["bytes_recopied"], recopied);
+  const auto metrics = up().get("/metrics").text;
+  EXPECT_NE(metrics.find("\nmigratekit_bytes_recopied_total " + std::to_string(recopied) + "\n"),
+            std::string::npos)
+      << metrics;
+
+  auto since = up().get("/api/v1/analytics/stops?since=" + before);
+  ASSERT_EQ(since.status, 200) << since.text;
+  EXPECT_EQ(since.body["since"], before);
+  EXPECT_EQ(since.body["stops"], 4) << since.text;
+  auto future = up().get("/api/v1/analytics/stops?since=2999-01-01T00:00:00Z");
+  ASSERT_EQ(future.status, 200) << future.text;
+  EXPECT_EQ(future.body["stops"], 0) << future.text;
+  EXPECT_EQ(future.body["force_kills"], 0);
+  EXPECT_TRUE(future.body["duration_ms"]["p50"].is_null()) << future.text;
+  auto bad = up().get("/api/v1/analytics/stops?since=yesterday");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body["error"]["message"].get<std::string>().find("since"), std::string::npos)
+      << bad.text;
+  httplib::Client anonymous(up().url());
+  auto refused = anonymous.Get("/api/v1/analytics/stops");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
 }
 
 }  // namespace

@@ -131,6 +131,22 @@ TEST(Metrics, CountsEachSettledStopOnceWithItsDurationAndForceKills) {
             std::string::npos);
 }
 
+TEST(Metrics, CountsTheBytesResumedRunsCopyAgainFromTheirJobLogEntries) {
+  metrics m;
+  auto recopy = [](json bytes) {
+    return json{{"event", "resumed_from_checkpoint"},
+                {"job", "r-1"},
+                {"detail", {{"bytes_done_before", 5000}, {"bytes_recopied", bytes}}}};
+  };
+  m.observe_log(recopy(1904));
+  m.observe_log(recopy(96));
+  m.observe_log(recopy("lots"));  // malformed: not counted
+  m.observe_log({{"event", "stop_settled"}, {"detail", {{"bytes_recopied", 7}}}});
+  const auto text = m.render({}, 0, 0);
+  EXPECT_NE(text.find("# TYPE migratekit_bytes_recopied_total counter"), std::string::npos);
+  EXPECT_NE(text.find("\nmigratekit_bytes_recopied_total 2000\n"), std::string::npos) << text;
+}
+
 httplib::Request json_request(std::string body, std::string type = "application/json") {
   httplib::Request r;
   r.body = std::move(body);

@@ -130,6 +130,43 @@ TEST_F(state, the_job_log_survives_a_killed_server_and_the_erased_job) {
   EXPECT_EQ(bad.error().code, errc::invalid);
 }
 
+TEST_F(state, the_whole_job_log_is_read_in_order_across_jobs_and_from_a_time) {
+  auto& log = store_->log();
+  auto read_all = [&log](std::int64_t since) {
+    std::vector<std::string> out;
+    const auto r = log.read_all(since, [&out](std::span<const std::uint8_t> b) {
+      out.emplace_back(b.begin(), b.end());
+    });
+    EXPECT_TRUE(r) << r.error().message;
+    return out;
+  };
+  EXPECT_TRUE(read_all(0).empty()) << "an empty stream";
+  std::vector<std::string> written;
+  // More entries than one fetch takes, of three jobs, interleaved.
+  for (int i = 0; i < 1200; ++i) {
+    const auto job = "r-" + std::to_string(i % 3);
+    written.push_back(job + " entry " + std::to_string(i));
+    ASSERT_TRUE(log.append(job, bytes_of(written.back())));
+  }
+  ASSERT_TRUE(store_->jobs().erase("r-1"));
+  EXPECT_EQ(read_all(0), written);
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  // From a time, by the server's clock less a margin: what came since is all there...
+  EXPECT_EQ(read_all(now - 1000), written);
+  // ...and a time well past the margin finds nothing, without waiting for a fetch to time out.
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(read_all(now + 3'600'000).empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 2s);
+  // 2999-01-01, past what the server can store as 64-bit nanoseconds.
+  EXPECT_TRUE(read_all(32'472'144'000'000).empty());
+  // What is appended after a read is the next read's.
+  ASSERT_TRUE(log.append("r-2", bytes_of("later")));
+  written.push_back("later");
+  EXPECT_EQ(read_all(0), written);
+}
+
 TEST_F(state, opening_again_binds_to_what_exists) {
   ASSERT_TRUE(store_->schedules().put("s-1", bytes_of("at 22:00")));
   ASSERT_TRUE(store_->log().append("r-1", bytes_of("created")));

@@ -214,6 +214,35 @@ TEST_F(ctl_e2e, watch_carries_on_across_a_restart_of_up_on_another_port) {
   EXPECT_TRUE(has(watched.out, "-> replicating")) << watched.out;
 }
 
+TEST_F(ctl_e2e, analytics_shows_the_stops_since_a_time) {
+  start_up(demo_args);
+  const auto id = demo_job();
+  ASSERT_TRUE(exited(ctl({"stop", id, "--force", "--wait", "--timeout", "60"}, 90s), 0));
+
+  auto shown = ctl({"analytics"});
+  ASSERT_TRUE(exited(shown, 0));
+  EXPECT_TRUE(has(shown.out, "by_reason.user")) << shown.out;
+  EXPECT_TRUE(has(shown.out, "force_kills")) << shown.out;
+  EXPECT_TRUE(has(shown.out, "duration_ms.p50")) << shown.out;
+  auto raw = ctl({"--json", "analytics"});
+  ASSERT_TRUE(exited(raw, 0));
+  const auto a = json::parse(raw.out);
+  EXPECT_EQ(a["stops"], 1) << raw.out;
+  EXPECT_EQ(a["by_reason"]["user"], 1) << raw.out;
+  EXPECT_EQ(a["by_outcome"]["stopped"], 1) << raw.out;
+  EXPECT_EQ(a["force_kills"], 1) << raw.out;
+  EXPECT_TRUE(a["duration_ms"]["max"].is_number()) << raw.out;
+
+  auto later = ctl({"--json", "analytics", "--since", "2999-01-01T00:00:00Z"});
+  ASSERT_TRUE(exited(later, 0));
+  const auto none = json::parse(later.out);
+  EXPECT_EQ(none["since"], "2999-01-01T00:00:00.000Z");
+  EXPECT_EQ(none["stops"], 0) << later.out;
+  auto bad = ctl({"analytics", "--since", "yesterday"});
+  EXPECT_TRUE(exited(bad, 1));
+  EXPECT_TRUE(has(bad.err, "since")) << bad.err;
+}
+
 TEST_F(ctl_e2e, usage_and_an_api_that_is_not_there) {
   auto nowhere = ctl({"list"});  // no `up` has written DATA/api-url
   EXPECT_TRUE(exited(nowhere, 2));
