@@ -27,7 +27,7 @@ export class Analytics {
       this.section.hidden = true;
       return;
     }
-    const counts = (o) => Object.entries(o || {}).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    const counts = (o) => Object.entries(o || {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
     const ms = (v) => (v === null || v === undefined ? '–' : v < 1000 ? `${v} ms` : duration(v / 1000));
     const d = a.duration_ms || {};
     const rows = [
