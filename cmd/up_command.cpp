@@ -240,11 +240,7 @@ void add_up_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--demo-rate", args->demo_source.rate,
                   "Bits per second the demo disk is read at (K, M, G)")
       ->capture_default_str();
-  cmd->add_option("--mover-arg", args->mover_args,
-                  "Argument appended to every mover's command line, e.g. --mover-arg=--requests=16 "
-                  "(repeatable)")
-      ->envname("MIGRATEKIT_MOVER_ARGS")
-      ->delimiter(',');
+  add_mover_arg_option(*cmd, args->mover_args);
   cmd->callback([args, &exit_code] {
     use_daemon_logger("up");
     exit_code = run(*args);

@@ -56,11 +56,7 @@ void add_vma_command(CLI::App& app, int& exit_code) {
                   "Folder under which local source paths are accepted (repeatable)")
       ->envname("MIGRATEKIT_SOURCE_ROOT")
       ->delimiter(',');
-  cmd->add_option("--mover-arg", o.mover_args,
-                  "Argument appended to every mover's command line, e.g. --mover-arg=--requests=16 "
-                  "(repeatable)")
-      ->envname("MIGRATEKIT_MOVER_ARGS")
-      ->delimiter(',');
+  add_mover_arg_option(*cmd, o.mover_args);
   cmd->callback([args, &exit_code] {
     use_daemon_logger("vma");
     exit_code = run(*args);

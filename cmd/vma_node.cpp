@@ -94,4 +94,12 @@ void vma_node::shutdown() {
   transport_.reset();
 }
 
+void add_mover_arg_option(CLI::App& cmd, std::vector<std::string>& mover_args) {
+  cmd.add_option("--mover-arg", mover_args,
+                 "Argument appended to every mover's command line, e.g. --mover-arg=--requests=16 "
+                 "(repeatable)")
+      ->envname("MIGRATEKIT_MOVER_ARGS")
+      ->delimiter(',');
+}
+
 }  // namespace mk::cmd

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -63,5 +64,9 @@ class vma_node {
   std::unique_ptr<caf::actor_system> system_;
   caf::actor agent_;
 };
+
+/// --mover-arg (repeatable, or MIGRATEKIT_MOVER_ARGS): what `vma` and `up` append to every
+/// mover's command line.
+void add_mover_arg_option(CLI::App& cmd, std::vector<std::string>& mover_args);
 
 }  // namespace mk::cmd

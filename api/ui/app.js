@@ -108,7 +108,7 @@ function start(token) {
     onSelect(selected) {
       batchStop.disabled = selected.size === 0;
       batchStop.textContent = selected.size ? `Stop selected (${selected.size})` : 'Stop selected';
-      const stoppable = list.sorted().filter((j) => !table.rows.get(j.id)?.select.disabled).length;
+      const stoppable = [...table.rows.values()].filter((r) => !r.select.disabled).length;
       selectAll.checked = stoppable > 0 && selected.size === stoppable;
       selectAll.indeterminate = selected.size > 0 && selected.size < stoppable;
     },
