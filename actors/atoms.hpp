@@ -22,6 +22,7 @@ using remove_atom = caf::atom_constant<caf::atom("remove")>;      ///< DELETE: t
 using plan_atom = caf::atom_constant<caf::atom("plan")>;          ///< a stop's dry run
 using list_atom = caf::atom_constant<caf::atom("list")>;          ///< registry: every job's state
 using gate_atom = caf::atom_constant<caf::atom("gate")>;          ///< registry: refuse in a scope
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;  ///< scheduler: add a schedule
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
 
 }  // namespace mk::actors

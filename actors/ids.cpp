@@ -19,6 +19,8 @@ std::string new_job_id() { return random_id("r"); }
 std::string new_stop_id() { return random_id("s"); }
 std::string new_maintenance_id() { return random_id("m"); }
 
+std::string new_schedule_id() { return random_id("sc"); }
+
 std::string volume_id_for(std::string_view job) {
   if (job.starts_with("r-"))
     return "v-" + std::string(job.substr(2));

@@ -13,6 +13,8 @@ std::string new_job_id();
 std::string new_stop_id();
 /// "m-" and 8 random hex digits: one maintenance, from on to off.
 std::string new_maintenance_id();
+/// "sc-" and 8 random hex digits: one schedule.
+std::string new_schedule_id();
 /// The volume of job "r-XXXX" is "v-XXXX"; any other valid job id gets "v-" in front, cut to
 /// 63 characters.
 std::string volume_id_for(std::string_view job);

@@ -414,7 +414,11 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
         if (!actor)
           return;
         if (action == "start") {
-          self->send(actor, start_atom::value);
+          // Through the same gate as a recovered queued job: maintenance holds it.
+          if (self->state.maintenance.covers(self->state.jobs[job].vma))
+            self->state.held.push_back(job);
+          else
+            self->send(actor, start_atom::value);
         } else if (action == "resume") {
           self->send(self, resume_atom::value, job);
         } else if (action == "stop") {

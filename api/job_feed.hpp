@@ -17,6 +17,8 @@ class job_feed final : public actors::job_observer {
   void job_removed(const std::string& id) override;
   /// Maintenance mode changed (actors/maintenance_actor.hpp): an `event: maintenance`.
   void maintenance_changed(const std::string& mode_json) { events_.publish("maintenance", mode_json); }
+  /// The schedules changed (actors/scheduler_actor.hpp): an `event: schedules` with the list.
+  void schedules_changed(const std::string& list_json) { events_.publish("schedules", list_json); }
   void job_logged(const nlohmann::json& entry) override;
 
   /// Where the volume of a job lives (the volume backend's location()), shown as the job

@@ -33,6 +33,8 @@ void add_ui_routes(httplib::Server& http);
 
 /// Maintenance mode: GET and PUT /api/v1/maintenance.
 void add_maintenance_routes(httplib::Server& http, const route_context& ctx);
+/// Schedules: POST and GET /api/v1/schedules, DELETE /api/v1/schedules/{id}.
+void add_schedule_routes(httplib::Server& http, const route_context& ctx);
 
 /// Asks an actor and waits for its answer: the JSON it replies with, parsed, or the refusal
 /// as a status.

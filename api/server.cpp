@@ -136,6 +136,7 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
   add_replication_routes(http, p->ctx);
   add_event_routes(http, p->ctx);
   add_maintenance_routes(http, p->ctx);
+  add_schedule_routes(http, p->ctx);
   add_analytics_routes(http, p->ctx);
   add_ui_routes(http);
 

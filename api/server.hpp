@@ -26,6 +26,7 @@ struct server_options {
 struct server_deps {
   caf::actor registry;
   caf::actor maintenance;  ///< actors/maintenance_actor.hpp
+  caf::actor scheduler;    ///< actors/scheduler_actor.hpp
   std::shared_ptr<job_feed> feed;
   std::shared_ptr<actors::job_store> store;
   /// Bus messages the transport dropped for a subscriber that fell behind (for /metrics);

@@ -128,7 +128,11 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
       return failed(1, "maintenance mode: " + caf::to_string(not_ready));
   }
   poller_ = actors::spawn_poller(*system_, link_, registry_, {});
-  scheduler_ = actors::spawn_scheduler(*system_, link_, registry_);
+  actors::scheduler_options sopts;
+  sopts.documents = actors::jetstream_documents(state_, &bus::state_store::schedules);
+  sopts.store = store_;
+  sopts.changed = [feed = feed_](const std::string& list) { feed->schedules_changed(list); };
+  scheduler_ = actors::spawn_scheduler(*system_, link_, registry_, std::move(sopts));
   registry_->attach_functor([this](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
       spdlog::error("the job directory ended: {}", caf::to_string(reason));
@@ -136,10 +140,12 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   });
   caf::anon_send(registry_, actors::start_atom::value, poller_);
   caf::anon_send(maintenance_, actors::start_atom::value);
+  caf::anon_send(scheduler_, actors::start_atom::value);
 
   api::server_deps api_deps;
   api_deps.registry = registry_;
   api_deps.maintenance = maintenance_;
+  api_deps.scheduler = scheduler_;
   api_deps.feed = feed_;
   api_deps.store = store_;
   api_deps.slow_consumer_drops = [transport = std::weak_ptr(transport_)]() -> std::uint64_t {

@@ -224,6 +224,18 @@ constexpr std::string_view settings_key = "maintenance";
 
 }  // namespace maintenance
 
+namespace schedules {
+
+/// Schedules kept at most: each is a document in the schedules bucket and a timer.
+constexpr std::size_t max_count = 1000;
+/// A one-shot at most this far ahead: the actor clock counts nanoseconds in 64 bits.
+constexpr std::chrono::hours max_ahead{24 * 366 * 10};
+/// The scheduler looks at the wall clock at least this often, so that a long wait on the
+/// actor clock (a steady clock) cannot drift from the wall clock that `at` times name.
+constexpr std::chrono::seconds recheck{60};
+
+}  // namespace schedules
+
 /// The OMA's participants: the poller, the volume actor and the scheduler.
 namespace oma {
 

@@ -12,7 +12,9 @@ namespace {
 constexpr std::int64_t wall = 1'800'000'000'000;  // a fixed wall clock: virtual time decides
 
 scheduler_options fixed_wall() {
-  return {.now_unix_ms = [] { return wall; }};
+  scheduler_options o;
+  o.now_unix_ms = [] { return wall; };
+  return o;
 }
 
 TEST_F(participants, scheduler_fires_a_trigger_at_its_virtual_time) {
