@@ -9,6 +9,7 @@ import { JobList, settledStates } from './jobs.js';
 import { JobsTable } from './jobs_table.js';
 import { connectLive } from './live.js';
 import { Maintenance } from './maintenance.js';
+import { Schedules } from './schedules.js';
 import { StopDialog } from './stop_dialog.js';
 
 const tokenKey = 'migratekit.api-token';
@@ -59,6 +60,10 @@ function start(token) {
 
   const detail = new JobDetail(api);
   const analytics = new Analytics(api);
+  const schedules = new Schedules(api, {
+    jobName: (id) => (list.get(id) || {}).name,
+    jobs: () => list.sorted(),
+  });
   const list = new JobList((ids) => {
     table.changed(ids, list);
     for (const id of ids) {
@@ -66,6 +71,7 @@ function start(token) {
       if (job) detail.changed(job); else detail.removed(id);
       if (!job || settledStates.has(job.state)) analytics.refreshSoon();
     }
+    schedules.jobsChanged(ids);
     const n = list.jobs.size;
     document.getElementById('jobs-count').textContent = n ? `${n} in all` : '';
     document.getElementById('jobs-empty').hidden = n > 0;
@@ -142,6 +148,7 @@ function start(token) {
       showAlert(err.plain('Loading the replications'), 'load');
     }
     maintenance.load();
+    schedules.load();
     analytics.load();
   }
 
@@ -163,6 +170,7 @@ function start(token) {
     onJob: (job) => list.put(job),
     onRemoved: (id) => list.remove(id),
     onMaintenance: (mode) => maintenance.showState(mode),
+    onSchedules: (data) => schedules.fromFeed(data),
     onStatus: (state, delay) => {
       const c = document.getElementById('connection');
       c.dataset.state = state;

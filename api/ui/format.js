@@ -51,3 +51,20 @@ export function clock(iso) {
   const pad = (n, w = 2) => String(n).padStart(w, '0');
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
+
+/// "2026-11-29 22:00:00 UTC": the OMA's schedules count in UTC, so the page says them so.
+export function utc(iso) {
+  if (!iso) return '–';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const s = d.toISOString();
+  return `${s.slice(0, 10)} ${s.slice(11, 19)} UTC`;
+}
+
+/// A datetime-local input's value (the browser's local time, no offset) as RFC 3339 UTC
+/// without fractions, "2026-11-29T21:00:00Z"; null when it is not a time.
+export function localToUtc(value) {
+  if (!value) return null;
+  const d = new Date(value);  // a date and time without an offset is local time (ECMA-262)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d+Z$/, 'Z');
+}

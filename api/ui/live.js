@@ -4,7 +4,7 @@
 // Every (re)connection starts with onOpen, so that the page reloads the list once and misses
 // nothing that changed while it was away.
 
-export function connectLive({ token, onOpen, onJob, onRemoved, onMaintenance, onStatus, onClosed }) {
+export function connectLive({ token, onOpen, onJob, onRemoved, onMaintenance, onSchedules, onStatus, onClosed }) {
   let source = null;
   let delay = 1000;
   let timer = null;
@@ -20,6 +20,8 @@ export function connectLive({ token, onOpen, onJob, onRemoved, onMaintenance, on
     source.addEventListener('job', (e) => onJob(JSON.parse(e.data)));
     source.addEventListener('removed', (e) => onRemoved(JSON.parse(e.data).id));
     source.addEventListener('maintenance', (e) => onMaintenance(JSON.parse(e.data)));
+    // The whole list of schedules, after every change of any of them.
+    source.addEventListener('schedules', (e) => onSchedules(JSON.parse(e.data)));
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CLOSED) {
         source.close();
