@@ -54,11 +54,12 @@ std::string reply(const maintenance_state& st) {
 /// Stored before anyone acts on it; a failure is reported (the caller refuses the switch).
 caf::error persist(self_ptr self) {
   auto& st = self->state;
-  auto r = st.settings->put(defaults::maintenance::settings_key, to_json(st.mode).dump());
+  const auto text = reply(st);  // stored as shown: `waiting` is ignored when read back
+  auto r = st.settings->put(defaults::maintenance::settings_key, text);
   if (!r)
     return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
   if (st.changed)
-    st.changed(reply(st));
+    st.changed(text);
   return caf::none;
 }
 
@@ -158,6 +159,13 @@ void survey(self_ptr self) {
             if (!jobs.is_array())
               return;
             st.waiting.clear();
+            // A stop whose job is gone (deleted meanwhile) never settles: free its slot.
+            std::set<std::string> listed;
+            for (const auto& j : jobs)
+              listed.insert(j.value("id", ""));
+            if (std::erase_if(st.mode.stopping,
+                              [&](const auto& e) { return !listed.contains(e.first); }) > 0)
+              persist_or_log(self);
             for (const auto& j : jobs) {
               const auto id = j.value("id", ""), vma = j.value("vma", "");
               auto state = msg::parse_enum<job_state>(j.value("state", ""));

@@ -146,13 +146,22 @@ std::string schedules_table(const json& answer) {
     return key_values(answer);
   std::vector<table_row> rows;
   for (const auto& s : schedules) {
-    std::string when = field_text(s, "at");
-    if (const auto& window = field(s, "window"); window.is_object())
-      when = "daily " + field_text(window, "from") + "-" + field_text(window, "to");
-    rows.push_back(
-        {field_text(s, "id"), field_text(s, "action"), target_text(field(s, "target")), when});
+    std::string what = field_text(s, "action"), when = field_text(s, "at"),
+                status = field_text(s, "state");
+    if (const auto& window = field(s, "window"); window.is_object()) {
+      what = "window";
+      when = "daily " + field_text(window, "from") + "-" + field_text(window, "to") + " UTC";
+      const auto stopped = field(s, "stopped").is_array() ? field(s, "stopped").size() : 0;
+      status = std::string(field(s, "open") == true ? "open" : "closed") + " until " +
+               field_text(s, "next_change_at") +
+               (stopped ? ", " + std::to_string(stopped) + " stopped" : "");
+    } else if (field(s, "fired_at").is_string()) {
+      status = "fired " + field_text(s, "fired_at") + ": " +
+               field_text(field(s, "result"), "detail");
+    }
+    rows.push_back({field_text(s, "id"), what, target_text(field(s, "target")), when, status});
   }
-  return render_table({"ID", "ACTION", "TARGET", "WHEN"}, rows);
+  return render_table({"ID", "WHAT", "TARGET", "WHEN", "STATUS"}, rows);
 }
 
 }  // namespace mk::cmd

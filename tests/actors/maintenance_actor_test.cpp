@@ -212,6 +212,24 @@ TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
   EXPECT_EQ(resumes_, (std::vector<std::string>{"r-1", "r-2", "r-3"}));
 }
 
+TEST_F(maintenance_test, a_stop_whose_job_was_deleted_meanwhile_frees_its_slot_after_a_restart) {
+  for (auto id : {"r-1", "r-2"})
+    add_job(id, "local", job_state::replicating);
+  spawn();
+  ASSERT_TRUE(ask(on("all", 1)));
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"}));
+  // r-1 is deleted while the OMA is away: its stop will never be heard to settle.
+  caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  consume();
+  jobs_.erase(jobs_.begin());
+  actor_ = spawn_maintenance(system_, oma_, registry_, settings_);
+  consume();
+  caf::anon_send(actor_, start_atom::value);
+  consume();
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2"}));
+  EXPECT_EQ(stored().stopping.count("r-1"), 0u);
+}
+
 TEST_F(maintenance_test, a_switch_from_the_bus_is_applied) {
   add_job("r-1", "local", job_state::replicating);
   spawn();

@@ -1,5 +1,6 @@
 // `migratekit ctl` end to end: the binary as a user runs it, against `migratekit up` with its
 // demo job (real nats-server, nbdkit and mover), finding the API through up's data folder.
+#include <fmt/chrono.h>
 #include <csignal>
 #include <thread>
 
@@ -241,6 +242,68 @@ TEST_F(ctl_e2e, analytics_shows_the_stops_since_a_time) {
   auto bad = ctl({"analytics", "--since", "yesterday"});
   EXPECT_TRUE(exited(bad, 1));
   EXPECT_TRUE(has(bad.err, "since")) << bad.err;
+}
+
+TEST_F(ctl_e2e, stop_of_several_ids_maintenance_and_schedules) {
+  start_up(demo_args);
+  const auto first = demo_job();
+  const auto source = "nbd+unix:///?socket=" + (data_dir() / "demo" / "source.sock").string();
+  const auto second =
+      up().post("/api/v1/replications", {{"name", "disk 1"}, {"source", source}, {"vma", "local"}})
+          .body.value("id", "");
+  ASSERT_TRUE(wait_job(second, [](const json& j) { return state_of(j) == "replicating"; },
+                       "replicating"));
+  auto both = ctl({"stop", first, second, "--wait", "--timeout", "60"}, 90s);
+  ASSERT_TRUE(exited(both, 0));
+  EXPECT_TRUE(has(both.out, first) && has(both.out, second)) << both.out;
+  EXPECT_EQ(state_of(job(first)), "stopped");
+  EXPECT_EQ(state_of(job(second)), "stopped");
+  EXPECT_EQ(job(first)["stop"]["reason"], "batch");
+
+  // Maintenance: on refuses a resume, in plain words; off lets it through again.
+  ASSERT_TRUE(exited(ctl({"maintenance", "on", "--reason", "patching"}), 0));
+  auto refused = ctl({"resume", first});
+  EXPECT_TRUE(exited(refused, 1));
+  EXPECT_TRUE(has(refused.err, "maintenance mode is on")) << refused.err;
+  auto shown = ctl({"maintenance"});
+  ASSERT_TRUE(exited(shown, 0));
+  EXPECT_TRUE(has(shown.out, "patching")) << shown.out;
+  ASSERT_TRUE(exited(ctl({"maintenance", "off"}), 0));
+
+  // Schedules: a one-shot an hour ahead, a window open now (nothing runs to stop anyway).
+  const auto now = std::chrono::system_clock::now();
+  const auto in_an_hour = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                                      std::chrono::floor<std::chrono::seconds>(now + 1h));
+  auto once = ctl({"--json", "schedule", "add", "--action", "resume", "--job", first, "--at", in_an_hour});
+  ASSERT_TRUE(exited(once, 0));
+  const auto once_id = json::parse(once.out).value("id", "");
+  const auto hour = [&](std::chrono::hours h) {
+    return fmt::format("{:%H:%M}", std::chrono::floor<std::chrono::minutes>(now + h));
+  };
+  auto window = ctl({"--json", "schedule", "add", "--window", hour(-1h) + "-" + hour(1h), "--vma", "local"});
+  ASSERT_TRUE(exited(window, 0));
+  const auto window_id = json::parse(window.out).value("id", "");
+  auto list = ctl({"schedule", "list"});
+  ASSERT_TRUE(exited(list, 0));
+  EXPECT_TRUE(has(list.out, once_id) && has(list.out, window_id)) << list.out;
+  EXPECT_TRUE(has(list.out, "pending")) << list.out;
+  EXPECT_TRUE(has(list.out, "daily " + hour(-1h) + "-" + hour(1h) + " UTC")) << list.out;
+  EXPECT_TRUE(has(list.out, "open until")) << list.out;
+
+  auto unknown = ctl({"schedule", "add", "--action", "stop", "--job", "r-not-here", "--at", in_an_hour});
+  EXPECT_TRUE(exited(unknown, 1));
+  EXPECT_TRUE(has(unknown.err, "r-not-here")) << unknown.err;
+  auto bad = ctl({"schedule", "add", "--window", "25:00-06:00", "--all"});
+  EXPECT_TRUE(exited(bad, 1));
+  EXPECT_TRUE(has(bad.err, "window.from")) << bad.err;
+  for (const auto& id : {once_id, window_id}) {
+    auto rm = ctl({"schedule", "rm", id});
+    ASSERT_TRUE(exited(rm, 0));
+    EXPECT_TRUE(has(rm.out, "removed " + id)) << rm.out;
+  }
+  auto empty = ctl({"schedule", "list"});
+  EXPECT_TRUE(has(empty.out, "no schedules")) << empty.out;
+  EXPECT_EQ(state_of(job(first)), "stopped") << "nothing fired";
 }
 
 TEST_F(ctl_e2e, usage_and_an_api_that_is_not_there) {
