@@ -64,7 +64,7 @@ export class ScheduleForm {
     const chosen = this.job.value;
     this.job.replaceChildren(...(jobs.length
       ? jobs.map((j) => new Option(`${j.name} (${j.id})`, j.id))
-      : [new Option('no replications yet', '')]));
+      : [new Option('(no jobs to choose)', '')]));
     if (chosen && jobs.some((j) => j.id === chosen)) this.job.value = chosen;
   }
 

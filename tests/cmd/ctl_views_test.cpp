@@ -117,21 +117,34 @@ TEST(CtlViews, BatchOutcome) {
 TEST(CtlViews, Schedules) {
   json answer = {{"schedules",
                   {{{"id", "sc-1"},
+                    {"kind", "once"},
                     {"action", "stop"},
                     {"target", {{"job", "r-1"}}},
-                    {"at", "2026-11-28T22:00:00Z"}},
+                    {"at", "2026-11-28T22:00:00.000Z"},
+                    {"state", "fired"},
+                    {"fired_at", "2026-11-28T22:00:00.002Z"},
+                    {"result", {{"jobs", {"r-1"}}, {"detail", "asked 1 job to stop"}}}},
                    {{"id", "sc-2"},
+                    {"kind", "window"},
                     {"target", {{"all", true}}},
-                    {"window", {{"from", "22:00"}, {"to", "06:00"}}}},
+                    {"window", {{"from", "22:00"}, {"to", "06:00"}}},
+                    {"open", false},
+                    {"next_change_at", "2026-11-29T22:00:00.000Z"},
+                    {"stopped", {"r-1", "r-2"}}},
                    {{"id", "sc-3"},
+                    {"kind", "once"},
                     {"action", "maintenance_on"},
                     {"target", {{"vma", "local"}}},
-                    {"at", "2026-12-01T00:00:00Z"}}}}};
+                    {"at", "2026-12-01T00:00:00.000Z"},
+                    {"state", "pending"},
+                    {"fired_at", nullptr}}}}};
   EXPECT_EQ(schedules_table(answer),
-            "ID    ACTION          TARGET     WHEN\n"
-            "sc-1  stop            job r-1    2026-11-28T22:00:00Z\n"
-            "sc-2                  all        daily 22:00-06:00\n"
-            "sc-3  maintenance_on  vma local  2026-12-01T00:00:00Z\n");
+            "ID    WHAT            TARGET     WHEN                      STATUS\n"
+            "sc-1  stop            job r-1    2026-11-28T22:00:00.000Z  fired "
+            "2026-11-28T22:00:00.002Z: asked 1 job to stop\n"
+            "sc-2  window          all        daily 22:00-06:00 UTC     closed until "
+            "2026-11-29T22:00:00.000Z, 2 stopped\n"
+            "sc-3  maintenance_on  vma local  2026-12-01T00:00:00.000Z  pending\n");
   EXPECT_EQ(schedules_table({{"something", "else"}}), "something  else\n");
 }
 
