@@ -139,11 +139,25 @@ class fault_suite : public control_plane {
     return kind;
   }
 
+  /// As a supervisor does: the OMA or the agent that ended by itself (a bug: no fault was
+  /// injected into it) is noted and started again.
+  void supervise() {
+    if (!oma_.running()) {
+      exits_.push_back("the OMA ended by itself");
+      start_oma();
+    }
+    if (!vma_.running()) {
+      exits_.push_back("the agent ended by itself");
+      start_vma();
+    }
+  }
+
   /// Waits until `holds` is true of the job's record; false at the bound.
   bool wait_record(const std::string& id, const std::function<bool(const actors::job_record&)>& holds,
                    std::chrono::milliseconds bound) {
     return eventually(
         [&] {
+          supervise();
           auto j = job(id);
           return j && holds(*j);
         },
@@ -248,12 +262,15 @@ class fault_suite : public control_plane {
     // Every job of the round is final now: none may have a mover.
     for (const auto& [pid, id] : movers(jobs))
       violation(round_job{id}, "mover " + std::to_string(pid) + " still runs");
+    for (const auto& why : std::exchange(exits_, {}))
+      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "): " + why);
     for (const auto& j : jobs)  // checked; the disk is not the test's to fill
       std::filesystem::remove(volume_file(j.id));
     s.rounds += 1;
   }
 
   std::string rate_ = "64M";
+  std::vector<std::string> exits_;
   digest source_hash_;
 };
 
