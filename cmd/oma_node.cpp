@@ -94,6 +94,8 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   auto backend = volumes::local_backend::open(vopts);
   if (!backend)
     return failed(1, "volumes: " + backend.error().message);
+  for (const auto& damaged : (*backend)->damaged())
+    spdlog::error("{} (left as it is; its job fails when it uses it)", damaged);
   volumes_ = std::move(*backend);
   auto token = api::load_or_create_token(data_dir);
   if (!token)

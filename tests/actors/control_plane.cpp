@@ -26,6 +26,13 @@ msg::control_reply ask(bus::transport& t, const std::string& subject, const T& r
   return reply ? *reply : msg::control_reply{};
 }
 
+/// The binary under test: the build's, or MK_MIGRATEKIT's (a copy, so that a long run of the
+/// fault suite does not meet a binary being rebuilt).
+std::string migratekit() {
+  const char* path = std::getenv("MK_MIGRATEKIT");
+  return path && *path ? path : MK_MIGRATEKIT_PATH;
+}
+
 spawn_options log_to(const std::filesystem::path& path) {
   spawn_options opts;
   opts.stderr_path = path;
@@ -83,14 +90,14 @@ void control_plane::start_source(std::uint64_t size, const std::string& rate,
 }
 
 void control_plane::start_oma() {
-  oma_ = process::spawn({MK_MIGRATEKIT_PATH, "oma", "--nats", server_->url(bus::role::oma),
+  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(bus::role::oma),
                          "--data", oma_dir().string(), "--grace", "5", "--listen",
                          "127.0.0.1:0"},
                         log_to(dir_ / "oma.log"));
 }
 
 void control_plane::start_vma() {
-  std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "vma", "--nats",
+  std::vector<std::string> argv = {migratekit(), "vma", "--nats",
                                    server_->url(bus::role::vma), "--id", "local", "--data",
                                    vma_dir().string()};
   argv.insert(argv.end(), vma_options_.begin(), vma_options_.end());

@@ -143,11 +143,11 @@ class fault_suite : public control_plane {
   /// injected into it) is noted and started again.
   void supervise() {
     if (!oma_.running()) {
-      exits_.push_back("the OMA ended by itself");
+      exits_["the OMA ended by itself (its log: " + (dir_ / "oma.log").string() + ")"] += 1;
       start_oma();
     }
     if (!vma_.running()) {
-      exits_.push_back("the agent ended by itself");
+      exits_["the agent ended by itself"] += 1;
       start_vma();
     }
   }
@@ -262,15 +262,14 @@ class fault_suite : public control_plane {
     // Every job of the round is final now: none may have a mover.
     for (const auto& [pid, id] : movers(jobs))
       violation(round_job{id}, "mover " + std::to_string(pid) + " still runs");
-    for (const auto& why : std::exchange(exits_, {}))
-      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "): " + why);
-    for (const auto& j : jobs)  // checked; the disk is not the test's to fill
-      std::filesystem::remove(volume_file(j.id));
+    for (const auto& [why, times] : std::exchange(exits_, {}))
+      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "): " + why +
+                             ", " + std::to_string(times) + (times == 1 ? " time" : " times"));
     s.rounds += 1;
   }
 
   std::string rate_ = "64M";
-  std::vector<std::string> exits_;
+  std::map<std::string, unsigned> exits_;  ///< why -> how often, this round
   digest source_hash_;
 };
 
