@@ -214,6 +214,17 @@ std::vector<std::string> control_plane::events(const std::string& id) {
   return out;
 }
 
+::testing::AssertionResult control_plane::logged(const std::string& id,
+                                                 const std::vector<std::string>& wanted,
+                                                 std::chrono::milliseconds timeout) {
+  if (eventually([&] { return in_order(events(id), wanted); }, timeout))
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "the JobLog of " << id << " does not hold " << ::testing::PrintToString(wanted)
+         << " in this order: " << ::testing::PrintToString(events(id)) << "\nOMA log:\n"
+         << read_text(dir_ / "oma.log");
+}
+
 std::filesystem::path control_plane::volume_file(const std::string& job) const {
   return oma_dir() / "volumes" / (actors::volume_id_for(job) + ".img");
 }

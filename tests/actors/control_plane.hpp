@@ -63,6 +63,11 @@ class control_plane : public nats_fixture {
                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
   /// The JobLog's events, in order.
   std::vector<std::string> events(const std::string& id);
+  /// Whether the JobLog comes to hold `wanted` in this order within `timeout`. Waited for,
+  /// because an entry is written after the record whose state it explains, and entries that
+  /// met a nats-server away are written a second later, in order.
+  ::testing::AssertionResult logged(const std::string& id, const std::vector<std::string>& wanted,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(15));
   std::vector<nlohmann::json> log(const std::string& id);
 
   std::filesystem::path volume_file(const std::string& job) const;

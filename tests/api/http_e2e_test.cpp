@@ -125,8 +125,13 @@ TEST_F(api_e2e, stop_then_resume_completes_with_identical_data) {
   ASSERT_TRUE(wait_state(id, "completed"));
   const auto volume = data_dir() / "volumes" / (std::string("v-") + id.substr(2) + ".img");
   EXPECT_EQ(hash_file(volume), hash_export(source_.uri())) << "the volume differs from the source";
-  EXPECT_TRUE(in_order(events(id), {"created", "replicating", "stop_requested", "stop_settled",
-                                    "resumed", "replicating", "completed"}))
+  // Waited for: a JobLog entry is written just after the record whose state it explains.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return in_order(events(id), {"created", "replicating", "stop_requested", "stop_settled",
+                                     "resumed", "replicating", "completed"});
+      },
+      10s))
       << ::testing::PrintToString(events(id));
 }
 
@@ -142,7 +147,9 @@ TEST_F(api_e2e, delete_removes_the_job_and_its_volume_and_keeps_the_joblog) {
   EXPECT_FALSE(std::filesystem::exists(volume));
   auto log = up().get("/api/v1/replications/" + id + "/log");
   ASSERT_EQ(log.status, 200) << "the JobLog must outlive the job";
-  EXPECT_TRUE(in_order(events(id), {"created", "stop_requested", "stop_settled", "deleted"}))
+  EXPECT_TRUE(eventually(
+      [&] { return in_order(events(id), {"created", "stop_requested", "stop_settled", "deleted"}); },
+      10s))
       << ::testing::PrintToString(events(id));
   for (const auto& j : jobs())
     EXPECT_NE(j["id"], id);
