@@ -209,6 +209,11 @@ namespace jobs {
 constexpr std::chrono::milliseconds start_timeout{10000};
 constexpr std::chrono::milliseconds attach_timeout{30000};
 
+/// Reads of a job's record at an OMA start that time out are made again this many times in
+/// all before the job is left without its actor: a reply lost on the bus cost one job in
+/// 10,000 its place in a start (bench/records).
+constexpr unsigned recover_reads = 3;
+
 /// Progress reaches a job several times a second; its record in the store is rewritten with
 /// the latest figures at most this often (state changes are written at once).
 constexpr std::chrono::milliseconds progress_persist_interval{5000};
