@@ -1,6 +1,9 @@
 #include "actors/errors.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <caf/make_message.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -34,6 +37,12 @@ std::string message_of(const caf::error& e) {
   if (e.category() == caf::atom("system"))
     return caf::to_string(static_cast<caf::sec>(e.code()));
   return caf::to_string(e);
+}
+
+void log_stray_errors(caf::scheduled_actor* self, std::string name) {
+  self->set_error_handler([name = std::move(name)](caf::error& err) {
+    spdlog::warn("{}: an error came in unasked and was dropped: {}", name, caf::to_string(err));
+  });
 }
 
 }  // namespace mk::actors

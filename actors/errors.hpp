@@ -2,6 +2,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,11 @@ constexpr caf::atom_value error_category = caf::atom("mk");
 std::string_view to_string(errc e);
 
 caf::error make_error(errc code, std::string message);
+
+/// An error message that reaches `self` unasked (an error answer to a plain send, a reply
+/// bounced back) is logged, not fatal: by default CAF 0.17 ends the actor, and the OMA's
+/// participants are needed by every job.
+void log_stray_errors(caf::scheduled_actor* self, std::string name);
 
 /// The kind of an error of our category; `internal` for any other (CAF's own, a timeout).
 errc code_of(const caf::error& e);

@@ -270,6 +270,7 @@ caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::act
                           std::function<void(const std::string&)> changed) {
   auto& st = self->state;
   st.changed = std::move(changed);
+  log_stray_errors(self, "maintenance");
   st.bus = std::move(bus);
   st.registry = std::move(registry);
   st.settings = std::move(settings);

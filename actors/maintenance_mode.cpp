@@ -3,6 +3,7 @@
 #include "actors/job_record.hpp"
 #include "config/defaults.hpp"
 #include "messages/subjects.hpp"
+#include "messages/text.hpp"
 
 namespace mk::actors {
 
@@ -56,9 +57,8 @@ expected<void, std::string> check_switch(const msg::maintenance& m) {
   if (m.reason.size() > defaults::maintenance::max_reason)
     return unexpected("reason: at most " + std::to_string(defaults::maintenance::max_reason) +
                       " characters expected");
-  for (unsigned char c : m.reason)
-    if (c < 0x20 || c == 0x7f)
-      return unexpected(std::string("reason: printable characters expected"));
+  if (!msg::printable(m.reason))
+    return unexpected(std::string("reason: printable characters expected"));
   if (m.max_parallel > defaults::maintenance::max_parallel_limit)
     return unexpected("max_parallel: 1 to " +
                       std::to_string(defaults::maintenance::max_parallel_limit) + " expected");

@@ -281,6 +281,7 @@ caf::behavior poller(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor re
   st.bus = std::move(bus);
   st.registry = std::move(registry);
   st.opts = opts;
+  log_stray_errors(self, "poller");
   const auto me = caf::actor_cast<caf::actor>(self);
   auto progress = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_progress(), me);
   auto stops = subscribe_stops(*st.bus, me);

@@ -9,7 +9,9 @@
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
 #include "actors/ids.hpp"
+#include "actors/source_uri.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/text.hpp"
 
 namespace mk::actors {
 
@@ -54,26 +56,13 @@ struct registry_state {
 using registry = caf::stateful_actor<registry_state>;
 
 constexpr std::size_t max_name = 256;
-constexpr std::size_t max_source = 4096;
-
-bool printable(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f)
-      return false;
-  return true;
-}
 
 /// What a new job may be made of; the first field at fault is named.
 caf::error check_new_job(const msg::replicate_request& r) {
-  if (r.name.empty() || r.name.size() > max_name || !printable(r.name))
+  if (r.name.empty() || r.name.size() > max_name || !msg::printable(r.name))
     return make_error(errc::invalid, "name: 1 to 256 printable characters expected");
-  const bool nbd_uri = r.source.starts_with("nbd://") || r.source.starts_with("nbds://") ||
-                       r.source.starts_with("nbd+unix://") ||
-                       r.source.starts_with("nbds+unix://");
-  if (!nbd_uri || r.source.size() > max_source || !printable(r.source))
-    return make_error(errc::invalid,
-                      "source: an NBD URI expected (nbd://host[:port]/export or "
-                      "nbd+unix:///export?socket=PATH)");
+  if (auto why = source_problem(r.source); !why.empty())
+    return make_error(errc::invalid, why);
   if (!msg::valid_id(r.vma))
     return make_error(errc::invalid, "vma: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected");
   return caf::none;
@@ -204,6 +193,21 @@ void on_hello(registry* self, const msg::hello& h) {
   }
 }
 
+/// A stop from the bus is held to what the API allows (an id, a comment's length and
+/// characters, a grace period), so that no authorised publisher can write control sequences
+/// into what operators read, or hold off the kill of a stuck mover for years.
+std::string bus_stop_problem(const msg::stop_request& r) {
+  if (!msg::valid_id(r.job))
+    return "job: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected";
+  if (r.comment.size() > defaults::jobs::max_comment || !msg::printable(r.comment))
+    return "comment: at most " + std::to_string(defaults::jobs::max_comment) +
+           " printable characters expected";
+  if (r.grace_seconds > defaults::jobs::max_grace_seconds)
+    return "grace_seconds: at most " + std::to_string(defaults::jobs::max_grace_seconds) +
+           " expected";
+  return {};
+}
+
 void on_envelope(registry* self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
   if (!message) {
@@ -218,7 +222,10 @@ void on_envelope(registry* self, const bus::envelope& e) {
           if (auto job = find(self, m.job))
             self->send(job, e);
         } else if constexpr (std::is_same_v<T, msg::stop_request>) {
-          if (auto job = find(self, m.job))
+          if (auto why = bus_stop_problem(m); !why.empty()) {
+            if (!e.reply.empty())
+              (void)self->state.deps.bus->reply(e, reply_from(make_error(errc::invalid, why)));
+          } else if (auto job = find(self, m.job))
             answer_on_bus(self, e, job, m);
           else if (!e.reply.empty())
             (void)self->state.deps.bus->reply(e, reply_from(unknown(m.job)));

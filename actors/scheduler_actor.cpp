@@ -250,6 +250,7 @@ caf::behavior scheduler(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor
   auto& st = self->state;
   st.bus = std::move(bus);
   st.registry = std::move(registry);
+  log_stray_errors(self, "scheduler");
   st.opts = std::move(opts);
   if (!st.opts.now_unix_ms)
     st.opts.now_unix_ms = unix_ms;

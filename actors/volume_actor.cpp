@@ -198,6 +198,7 @@ caf::behavior volume_actor(self_ptr self, std::shared_ptr<bus_link> bus,
     return {};
   }
   st.stops = std::move(*sub);
+  log_stray_errors(self, "volume");
   return {
       [self](attach_atom, const std::string& id, const std::string& source) {
         return attach(self, id, source);

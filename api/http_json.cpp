@@ -1,10 +1,13 @@
 #include "api/http_json.hpp"
 
 #include <caf/sec.hpp>
+#include <set>
+#include <vector>
 
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/subjects.hpp"
+#include "messages/text.hpp"
 
 namespace mk::api {
 
@@ -14,7 +17,9 @@ http_error bad_request(std::string message) { return {400, "invalid", std::move(
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // A message may quote a client's text cut to a length, possibly inside a UTF-8 sequence:
+  // that is replaced (U+FFFD), where dump() would throw and turn a 400 into a 500.
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
 void send_error(httplib::Response& res, const http_error& e) {
@@ -75,14 +80,19 @@ bool is_json(const std::string& content_type) {
   return type == "application/json";
 }
 
-bool printable(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f)
-      return false;
-  return true;
+http_error not_json() {
+  return {415, "unsupported_media_type", "Content-Type: application/json expected"};
 }
 
 }  // namespace
+
+std::optional<http_error> foreign_body(const httplib::Request& req) {
+  const auto length = req.get_header_value("Content-Length");
+  const bool body = (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
+  if (body && req.has_header("Content-Type") && !is_json(req.get_header_value("Content-Type")))
+    return not_json();
+  return std::nullopt;
+}
 
 checked<json> read_body(const httplib::Request& req, bool optional) {
   if (req.body.empty()) {
@@ -91,14 +101,31 @@ checked<json> read_body(const httplib::Request& req, bool optional) {
     return unexpected(bad_request("body: a JSON object expected"));
   }
   if (!is_json(req.get_header_value("Content-Type")))
-    return unexpected(http_error{415, "unsupported_media_type",
-                                 "Content-Type: application/json expected"});
+    return unexpected(not_json());
   if (nesting(req.body) > defaults::api::max_depth)
     return unexpected(bad_request("body: nested deeper than " +
                                   std::to_string(defaults::api::max_depth) + " levels"));
-  json body = json::parse(req.body, nullptr, false);
+  // A key given twice in one object is refused rather than read as its last value, so that
+  // no other reader of the same body (a proxy, a log) can take it to mean something else.
+  std::vector<std::set<std::string>> keys;  // of each object open at this point of the text
+  std::string twice;
+  json body = json::parse(
+      req.body,
+      [&keys, &twice](int, json::parse_event_t event, json& parsed) {
+        if (event == json::parse_event_t::object_start)
+          keys.emplace_back();
+        else if (event == json::parse_event_t::object_end)
+          keys.pop_back();
+        else if (event == json::parse_event_t::key &&
+                 !keys.back().insert(parsed.get<std::string>()).second && twice.empty())
+          twice = parsed.get<std::string>();
+        return true;
+      },
+      false);
   if (body.is_discarded())
     return unexpected(bad_request("body: not valid JSON"));
+  if (!twice.empty())
+    return unexpected(bad_request(twice.substr(0, 64) + ": given twice in one object"));
   if (!body.is_object())
     return unexpected(bad_request("body: a JSON object expected"));
   return body;
@@ -175,14 +202,18 @@ checked<msg::stop_request> stop_options(const json& body, msg::stop_reason defau
   if (!comment)
     return unexpected(comment.error());
   if (*comment) {
-    if ((*comment)->size() > 1024 || !printable(**comment))
-      return unexpected(bad_request("comment: at most 1024 printable characters expected"));
+    if ((*comment)->size() > defaults::jobs::max_comment || !msg::printable(**comment))
+      return unexpected(bad_request("comment: at most " +
+                                    std::to_string(defaults::jobs::max_comment) +
+                                    " printable characters expected"));
     r.comment = **comment;
   }
   if (auto g = body.find("grace_seconds"); g != body.end() && !g->is_null()) {
     if (!g->is_number_integer() || g->get<std::int64_t>() < 1 ||
-        g->get<std::int64_t>() > 86400)
-      return unexpected(bad_request("grace_seconds: an integer from 1 to 86400 expected"));
+        g->get<std::int64_t>() > defaults::jobs::max_grace_seconds)
+      return unexpected(bad_request("grace_seconds: an integer from 1 to " +
+                                    std::to_string(defaults::jobs::max_grace_seconds) +
+                                    " expected"));
     r.grace_seconds = static_cast<std::uint32_t>(g->get<std::int64_t>());
   }
   return r;

@@ -32,6 +32,11 @@ void send_error(httplib::Response& res, const http_error& e);
 /// anything else (the store, a timeout) 500 or 503.
 http_error from_actor(const caf::error& e);
 
+/// 415 for a request with a body of another Content-Type than application/json: told before
+/// the body is read, since cpp-httplib would parse a multipart body itself and answer a bare
+/// 400 where it fails.
+std::optional<http_error> foreign_body(const httplib::Request& req);
+
 /// The request's JSON object body. An absent body is `{}` where `optional` says so; a body
 /// that is not application/json is 415; one that does not parse, nests too deep or is not an
 /// object is 400 with the reason.

@@ -110,8 +110,13 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
   http.set_tcp_nodelay(true);
   http.set_pre_routing_handler(
       [token = options.token](const httplib::Request& req, httplib::Response& res) {
-        if (!needs_token(req.path) || authorised(req, token))
+        if (!needs_token(req.path) || authorised(req, token)) {
+          if (auto e = foreign_body(req)) {
+            send_error(res, *e);
+            return httplib::Server::HandlerResponse::Handled;
+          }
           return httplib::Server::HandlerResponse::Unhandled;
+        }
         res.set_header("WWW-Authenticate", "Bearer");
         send_error(res, {401, "unauthorized",
                          req.has_header("Authorization") ? "the token is wrong"

@@ -42,7 +42,9 @@ permissions permissions_for(role r, const std::string& prefix,
       break;
     case role::vma:
       perm.publish = {p + "job.*.progress", p + "job.*.stopped"};
-      perm.subscribe = {p + "job.*.stop", p + "maintenance", "_INBOX.>"};
+      // No _INBOX.>: an agent makes no requests, and inboxes carry the replies to everyone
+      // else's (the OMA's JetStream reads with every job record, other agents' answers).
+      perm.subscribe = {p + "job.*.stop", p + "maintenance"};
       for (const auto& agent : vma_agents) {
         perm.publish.push_back(p + "vma." + agent + ".>");
         perm.subscribe.push_back(p + "vma." + agent + ".>");

@@ -94,6 +94,8 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   auto backend = volumes::local_backend::open(vopts);
   if (!backend)
     return failed(1, "volumes: " + backend.error().message);
+  for (const auto& damaged : (*backend)->damaged())
+    spdlog::error("{} (left as it is; its job fails when it uses it)", damaged);
   volumes_ = std::move(*backend);
   auto token = api::load_or_create_token(data_dir);
   if (!token)
@@ -138,6 +140,18 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
       spdlog::error("the job directory ended: {}", caf::to_string(reason));
     down_ = true;
   });
+  // Without the volume actor no job can start, stop or resume: the OMA ends (and its
+  // supervisor starts it again, which recovers every job from the store) rather than limp.
+  const std::pair<caf::actor*, const char*> parts[] = {
+      {&volume_, "volume"}, {&scheduler_, "scheduler"}, {&poller_, "poller"},
+      {&maintenance_, "maintenance"}};
+  for (const auto& [part, name] : parts)
+    (*part)->attach_functor([this, name](const caf::error& why) {
+      if (!why || why == caf::exit_reason::user_shutdown)
+        return;
+      spdlog::critical("the {} actor ended: {}; the OMA stops", name, caf::to_string(why));
+      down_ = true;
+    });
   caf::anon_send(registry_, actors::start_atom::value, poller_);
   caf::anon_send(maintenance_, actors::start_atom::value);
   caf::anon_send(scheduler_, actors::start_atom::value);

@@ -218,6 +218,10 @@ constexpr unsigned recover_reads = 3;
 /// the latest figures at most this often (state changes are written at once).
 constexpr std::chrono::milliseconds progress_persist_interval{5000};
 
+/// A stop's comment and grace period at most, whether it comes over HTTP or the bus.
+constexpr std::size_t max_comment = 1024;
+constexpr std::uint32_t max_grace_seconds = 86400;
+
 }  // namespace jobs
 
 /// Maintenance mode (SPEC section 7).

@@ -61,9 +61,38 @@ unexpected<decode_error> bad(std::string_view key, std::string_view why) {
   return unexpected(decode_error{"key '" + std::string(key) + "': " + std::string(why)});
 }
 
+/// Whether `s` is well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates
+/// or code points past U+10FFFF. Strings go on into JSON (the job records, the JobLog, the
+/// API), whose writer throws at anything else: a string from the bus that is not UTF-8 would
+/// end the actor that stores it.
+bool utf8(std::string_view s) {
+  static constexpr std::uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+  for (std::size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    if ((lead >= 0x80 && lead < 0xc0) || lead >= 0xf8)
+      return false;
+    const std::size_t more = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0;
+    std::uint32_t cp = lead & (0x7fu >> more);
+    if (s.size() - i <= more)
+      return false;
+    for (std::size_t k = 1; k <= more; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if ((next & 0xc0u) != 0x80u)
+        return false;
+      cp = (cp << 6) | (next & 0x3fu);
+    }
+    if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      return false;
+    i += more + 1;
+  }
+  return true;
+}
+
 decoded<void> read_value(const obj& o, std::string_view key, std::string& out) {
   if (o.type != msgpack::type::STR)
     return bad(key, "expected a string");
+  if (!utf8(std::string_view(o.via.str.ptr, o.via.str.size)))
+    return bad(key, "a string that is not UTF-8");
   out.assign(o.via.str.ptr, o.via.str.size);
   return {};
 }

@@ -103,8 +103,12 @@ result<std::unique_ptr<local_backend>> local_backend::open(local_backend_options
   std::error_code ec;
   fs::create_directories(backend->dir_, ec);
   if (ec) return fail(errc::system, "create " + backend->dir_.string() + ": " + ec.message());
-  // Listing loads every volume, and loading one left attached checks its server.
-  if (auto all = backend->list(); !all) return std::unexpected(all.error());
+  // Loading a volume left attached checks its server, and settles it if the server is gone.
+  auto ids = backend->ids();
+  if (!ids) return std::unexpected(ids.error());
+  for (const auto& id : *ids)
+    if (auto info = backend->load(id); !info && info.error().code != errc::not_found)
+      backend->damaged_.push_back("volume " + id + ": " + info.error().message);
   return backend;
 }
 
@@ -342,20 +346,26 @@ result<volume_info> local_backend::info(const std::string& id) {
   return load(id);
 }
 
-result<std::vector<volume_info>> local_backend::list() {
-  std::lock_guard lock(mutex_);
-  std::vector<std::string> ids;
+result<std::vector<std::string>> local_backend::ids() {
+  std::vector<std::string> out;
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
     if (name.size() <= 5 || !name.ends_with(".json")) continue;
     auto id = name.substr(0, name.size() - 5);
-    if (msg::valid_id(id)) ids.push_back(std::move(id));
+    if (msg::valid_id(id)) out.push_back(std::move(id));
   }
   if (ec) return fail(errc::system, "list " + dir_.string() + ": " + ec.message());
-  std::ranges::sort(ids);
+  std::ranges::sort(out);
+  return out;
+}
+
+result<std::vector<volume_info>> local_backend::list() {
+  std::lock_guard lock(mutex_);
+  auto all = ids();
+  if (!all) return std::unexpected(all.error());
   std::vector<volume_info> out;
-  for (const auto& id : ids) {
+  for (const auto& id : *all) {
     auto info = load(id);
     // Removed meanwhile by another backend object: simply not there any more.
     if (!info && info.error().code == errc::not_found) continue;

@@ -60,12 +60,19 @@ class local_backend final : public volume_backend {
   /// DATA/volumes.
   const std::filesystem::path& dir() const { return dir_; }
 
+  /// The volumes that open() could not load or settle ("volume v-1: open ...: No such file"),
+  /// e.g. an image removed by hand. They do not keep the others down; their jobs find out
+  /// when they use them.
+  const std::vector<std::string>& damaged() const { return damaged_; }
+
  private:
   explicit local_backend(local_backend_options options);
 
   std::filesystem::path file(const std::string& id, std::string_view ext) const;
   std::string uri(const std::string& id) const;
   result<volume_info> load(const std::string& id);
+  /// The ids of the volumes recorded in the folder, sorted.
+  result<std::vector<std::string>> ids();
   result<void> set_state(const std::string& id, volume_state state, const std::string* checkpoint);
   bool serving(const std::string& id);
   result<void> stop_server(const std::string& id);
@@ -77,6 +84,7 @@ class local_backend final : public volume_backend {
   /// Servers that run, started here or found at open or attach, by volume id: a pidfd each.
   /// They are never our children (nbdkit forks away), so nothing here reaps them.
   std::map<std::string, vma::unique_fd> servers_;
+  std::vector<std::string> damaged_;
 };
 
 }  // namespace mk::volumes

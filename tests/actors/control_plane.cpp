@@ -26,9 +26,17 @@ msg::control_reply ask(bus::transport& t, const std::string& subject, const T& r
   return reply ? *reply : msg::control_reply{};
 }
 
+/// The binary under test: the build's, or MK_MIGRATEKIT's (a copy, so that a long run of the
+/// fault suite does not meet a binary being rebuilt).
+std::string migratekit() {
+  const char* path = std::getenv("MK_MIGRATEKIT");
+  return path && *path ? path : MK_MIGRATEKIT_PATH;
+}
+
 spawn_options log_to(const std::filesystem::path& path) {
   spawn_options opts;
   opts.stderr_path = path;
+  opts.append = true;  // one log across restarts: what came before a kill -9 tells the most
   return opts;
 }
 
@@ -63,26 +71,37 @@ void control_plane::TearDown() {
 }
 
 void control_plane::start_source(std::uint64_t size, const std::string& rate) {
+  start_source(size, rate, {}, {});
+}
+
+void control_plane::start_source(std::uint64_t size, const std::string& rate,
+                                 const std::vector<std::string>& filters,
+                                 const std::vector<std::string>& parameters) {
   // noparallel: nbdkit 1.32 can abort (connections.c: `sock >= 0`) when a client is killed
   // while several of its requests sleep in the rate filter; one request at a time avoids it
   // and costs nothing at this rate. burstiness: the rate filter would otherwise pass two
   // seconds of data at once, and a short copy would end before a stop could land.
-  source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
-                                 {"random", "size=" + std::to_string(size), "seed=7",
-                                  "rate=" + rate, "burstiness=0.5", "serialize=requests"});
+  std::vector<std::string> all_filters = {"noparallel", "rate"};
+  all_filters.insert(all_filters.end(), filters.begin(), filters.end());
+  std::vector<std::string> args = {"random", "size=" + std::to_string(size), "seed=7",
+                                   "rate=" + rate, "burstiness=0.5", "serialize=requests"};
+  args.insert(args.end(), parameters.begin(), parameters.end());
+  source_ = nbdkit_server::start(dir_.path(), "source", all_filters, args);
 }
 
 void control_plane::start_oma() {
-  oma_ = process::spawn({MK_MIGRATEKIT_PATH, "oma", "--nats", server_->url(bus::role::oma),
+  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(bus::role::oma),
                          "--data", oma_dir().string(), "--grace", "5", "--listen",
                          "127.0.0.1:0"},
                         log_to(dir_ / "oma.log"));
 }
 
 void control_plane::start_vma() {
-  vma_ = process::spawn({MK_MIGRATEKIT_PATH, "vma", "--nats", server_->url(bus::role::vma),
-                         "--id", "local", "--data", vma_dir().string()},
-                        log_to(dir_ / "vma.log"));
+  std::vector<std::string> argv = {migratekit(), "vma", "--nats",
+                                   server_->url(bus::role::vma), "--id", "local", "--data",
+                                   vma_dir().string()};
+  argv.insert(argv.end(), vma_options_.begin(), vma_options_.end());
+  vma_ = process::spawn(argv, log_to(dir_ / "vma.log"));
 }
 
 void control_plane::kill_oma() { oma_.kill(); }

@@ -32,6 +32,11 @@ class control_plane : public nats_fixture {
   /// A dense source of `size` bytes (nbdkit `random`, fixed seed) served at `rate` bits per
   /// second, so that a stop lands mid-copy.
   void start_source(std::uint64_t size = 32 << 20, const std::string& rate = "64M");
+  /// The same with more nbdkit filters (after the rate filter) and their parameters, e.g.
+  /// {"error"} with {"error-pread=EIO", ...}.
+  void start_source(std::uint64_t size, const std::string& rate,
+                    const std::vector<std::string>& filters,
+                    const std::vector<std::string>& parameters);
 
   void start_oma();
   void start_vma();
@@ -66,6 +71,8 @@ class control_plane : public nats_fixture {
   std::filesystem::path oma_dir() const { return dir_ / "oma"; }
   std::filesystem::path vma_dir() const { return dir_ / "vma"; }
 
+  /// Options `start_vma` adds, e.g. {"--mover-arg", "--io-timeout=3"}.
+  std::vector<std::string> vma_options_;
   nbdkit_server source_;
   process oma_;
   process vma_;

@@ -1,5 +1,6 @@
-// Every refusal of SPEC section 5 provoked over HTTP against `migratekit up`, each with its
-// status and error body; and the token of section 9 on every route.
+// Refusals of SPEC section 5 provoked over HTTP against `migratekit up`, each with its status
+// and error body. Hostile input, ids and the token on every route are the security suite's
+// (security_*_test.cpp).
 #include <httplib.h>
 
 #include "nats_fixture.hpp"
@@ -55,32 +56,16 @@ class api_errors : public up_fixture {
 
 TEST_F(api_errors, bad_bodies_are_400_naming_what_is_wrong) {
   const std::string create = "/api/v1/replications";
-  expect_error(raw_post(create, "{\"name\": \"x\", "), 400, "invalid", "JSON");
-  expect_error(raw_post(create, "[1, 2]"), 400, "invalid", "object");
   expect_error(raw_post(create, R"({"name": 7, "source": "nbd://h/x"})"), 400, "invalid", "name");
   expect_error(raw_post(create, R"({"name": "x", "source": ["nbd://h/x"]})"), 400, "invalid",
                "source");
   expect_error(raw_post(create, R"({"name": "x"})"), 400, "invalid", "source");
   expect_error(raw_post(create, R"({"name": "x", "source": "nbd://h/x", "colour": "red"})"), 400,
                "invalid", "colour");
-  expect_error(raw_post(create, R"({"name": "x", "source": "/etc/passwd"})"), 400, "invalid",
-               "source");
-  expect_error(raw_post(create, R"({"name": "x", "source": "nbd://h/x", "vma": "../up"})"), 400,
-               "invalid", "vma");
-  expect_error(raw_post(create, "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}"),
-               400, "invalid", "nested");
-  expect_error(raw_post(create, R"({"name": "x", "source": "nbd://h/x"})", "text/plain"), 415,
-               "unsupported_media_type");
-  const std::string big = R"({"name": ")" + std::string(1100000, 'a') + R"(", "source": "x"})";
-  expect_error(raw_post(create, big), 413, "too_large");
   EXPECT_TRUE(jobs().empty()) << "a refused request made a job";
 }
 
 TEST_F(api_errors, bad_and_unknown_ids_and_bad_stop_options) {
-  expect_error(client_->Get("/api/v1/replications/R-UPPER"), 400, "invalid", "id");
-  // Decoded, it has slashes: no route has that shape (SPEC: "a 400 or 404").
-  expect_error(client_->Get("/api/v1/replications/a%2F..%2Fb"), 404, "not_found");
-  expect_error(client_->Get("/api/v1/replications/r-1%0A"), 400, "invalid", "id");
   expect_error(client_->Get("/api/v1/replications/r-00000000"), 404, "not_found");
   expect_error(client_->Get("/api/v1/replications/r-00000000/log"), 404, "not_found");
   expect_error(raw_post("/api/v1/replications/r-00000000/stop", "{}"), 404, "not_found");
@@ -88,12 +73,9 @@ TEST_F(api_errors, bad_and_unknown_ids_and_bad_stop_options) {
   expect_error(client_->Delete("/api/v1/replications/r-00000000"), 404, "not_found");
   expect_error(raw_post("/api/v1/replications/r-00000000/stop", R"({"mode": "gently"})"), 400,
                "invalid", "mode");
-  expect_error(raw_post("/api/v1/replications/r-00000000/stop", R"({"grace_seconds": "5"})"), 400,
-               "invalid", "grace_seconds");
   expect_error(raw_post("/api/v1/replications/r-00000000/stop", R"({"force": true})"), 400,
                "invalid", "force");
   expect_error(client_->Get("/api/v1/replications?state=sleeping"), 400, "invalid", "state");
-  expect_error(client_->Get("/api/v1/replications?limit=0"), 400, "invalid", "limit");
   expect_error(client_->Get("/api/v1/replications?limit=ten"), 400, "invalid", "limit");
   expect_error(client_->Get("/api/v1/replications?cursor=xyz"), 400, "invalid", "cursor");
   expect_error(raw_post("/api/v1/replications/stop", R"({"ids": "r-1"})"), 400, "invalid", "ids");
@@ -115,42 +97,12 @@ TEST_F(api_errors, a_stop_of_a_completed_job_is_409_and_so_is_its_resume) {
   expect_error(raw_post("/api/v1/replications/" + id + "/resume", ""), 409, "conflict");
 }
 
-TEST_F(api_errors, every_route_needs_the_token_but_healthz) {
+// A refusal of the token says which scheme to use; /metrics, refused without it, counts with it.
+TEST_F(api_errors, a_refused_token_names_the_scheme_and_metrics_count_with_it) {
   httplib::Client anonymous(up().url());
-  httplib::Client wrong(up().url());
-  wrong.set_bearer_token_auth(std::string(64, '0'));
-  const std::vector<std::pair<std::string, std::string>> routes = {
-      {"GET", "/api/v1/replications"},
-      {"POST", "/api/v1/replications"},
-      {"GET", "/api/v1/replications/r-00000000"},
-      {"DELETE", "/api/v1/replications/r-00000000"},
-      {"POST", "/api/v1/replications/r-00000000/stop"},
-      {"POST", "/api/v1/replications/r-00000000/resume"},
-      {"GET", "/api/v1/replications/r-00000000/log"},
-      {"POST", "/api/v1/replications/stop"},
-      {"GET", "/api/v1/events"},
-      {"GET", "/api/v1/metrics"},
-      {"GET", "/metrics"},
-      {"GET", "/api/v1/no-such-route"}};
-  for (auto* c : {&anonymous, &wrong}) {
-    for (const auto& [method, path] : routes) {
-      httplib::Result r = method == "GET"      ? c->Get(path.c_str())
-                          : method == "DELETE" ? c->Delete(path.c_str())
-                                               : c->Post(path.c_str(), "{}", "application/json");
-      SCOPED_TRACE(method + " " + path);
-      expect_error(r, 401, "unauthorized");
-      EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
-    }
-  }
-  // The events stream also takes the token as a parameter (a browser cannot set the header),
-  // and only the right one.
-  auto r = anonymous.Get(("/api/v1/events?access_token=" + std::string(64, '0')).c_str());
+  auto r = anonymous.Get("/metrics");
   expect_error(r, 401, "unauthorized");
-  for (auto* path : {"/healthz", "/api/v1/healthz"}) {
-    auto h = anonymous.Get(path);
-    ASSERT_TRUE(h);
-    EXPECT_EQ(h->status, 200) << path;
-  }
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
   auto metrics = client_->Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);

@@ -1,6 +1,10 @@
-// The roles of SPEC section 9 on the embedded server: what a vma and a ctl client may not
-// publish is refused by the server, and clients without credentials are refused.
+// The roles of SPEC section 9 on the embedded server, with the product's own configuration:
+// what a vma or a ctl client may not publish or hear is refused by the server, and clients
+// without valid credentials are refused.
 #include <atomic>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include "bus/nats_fixture.hpp"
 
@@ -13,56 +17,121 @@ using bus::role;
 
 using nats_permissions = nats_fixture;
 
-TEST_F(nats_permissions, a_vma_cannot_announce_maintenance_nor_speak_for_another_agent) {
+/// Every subject the client hears under `pattern`, with how often.
+class listener {
+ public:
+  listener(bus::nats_transport& t, const std::string& pattern) {
+    auto sub = t.subscribe(pattern, [this](envelope e) {
+      std::lock_guard lock(mutex_);
+      ++heard_[e.subject];
+    });
+    EXPECT_TRUE(sub) << pattern;
+    if (sub) sub_ = std::move(*sub);
+  }
+  std::map<std::string, int> heard() {
+    std::lock_guard lock(mutex_);
+    return heard_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, int> heard_;
+  std::optional<bus::subscription> sub_;
+};
+
+// Each refused publish is accepted by the client library; the refusal comes back
+// asynchronously. An allowed message sent last on the same connection tells when the refused
+// ones would have arrived, had the server let them through.
+TEST_F(nats_permissions, a_vma_may_publish_only_progress_confirmations_and_its_own_subjects) {
   auto oma = connect(role::oma, "oma");
   auto agent = connect(role::vma, "vma local");
   ASSERT_TRUE(oma && agent);
-  std::atomic<int> maintenance{0};
-  std::atomic<int> other{0};
-  std::atomic<int> own{0};
-  auto s1 = oma->subscribe("mk.maintenance", [&](envelope) { ++maintenance; });
-  auto s2 = oma->subscribe("mk.vma.other.hello", [&](envelope) { ++other; });
-  auto s3 = oma->subscribe("mk.vma.local.hello", [&](envelope) { ++own; });
-  ASSERT_TRUE(s1 && s2 && s3);
+  listener all(*oma, "mk.>");
   ASSERT_TRUE(oma->flush(2s));
 
-  // Accepted by the client library: the refusal comes back asynchronously.
-  EXPECT_TRUE(agent->publish("mk.maintenance", bytes_of("on")));
-  EXPECT_TRUE(agent->publish("mk.vma.other.hello", bytes_of("I am other")));
-  EXPECT_TRUE(agent->publish("mk.vma.local.hello", bytes_of("I am local")));
+  const std::vector<std::string> refused = {
+      "mk.maintenance",     "mk.control.stop",    "mk.control.replicate", "mk.control.resume",
+      "mk.vma.other.hello", "mk.vma.other.start", "mk.job.r-1.stop",      "mk.job.r-1.state",
+      "mk.log.r-1",         "$JS.API.INFO",       "$KV.mk_jobs.r-1"};
+  for (const auto& subject : refused) EXPECT_TRUE(agent->publish(subject, bytes_of("forged")));
+  for (const auto* allowed : {"mk.job.r-1.progress", "mk.job.r-1.stopped", "mk.vma.local.hello"})
+    EXPECT_TRUE(agent->publish(allowed, bytes_of("mine")));
   ASSERT_TRUE(agent->flush(2s));
 
-  ASSERT_TRUE(eventually([&] { return agent->stats().permission_violations >= 2; }))
+  ASSERT_TRUE(eventually([&] { return all.heard().contains("mk.vma.local.hello"); }));
+  ASSERT_TRUE(eventually([&] { return agent->stats().permission_violations >= refused.size(); }))
       << agent->stats().permission_violations;
-  // The allowed message went after the refused ones on the same connection: once it is
-  // here, they would have been too.
-  ASSERT_TRUE(eventually([&] { return own.load() == 1; }));
   ASSERT_TRUE(oma->flush(2s));
-  EXPECT_EQ(maintenance.load(), 0);
-  EXPECT_EQ(other.load(), 0);
+  const std::map<std::string, int> only_allowed = {
+      {"mk.job.r-1.progress", 1}, {"mk.job.r-1.stopped", 1}, {"mk.vma.local.hello", 1}};
+  EXPECT_EQ(all.heard(), only_allowed);
   EXPECT_EQ(agent->stats().async_errors, agent->stats().permission_violations);
   EXPECT_EQ(oma->stats().permission_violations, 0u);
+}
+
+// An agent hears stops, maintenance and its own subjects; not another agent's, not control
+// requests, and not the inboxes, which carry the replies to everyone's requests (the OMA's
+// JetStream reads with every job record, ctl's answers, other agents' replies).
+TEST_F(nats_permissions, a_vma_cannot_listen_to_another_agent_to_control_or_to_replies) {
+  auto oma = connect(role::oma, "oma");
+  auto ctl = connect(role::ctl, "ctl");
+  auto spy = connect(role::vma, "vma local");
+  ASSERT_TRUE(oma && ctl && spy);
+  auto answer = oma->subscribe("mk.control.stop", [&oma](envelope e) {
+    EXPECT_TRUE(bus::reply(*oma, e, bytes_of("accepted")));
+  });
+  ASSERT_TRUE(answer);
+  const std::vector<std::string> refused = {"mk.vma.other.>", "mk.control.>", "_INBOX.>", "mk.>",
+                                            ">"};
+  std::vector<std::unique_ptr<listener>> listeners;
+  for (const auto& pattern : refused)
+    listeners.push_back(std::make_unique<listener>(*spy, pattern));
+  listener own(*spy, "mk.vma.local.>");
+  ASSERT_TRUE(spy->flush(2s));
+  ASSERT_TRUE(oma->flush(2s));
+
+  EXPECT_TRUE(oma->publish("mk.vma.other.start", bytes_of("for another agent")));
+  auto reply = ctl->request("mk.control.stop", bytes_of("stop r-1"), 2s);
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_TRUE(oma->publish("mk.vma.local.start", bytes_of("for this one")));
+  ASSERT_TRUE(oma->flush(2s));
+
+  ASSERT_TRUE(eventually([&] { return own.heard().size() == 1; }));
+  for (std::size_t i = 0; i < refused.size(); ++i)
+    EXPECT_TRUE(listeners[i]->heard().empty())
+        << refused[i] << " heard " << listeners[i]->heard().begin()->first;
+  ASSERT_TRUE(eventually([&] { return spy->stats().permission_violations >= refused.size(); }))
+      << spy->stats().permission_violations;
 }
 
 TEST_F(nats_permissions, a_ctl_client_may_only_ask_for_stops) {
   auto oma = connect(role::oma, "oma");
   auto ctl = connect(role::ctl, "ctl");
   ASSERT_TRUE(oma && ctl);
-  std::atomic<int> stops{0};
-  auto s1 = oma->subscribe("mk.job.r-1.stop", [&](envelope) { ++stops; });
+  listener all(*oma, "mk.>");
   // The OMA answers control requests: allowed by allow_responses.
-  auto s2 = oma->subscribe("mk.control.stop", [&oma](envelope e) {
+  auto answer = oma->subscribe("mk.control.stop", [&oma](envelope e) {
     EXPECT_TRUE(bus::reply(*oma, e, bytes_of("accepted")));
   });
-  ASSERT_TRUE(s1 && s2);
+  ASSERT_TRUE(answer);
   ASSERT_TRUE(oma->flush(2s));
 
-  EXPECT_TRUE(ctl->publish("mk.job.r-1.stop", bytes_of("stop")));
-  auto answer = ctl->request("mk.control.stop", bytes_of("stop r-1"), 2s);
-  ASSERT_TRUE(answer) << answer.error().message;
-  EXPECT_EQ(text_of(answer->data), "accepted");
-  ASSERT_TRUE(eventually([&] { return ctl->stats().permission_violations >= 1; }));
-  EXPECT_EQ(stops.load(), 0);
+  const std::vector<std::string> refused = {"mk.job.r-1.stop",
+                                            "mk.job.r-1.state",
+                                            "mk.maintenance",
+                                            "mk.vma.local.start",
+                                            "$JS.API.INFO",
+                                            "$KV.mk_jobs.r-1",
+                                            "$JS.API.STREAM.DELETE.MK_JOBLOG"};
+  for (const auto& subject : refused) EXPECT_TRUE(ctl->publish(subject, bytes_of("forged")));
+  auto reply = ctl->request("mk.control.stop", bytes_of("stop r-1"), 2s);
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ(text_of(reply->data), "accepted");
+  ASSERT_TRUE(eventually([&] { return ctl->stats().permission_violations >= refused.size(); }))
+      << ctl->stats().permission_violations;
+  ASSERT_TRUE(oma->flush(2s));
+  const std::map<std::string, int> only_control = {{"mk.control.stop", 1}};
+  EXPECT_EQ(all.heard(), only_control);
 }
 
 TEST_F(nats_permissions, clients_without_valid_credentials_are_refused) {

@@ -69,6 +69,20 @@ TEST(Hostile, WrongTypesNameTheKey) {
   expect_refused(with({0x01, 0x02}), "a key that is not a string");
 }
 
+// Decoded strings go on into JSON (job records, the JobLog, the API), which holds only UTF-8.
+TEST(Hostile, StringsThatAreNotUtf8AreRefused) {
+  auto stop = decode<stop_request>(valid_stop());
+  ASSERT_TRUE(stop);
+  // A stray byte, a cut sequence, an overlong '/', a surrogate, a code point past U+10FFFF.
+  for (const char* bad : {"\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                          "\x80x"}) {
+    stop->comment = std::string("a comment: ") + bad;
+    expect_refused(encode(*stop), "key 'comment': a string that is not UTF-8");
+  }
+  stop->comment = "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80";  // café, a check mark, an emoji
+  EXPECT_TRUE(decode<stop_request>(encode(*stop)));
+}
+
 TEST(Hostile, HeaderDefectsAreRefused) {
   expect_refused({0x80}, "key 'type': missing");
   expect_refused({0x91, 0x01}, "not a map");

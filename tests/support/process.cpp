@@ -88,7 +88,7 @@ class spawn_setup {
 process process::spawn(const std::vector<std::string>& argv, const spawn_options& opts) {
   if (argv.empty()) throw std::invalid_argument("process::spawn: empty argv");
   spawn_setup setup;
-  constexpr int out_flags = O_WRONLY | O_CREAT | O_TRUNC;
+  const int out_flags = O_WRONLY | O_CREAT | (opts.append ? O_APPEND : O_TRUNC);
   setup.open(STDIN_FILENO, {}, O_RDONLY);
   if (opts.stdout_fd >= 0) {
     setup.dup2(opts.stdout_fd, STDOUT_FILENO);

@@ -31,6 +31,7 @@ struct spawn_options {
   std::filesystem::path stdout_path;  ///< empty: /dev/null
   std::filesystem::path stderr_path;  ///< empty: /dev/null
   int stdout_fd = -1;                 ///< when >= 0, becomes the child's stdout
+  bool append = false;                ///< append to the files rather than truncate them
   /// The child leads a process group of its own, as a shell's job does, so that a test can
   /// signal the whole group as a terminal's Ctrl-C does (process::signal_group).
   bool own_process_group = false;

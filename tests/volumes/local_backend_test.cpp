@@ -82,6 +82,24 @@ TEST_F(LocalBackend, UnknownVolumesAreNotFound) {
   EXPECT_EQ(b->mark_partial("nope", "/c").error().code, errc::not_found);
 }
 
+TEST_F(LocalBackend, AVolumeThatCannotBeSettledDoesNotKeepTheOthersDown) {
+  {
+    auto b = open();
+    ASSERT_TRUE(b);
+    ASSERT_TRUE(b->create("job-1", 4 << 20));
+    ASSERT_TRUE(b->create("job-2", 4 << 20));
+  }
+  // job-1's record damaged (a disk that lost a write, a hand edit gone wrong).
+  std::ofstream(dir_.path() / "volumes" / "job-1.json", std::ios::trunc) << "{\"state\":";
+  auto b = open();
+  ASSERT_TRUE(b);
+  ASSERT_EQ(b->damaged().size(), 1u);
+  EXPECT_TRUE(b->damaged()[0].starts_with("volume job-1: ")) << b->damaged()[0];
+  auto fine = b->info("job-2");
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_FALSE(b->info("job-1")) << "the damaged volume is not made to look fine";
+}
+
 TEST_F(LocalBackend, PartialWithCheckpointSurvivesANewBackend) {
   {
     auto b = open();
