@@ -263,6 +263,19 @@ bool subscribe(registry* self) {
   return true;
 }
 
+/// A job's record for recover(): a read that timed out (its reply lost on the bus) is made
+/// again rather than leave the job without its actor until the next start.
+bus::result<stored_job> load_for_recovery(job_store& store, const std::string& id) {
+  auto stored = store.load(id);
+  for (unsigned read = 1; !stored && stored.error().code == bus::errc::timeout &&
+                          read < defaults::jobs::recover_reads;
+       ++read) {
+    spdlog::warn("job {}: reading its record again: {}", id, stored.error().message);
+    stored = store.load(id);
+  }
+  return stored;
+}
+
 /// Every job of the store gets its actor again; queued ones start, the others carry on from
 /// where their record says they were.
 void recover(registry* self) {
@@ -273,7 +286,7 @@ void recover(registry* self) {
     return;
   }
   for (const auto& id : *ids) {
-    auto stored = st.deps.store->load(id);
+    auto stored = load_for_recovery(*st.deps.store, id);
     if (!stored) {
       spdlog::error("job {}: cannot be read: {}", id, stored.error().message);
       continue;

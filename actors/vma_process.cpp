@@ -201,9 +201,15 @@ void finish(self_ptr self, const vma::outcome& o) {
   self->quit();
 }
 
-void on_tick(self_ptr self) {
+void arm_tick(self_ptr self) {
   auto& st = self->state;
-  if (st.done) return;
+  const auto every = st.stopping ? st.args.stop_tick_interval : st.args.tick_interval;
+  self->delayed_send(self, every, tick_atom::value, st.tick_generation);
+}
+
+void on_tick(self_ptr self, std::uint64_t generation) {
+  auto& st = self->state;
+  if (st.done || generation != st.tick_generation) return;
   auto ended = st.args.mover->tick();
   if (!ended) {
     // Transient (a /proc read, an EINTR-like failure): the next tick looks again.
@@ -212,7 +218,7 @@ void on_tick(self_ptr self) {
   }
   publish_progress(self, false);
   if (ended && *ended) return finish(self, **ended);
-  self->delayed_send(self, st.args.tick_interval, tick_atom::value);
+  arm_tick(self);
 }
 
 void on_stop(self_ptr self, const msg::stop_request& req) {
@@ -250,7 +256,10 @@ void on_stop(self_ptr self, const msg::stop_request& req) {
     st.stopping.reset();
     return;
   }
-  if (*r) finish(self, **r);
+  if (*r) return finish(self, **r);
+  // The mover's end is now looked for every stop_tick_interval.
+  ++st.tick_generation;
+  arm_tick(self);
 }
 
 }  // namespace
@@ -286,9 +295,9 @@ caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_proc
     spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends",
                  req.job, req.stop_id, left.count());
   }
-  self->send(self, tick_atom::value);
+  self->send(self, tick_atom::value, self->state.tick_generation);
   return {
-      [self](tick_atom) { on_tick(self); },
+      [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
       [self](const msg::stop_request& req) { on_stop(self, req); },
       [self](shutdown_atom) { self->quit(); },
   };

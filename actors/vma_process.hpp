@@ -22,10 +22,10 @@
 ///   running --mover ended by itself--> `exited` progress, tell agent, quit
 ///   running | stopping --shutdown or agent down--> detach the mover (it runs on), quit
 ///
-/// A timer (tick_atom to itself, every `tick_interval`) reads the mover's progress lines (or,
-/// for an adopted mover that has no pipe, its checkpoint file) and publishes them on
-/// `<prefix>.job.<job>.progress` at most every `progress_interval`; it escalates an overdue
-/// stop to SIGKILL and notices the exit.
+/// A timer (tick_atom to itself, every `tick_interval`, every `stop_tick_interval` once a stop
+/// was sent) reads the mover's progress lines (or, for an adopted mover that has no pipe, its
+/// checkpoint file) and publishes them on `<prefix>.job.<job>.progress` at most every
+/// `progress_interval`; it escalates an overdue stop to SIGKILL and notices the exit.
 ///
 /// Exit codes it reports: the mover's own; for an adopted mover (not our child, its status
 /// lost) 0 if its checkpoint says completed, else -1.
@@ -33,7 +33,7 @@
 /// Messages it takes:
 ///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
 ///                               with an empty message once taken, and confirms on the bus
-///   tick_atom                   its own timer
+///   tick_atom, generation       its own timer (a stale generation is dropped)
 ///   shutdown_atom               the agent shuts down: let the mover run on, quit
 /// Messages it sends to the agent:
 ///   msg::progress                                  each published progress, for status replies
@@ -55,6 +55,7 @@ struct vma_process_args {
   mover_record record;
   std::filesystem::path movers_dir;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
+  std::chrono::milliseconds stop_tick_interval = defaults::vma::stop_tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
 };
 
@@ -77,6 +78,8 @@ struct vma_process_state {
   /// The last progress published, and when.
   std::optional<msg::progress> last;
   clock::time_point last_sent{};
+  /// The timer in force: a stop starts a faster one, and the slower one then fizzles out.
+  std::uint64_t tick_generation = 0;
   bool done = false;
 
   static inline const char* name = "vma_process";

@@ -105,6 +105,9 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
   auto& http = p->http;
   http.new_task_queue = [] { return new httplib::ThreadPool(defaults::api::threads); };
   http.set_payload_max_length(defaults::api::max_body);
+  // cpp-httplib writes a response's head and its body (and each event of a stream) apart: with
+  // Nagle's algorithm on, the second write waited for the client's delayed ACK, up to 40 ms.
+  http.set_tcp_nodelay(true);
   http.set_pre_routing_handler(
       [token = options.token](const httplib::Request& req, httplib::Response& res) {
         if (!needs_token(req.path) || authorised(req, token)) {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the benchmark scripts in bench/ (sourced, not run): nbdkit servers on Unix sockets
-# in a scratch directory that is removed on exit, wall-clock timing, medians, the machine.
+# in a scratch directory that is removed on exit, wall-clock timing, medians.
 
 bench_work=$(mktemp -d /tmp/mk-bench-XXXXXX)
 declare -A bench_server_pid=()
@@ -74,22 +74,4 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b > 0 ? a / b : 0) 
 json_array() {
   local IFS=,
   printf '[%s]' "$*"
-}
-
-json_string() {
-  local s=${1//\\/\\\\}
-  printf '"%s"' "${s//\"/\\\"}"
-}
-
-machine_cpu() { awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
-machine_mem_kib() { awk '/^MemTotal:/ { print $2; exit }' /proc/meminfo; }
-
-print_machine() {
-  printf 'Machine: %s cores, %s, %s GiB RAM\n\n' "$(nproc)" "$(machine_cpu)" \
-    "$(awk -v k="$(machine_mem_kib)" 'BEGIN { printf "%.1f", k / 1048576 }')"
-}
-
-machine_json() {
-  printf '{"nproc":%s,"cpu":%s,"memory_kib":%s}' "$(nproc)" "$(json_string "$(machine_cpu)")" \
-    "$(machine_mem_kib)"
 }

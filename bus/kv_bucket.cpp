@@ -115,17 +115,32 @@ result<> kv_bucket::erase(std::string_view key) {
   return {};
 }
 
+// Not kvStore_Keys: NATS.c 3.4.1 takes the time since the listing began off its timeout at
+// every key, so that a bucket of a few thousand keys timed out whatever the timeout (an OMA
+// with 10,000 job records recovered none of them). Here the timeout bounds each wait for the
+// server's next key, however many there are.
 result<std::vector<std::string>> kv_bucket::keys() {
-  kvWatchOptions opts;
-  kvWatchOptions_Init(&opts);
-  opts.Timeout = impl_->js->timeout.count();
-  kvKeysList list{};
-  if (auto s = kvStore_Keys(&list, impl_->kv, &opts); s != NATS_OK) {
+  const auto failed = [this](natsStatus s) {
     return std::unexpected(
         detail::nats_error(s, detail::where(*impl_->js->conn, "keys of " + impl_->name)));
+  };
+  kvWatchOptions opts;
+  kvWatchOptions_Init(&opts);
+  opts.IgnoreDeletes = true;
+  opts.MetaOnly = true;
+  kvWatcher* watcher = nullptr;
+  if (auto s = kvStore_WatchAll(&watcher, impl_->kv, &opts); s != NATS_OK) return failed(s);
+  std::vector<std::string> out;
+  natsStatus s = NATS_OK;
+  for (;;) {
+    kvEntry* e = nullptr;
+    s = kvWatcher_Next(&e, watcher, impl_->js->timeout.count());
+    if (s != NATS_OK || e == nullptr) break;  // no entry: every current key has come
+    out.emplace_back(kvEntry_Key(e));
+    kvEntry_Destroy(e);
   }
-  std::vector<std::string> out(list.Keys, list.Keys + list.Count);
-  kvKeysList_Destroy(&list);
+  kvWatcher_Destroy(watcher);
+  if (s != NATS_OK) return failed(s);
   return out;
 }
 

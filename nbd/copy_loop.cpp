@@ -1,6 +1,8 @@
 #include "nbd/copy_loop.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -43,6 +45,8 @@ copy_loop::copy_loop(const copy_options& opts, endpoint& src, endpoint& dst, che
     workers_.push_back(std::make_unique<copy_worker>(cfg, src, dst, shared_));
   }
   shared_.planner_wake_fd = workers_.front()->wake_fd();
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  shared_.coordinator_wake_fd = wake_fd_;
 }
 
 copy_loop::~copy_loop() {
@@ -50,6 +54,8 @@ copy_loop::~copy_loop() {
   wake_all();
   for (auto& w : workers_)
     w->join();
+  if (wake_fd_ != -1)
+    ::close(wake_fd_);
 }
 
 copy_report copy_loop::run() {
@@ -106,9 +112,15 @@ copy_report copy_loop::run() {
       next_checkpoint_ = now + after(opts_.checkpoint_interval_s);
       begin_flush();
     }
-    pollfd p{signals_.fd(), POLLIN, 0};
-    if (poll(&p, 1, 10) > 0)
-      on_signals(signals_.take());
+    pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(p, 2, 10) > 0) {
+      if (p[1].revents & POLLIN) {
+        std::uint64_t n;
+        [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
+      }
+      if (p[0].revents & POLLIN)
+        on_signals(signals_.take());
+    }
     progress_.update(sample(), false);
   }
 }

@@ -34,7 +34,10 @@ class copy_loop final : public completion_sink {
   copy_report run();
 
   /// Only flushes complete here, on worker 0's thread.
-  void on_complete(std::uint32_t, int err) override { flush_result_.store(err); }
+  void on_complete(std::uint32_t, int err) override {
+    flush_result_.store(err);
+    shared_.wake_coordinator();
+  }
 
  private:
   using clock = std::chrono::steady_clock;
@@ -64,6 +67,7 @@ class copy_loop final : public completion_sink {
   io_ref flush_ref_{};
   bool aborted_ = false;
 
+  int wake_fd_ = -1;  ///< shared_.coordinator_wake_fd, owned here
   clock::time_point started_;
   clock::time_point next_checkpoint_;
 };

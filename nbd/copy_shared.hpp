@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -41,6 +43,14 @@ struct copy_shared {
   std::atomic<bool> quit{false};             ///< workers leave at once
   std::atomic<bool> flush_requested{false};  ///< worker 0 issues the flush
   int planner_wake_fd = -1;  ///< an eventfd: others write to it when the queue runs dry
+  /// An eventfd that cuts the coordinator's wait short when what it waits for has happened:
+  /// the last request in flight ended while draining (or failed), or a flush completed.
+  int coordinator_wake_fd = -1;
+
+  void wake_coordinator() const {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(coordinator_wake_fd, &one, sizeof one);
+  }
 
   /// Records the first failure; the copy stops taking work and drains within `drain`, or at
   /// once when `abandon` (a hung server will not answer the requests in flight either).

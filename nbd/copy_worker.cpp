@@ -82,6 +82,7 @@ void copy_worker::run() {
     }
     dispatch();
     poll_once();
+    const bool completions = !events_.empty();
     // Completions can start requests that complete at once (files): index, not iterators,
     // because the vector grows while we walk it.
     for (std::size_t i = 0; i < events_.size(); ++i) {
@@ -93,6 +94,9 @@ void copy_worker::run() {
         on_write_done(s, err);
     }
     events_.clear();
+    if (completions && shared_.in_flight.load() == 0 &&
+        shared_.phase.load() != copy_state::copying)
+      shared_.wake_coordinator();  // drained: the final flush need not wait for its next look
     check_stalls();
   }
 }

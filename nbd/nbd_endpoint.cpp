@@ -185,13 +185,15 @@ class nbd_endpoint final : public endpoint {
   void close(int timeout_ms) override {
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+    // NBD_CMD_DISC on every connection first, then wait for the server to close each, but
+    // never past the deadline: the servers wind the connections down at the same time.
+    std::vector<nbd_handle*> closing;
     for (auto& hp : handles_) {
       auto* hd = hp.get();
-      if (!hd || nbd_aio_is_ready(hd) != 1 || timeout_ms <= 0)
-        continue;
-      // NBD_CMD_DISC, then wait for the server to close, but never past the deadline.
-      if (nbd_aio_disconnect(hd, 0) == -1)
-        continue;
+      if (hd && nbd_aio_is_ready(hd) == 1 && timeout_ms > 0 && nbd_aio_disconnect(hd, 0) != -1)
+        closing.push_back(hd);
+    }
+    for (auto* hd : closing) {
       while (nbd_aio_is_closed(hd) != 1 && nbd_aio_is_dead(hd) != 1) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
         if (left.count() <= 0 || nbd_poll(hd, static_cast<int>(left.count())) == -1)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 
 #include "bus/nats_fixture.hpp"
 
@@ -95,6 +96,19 @@ TEST_F(state, keys_come_and_go) {
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code, errc::invalid);
   }
+}
+
+// NATS.c's own listing (kvStore_Keys) timed out past a few thousand keys, whatever its timeout:
+// an OMA with that many job records started with none. MK_KV_KEYS sets how many (3000).
+TEST_F(state, many_keys_are_all_listed) {
+  const char* n = std::getenv("MK_KV_KEYS");
+  const std::size_t count = n ? std::strtoul(n, nullptr, 10) : 3000;
+  auto& jobs = store_->jobs();
+  for (std::size_t i = 0; i < count; ++i)
+    ASSERT_TRUE(jobs.create("r-" + std::to_string(i), bytes_of("{}")));
+  const auto keys = jobs.keys();
+  ASSERT_TRUE(keys) << keys.error().message;
+  EXPECT_EQ(keys->size(), count);
 }
 
 TEST_F(state, the_job_log_survives_a_killed_server_and_the_erased_job) {
