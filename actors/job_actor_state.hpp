@@ -67,6 +67,10 @@ void publish_state(job_actor* self);
 /// The job object, as requests are answered.
 std::string reply_json(job_actor* self);
 
+/// Marks the job's volume complete or partial, by a request to the volume actor; a failure
+/// goes to the JobLog (`volume_not_finished`).
+void finish_volume(job_actor* self, bool complete);
+
 /// Sends to an actor the job may run without (tests of the protocol leave some out).
 template <class... Ts>
 void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {

@@ -100,9 +100,8 @@ void settle(job_actor* self) {
        {"duration_ms", took},
        {"participants", parts}});
   publish_state(self);
-  if (job.state == job_state::completed && st.deps.volume)
-    self->send(st.deps.volume, finish_atom::value, job.volume_id, true,
-               checkpoint_ref(job.vma, job.id));
+  if (job.state == job_state::completed)
+    finish_volume(self, true);
   if (job.delete_requested) {
     if (job.state == job_state::cancelled) {
       remove_record(self, "deleted by " + stop.requested_by);

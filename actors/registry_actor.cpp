@@ -347,6 +347,7 @@ void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
 caf::behavior registry_behavior(registry* self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
+  log_stray_errors(self, "registry");
   // A job actor ends normally only when its record was removed (DELETE): forget it. Any
   // other end of a linked actor ends the registry, as links do by default.
   self->set_exit_handler([self](caf::exit_msg& m) {
@@ -440,13 +441,27 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
           else
             self->send(actor, start_atom::value);
         } else if (action == "resume") {
-          self->send(self, resume_atom::value, job);
+          // Requests, not plain sends: the answer (the job, or why not) would come back
+          // unasked, be answered `unexpected_message`, and that error ends the actor it
+          // reaches (the job actor, and through its link this registry).
+          self->request(caf::actor_cast<caf::actor>(self), defaults::jobs::start_timeout,
+                        resume_atom::value, job)
+              .then([](const std::string&) {},
+                    [job](const caf::error& err) {
+                      spdlog::warn("job {}: the scheduler's resume was refused: {}", job,
+                                   message_of(err));
+                    });
         } else if (action == "stop") {
           msg::stop_request r;
           r.hdr = self->state.deps.bus->header();
           r.job = job;
           r.reason = msg::stop_reason::schedule;
-          self->send(actor, r);
+          self->request(actor, defaults::jobs::start_timeout, r)
+              .then([](const std::string&) {},
+                    [job](const caf::error& err) {
+                      spdlog::warn("job {}: the scheduler's stop was refused: {}", job,
+                                   message_of(err));
+                    });
         }
       },
   };

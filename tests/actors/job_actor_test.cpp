@@ -187,6 +187,21 @@ class job_actor_test : public deterministic_actors {
   }
   caf::response_promise held_attach_;
 
+  /// A volume actor that answers `finish` as the real one does (unit), and notes every finish
+  /// and every error that reaches it unasked (by default such an error ends an actor).
+  void play_volume_finish() {
+    volume_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
+      self->set_error_handler(
+          [this](caf::error& err) { volume_errors_.push_back(caf::to_string(err)); });
+      return {[this](finish_atom, const std::string& id, bool complete, const std::string&) {
+        finished_.emplace_back(id, complete);
+        return caf::make_message(caf::unit);
+      }};
+    });
+  }
+  std::vector<std::pair<std::string, bool>> finished_;
+  std::vector<std::string> volume_errors_;
+
   /// A queued job started, its mover running as the agent would answer.
   void start_mover() {
     caf::anon_send(job_, start_atom::value);
@@ -331,6 +346,25 @@ TEST_F(job_actor_test, a_copy_that_completes_before_the_stop_lands_settles_as_co
   auto refused = stop();
   ASSERT_FALSE(refused);
   EXPECT_EQ(code_of(refused.error()), errc::conflict);
+}
+
+TEST_F(job_actor_test, the_volume_finished_after_a_completion_that_raced_a_stop_gets_no_error_back) {
+  // The volume actor's answer once went back to the job actor unasked; the job actor had no
+  // handler for it and returned unexpected_message, which ended the OMA's volume actor.
+  play_volume_finish();
+  spawn_job(msg::job_state::replicating);
+  ASSERT_TRUE(stop());
+  confirm(participant::scheduler, msg::outcome::ok);
+  confirm(participant::poller, msg::outcome::ok);
+  confirm(participant::vma_process, msg::outcome::not_running, "exited earlier: exit 0", true);
+  confirm(participant::volume, msg::outcome::ok);
+  consume();
+  ASSERT_EQ(stored().state, msg::job_state::completed);
+  ASSERT_EQ(finished_.size(), 1u);
+  EXPECT_EQ(finished_[0], std::make_pair(std::string("v-1"), true));
+  EXPECT_TRUE(volume_errors_.empty()) << ::testing::PrintToString(volume_errors_);
+  const auto events = log_events();
+  EXPECT_EQ(std::find(events.begin(), events.end(), "volume_not_finished"), events.end());
 }
 
 TEST_F(job_actor_test, a_queued_job_is_stopped_without_a_mover) {

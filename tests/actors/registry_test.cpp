@@ -98,12 +98,17 @@ class registry_recovery : public deterministic_actors {
     caf::anon_send(registry_, start_atom::value, poller_);
     consume();
     std::set<std::string> out;
+    for (const auto& j : listed())
+      out.insert(j.value("id", ""));
+    return out;
+  }
+
+  /// The registry's list of jobs (none if it does not answer).
+  json listed() {
+    json out = json::array();
     system_.spawn([&](caf::event_based_actor* self) {
       self->request(registry_, std::chrono::seconds(10), list_atom::value)
-          .then([&](const std::string& text) {
-            for (const auto& j : json::parse(text))
-              out.insert(j.value("id", ""));
-          });
+          .then([&](const std::string& text) { out = json::parse(text); });
     });
     consume();
     return out;
@@ -124,6 +129,19 @@ TEST_F(registry_recovery, a_job_whose_reads_keep_timing_out_is_left_out_after_it
   store_->lose_reads("r-2", defaults::jobs::recover_reads);
   EXPECT_EQ(recovered(), (std::set<std::string>{"r-1", "r-3"}));
   EXPECT_EQ(store_->reads_of("r-2"), defaults::jobs::recover_reads);
+}
+
+TEST_F(registry_recovery, a_scheduler_trigger_that_a_job_refuses_ends_neither_the_job_nor_the_registry) {
+  ASSERT_EQ(recovered().size(), 3u);
+  // r-1 is completed: it refuses both. The refusals once came back to the registry unasked
+  // (a plain send) and, as errors nobody handled, ended it: the whole OMA.
+  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), std::string("stop"));
+  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), std::string("resume"));
+  consume();
+  std::set<std::string> jobs;
+  for (const auto& j : listed())
+    jobs.insert(j.value("id", "") + ":" + j.value("state", ""));
+  EXPECT_EQ(jobs, (std::set<std::string>{"r-1:completed", "r-2:completed", "r-3:completed"}));
 }
 
 }  // namespace
