@@ -18,6 +18,7 @@ using stalled_atom = caf::atom_constant<caf::atom("stalled")>;    ///< no progre
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  ///< the latest progress
 using trigger_atom = caf::atom_constant<caf::atom("trigger")>;    ///< scheduler: a per-job trigger
 using retry_atom = caf::atom_constant<caf::atom("retry")>;      ///< try failed writes again
+using absent_atom = caf::atom_constant<caf::atom("absent")>;    ///< nobody took a request
 using remove_atom = caf::atom_constant<caf::atom("remove")>;      ///< DELETE: the job and its volume
 using plan_atom = caf::atom_constant<caf::atom("plan")>;          ///< a stop's dry run
 using list_atom = caf::atom_constant<caf::atom("list")>;          ///< registry: every job's state

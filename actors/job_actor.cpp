@@ -68,6 +68,7 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
   auto& st = self->state;
   auto& job = st.job;
   st.start_in_flight = false;
+  st.agent_absent_since.reset();
   if (!ok) {
     fail_start(self, error);
     return;
@@ -121,8 +122,14 @@ void request_mover(job_actor* self) {
                      [handle = caf::actor_cast<caf::actor>(self),
                       vma = job.vma](bus::result<bus::envelope> answer) {
                        if (!answer) {
-                         caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
-                                        "agent " + vma + ": " + answer.error().message);
+                         const auto code = answer.error().code;
+                         auto why = "agent " + vma + ": " + answer.error().message;
+                         if (code == bus::errc::no_responders || code == bus::errc::not_connected)
+                           caf::anon_send(handle, start_atom::value, absent_atom::value,
+                                          std::move(why));
+                         else
+                           caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
+                                          std::move(why));
                          return;
                        }
                        auto reply = msg::decode<msg::start_mover_reply>(answer->data);
@@ -135,6 +142,34 @@ void request_mover(job_actor* self) {
                                       reply->ok ? std::string()
                                                 : "agent " + vma + ": " + reply->error);
                      });
+}
+
+/// The start found no agent to take it: asked again every agent_retry, and failed (resumable)
+/// once the agent has been away for agent_wait, or at once if a stop took over meanwhile.
+void on_agent_absent(job_actor* self, const std::string& why) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  if (!st.agent_absent_since) {
+    st.agent_absent_since = now;
+    spdlog::warn("job {}: {}; the start is asked again for up to {} s", st.job.id, why,
+                 std::chrono::duration_cast<std::chrono::seconds>(defaults::jobs::agent_wait)
+                     .count());
+  }
+  if (st.job.state != job_state::starting || now - *st.agent_absent_since >= defaults::jobs::agent_wait) {
+    on_started(self, false, 0, why);
+    return;
+  }
+  self->delayed_send(self, defaults::jobs::agent_retry, start_atom::value, retry_atom::value);
+}
+
+void retry_start(job_actor* self) {
+  auto& st = self->state;
+  if (st.job.state != job_state::starting) {
+    st.start_in_flight = false;  // a stop took over: it asks the agent itself
+    st.agent_absent_since.reset();
+    return;
+  }
+  request_mover(self);
 }
 
 void start(job_actor* self) {
@@ -334,6 +369,8 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
       [self](start_atom, bool ok, std::int64_t pid, const std::string& error) {
         on_started(self, ok, pid, error);
       },
+      [self](start_atom, absent_atom, const std::string& why) { on_agent_absent(self, why); },
+      [self](start_atom, retry_atom) { retry_start(self); },
       [self](const msg::stop_request& r) -> caf::result<std::string> {
         return request_stop(self, r);
       },

@@ -46,6 +46,8 @@ struct job_deps {
 ///   (stalled_atom, job, std::uint64_t s)  no progress for `s` seconds
 ///   (status_atom, msg::mover_info, bool)  the agent's account of the job's mover (hello, or a
 ///                                         status after an OMA restart): listed or not
+///   (start_atom, absent_atom, why)        its own: no agent took the start request
+///   (start_atom, retry_atom)              its own: ask the agent for the mover again
 ///
 /// `recovering` says the record was read back after an OMA restart: a stop in progress goes
 /// on with the same stop id, and a job that was starting or replicating asks its agent.

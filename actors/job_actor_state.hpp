@@ -29,6 +29,8 @@ struct job_actor_state {
   /// A start request is with the agent: a stop holds its request to the vma_process until
   /// the agent has answered, so that the stop cannot overtake the mover's start.
   bool start_in_flight = false;
+  /// Since when the start has found no agent to take it (asked again until agent_wait).
+  std::optional<clock_point> agent_absent_since;
   /// The volume is being attached and the mover not yet asked for: an agent that says it
   /// runs no mover for this job is not news then.
   bool attaching = false;

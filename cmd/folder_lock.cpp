@@ -7,7 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <utility>
+
+#include "config/defaults.hpp"
 
 namespace mk::cmd {
 
@@ -26,7 +29,8 @@ std::string holder_of(int fd) {
 }  // namespace
 
 expected<folder_lock, std::string> folder_lock::take(const std::filesystem::path& folder,
-                                                     std::string_view role) {
+                                                     std::string_view role,
+                                                     std::chrono::milliseconds wait) {
   std::error_code ec;
   if (std::filesystem::create_directories(folder, ec))
     ::chmod(folder.c_str(), 0700);
@@ -36,7 +40,12 @@ expected<folder_lock, std::string> folder_lock::take(const std::filesystem::path
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
     return unexpected(path.string() + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  int taken;
+  while ((taken = ::flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(defaults::nodes::lock_retry);
+  if (taken != 0) {
     const int err = errno;
     const auto pid = holder_of(fd);
     ::close(fd);

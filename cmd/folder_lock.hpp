@@ -1,9 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "config/defaults.hpp"
 #include "config/expected.hpp"
 
 namespace mk::cmd {
@@ -14,9 +16,11 @@ namespace mk::cmd {
 /// the descriptor is close-on-exec, so the servers and movers started from here do not keep it.
 class folder_lock {
  public:
-  /// Creates the folder if needed. The error names the process that holds it.
-  static expected<folder_lock, std::string> take(const std::filesystem::path& folder,
-                                                 std::string_view role);
+  /// Creates the folder if needed; waits up to `wait` for a holder that is going away. The
+  /// error names the process that holds it.
+  static expected<folder_lock, std::string> take(
+      const std::filesystem::path& folder, std::string_view role,
+      std::chrono::milliseconds wait = defaults::nodes::lock_wait);
 
   folder_lock(folder_lock&& other) noexcept;
   folder_lock& operator=(folder_lock&& other) noexcept;

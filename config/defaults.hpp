@@ -209,6 +209,12 @@ namespace jobs {
 constexpr std::chrono::milliseconds start_timeout{10000};
 constexpr std::chrono::milliseconds attach_timeout{30000};
 
+/// A start that finds no agent on the bus (it is restarting, or the bus is reconnecting) is
+/// asked again every `agent_retry` for `agent_wait` before the job fails, resumable. The fault
+/// suite resumed jobs while their agent restarted, and saw them fail for it.
+constexpr std::chrono::milliseconds agent_wait{60000};
+constexpr std::chrono::milliseconds agent_retry{1000};
+
 /// Reads of a job's record at an OMA start that time out are made again this many times in
 /// all before the job is left without its actor: a reply lost on the bus cost one job in
 /// 10,000 its place in a start (bench/records).
@@ -343,5 +349,17 @@ constexpr std::chrono::milliseconds redraw_interval{250};
 constexpr std::chrono::milliseconds plain_progress_interval{5000};
 
 }  // namespace ctl
+
+/// The processes' start (`migratekit up`, `oma`, `vma`).
+namespace nodes {
+
+/// How long a starting process waits for its data folder's lock before it says the folder is
+/// in use. A supervisor restarts a killed agent at once, and the lock can outlive the kill by
+/// a moment: a mover forked just then holds the descriptor until its exec closes it. The fault
+/// suite saw that once in 200 rounds.
+constexpr std::chrono::milliseconds lock_wait{5000};
+constexpr std::chrono::milliseconds lock_retry{50};
+
+}  // namespace nodes
 
 }  // namespace mk::defaults

@@ -192,6 +192,24 @@ TEST_F(stop_flow, a_stop_in_progress_completes_across_a_nats_server_restart) {
   resume_to_completion(id);
 }
 
+TEST_F(stop_flow, a_resume_while_the_agent_is_down_waits_for_it) {
+  // A supervisor restarts a killed agent within seconds; a start meanwhile finds nobody on
+  // its subject. It once failed the job at once ("No responders available").
+  const auto id = replicating_job();
+  auto r = stop(id);
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_TRUE(wait_for(id, job_state::stopped));
+  kill_vma();
+  auto resumed = resume(id);
+  ASSERT_TRUE(resumed.ok) << resumed.code << ": " << resumed.error;
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(job(id)->state, job_state::starting) << "the job waits for its agent";
+  start_vma();
+  ASSERT_TRUE(wait_for(id, job_state::completed));
+  EXPECT_EQ(hash_file(volume_file(id)), source_digest()) << "the volume differs from the source";
+  EXPECT_TRUE(logged(id, {"stop_settled", "resumed", "starting", "replicating", "completed"}));
+}
+
 TEST_F(stop_flow, a_mover_killed_by_hand_fails_the_job_and_a_resume_completes_it) {
   const auto id = replicating_job();
   const auto pid = mover_of(id);
