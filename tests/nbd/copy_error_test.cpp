@@ -25,7 +25,11 @@ class CopyError : public copy_fixture {
   // Checks what the failed copy's checkpoint claims, then resumes it from a healthy source.
   void resume_from_fast_source(nbdkit_server& src, const nbdkit_server& dst,
                                std::vector<std::string> args);
+  void source_read_error_then_resume(const std::string& error, const std::string& text);
+  void target_write_error_then_resume(const std::string& error, const std::string& text);
 };
+
+void touch(const std::filesystem::path& file) { std::ofstream{file}; }
 
 std::vector<std::string> CopyError::fail_midway(nbdkit_server& src, nbdkit_server& dst,
                                                 const std::function<void()>& fail,
@@ -64,32 +68,48 @@ void CopyError::resume_from_fast_source(nbdkit_server& src, const nbdkit_server&
   EXPECT_EQ(hash_export(dst.uri()), hash_export(src.uri()));
 }
 
-void touch(const std::filesystem::path& file) { std::ofstream{file}; }
-
-TEST_F(CopyError, SourceReadErrorThenResume) {
+/// The source's reads fail with `error` (nbdkit's error filter, switched on mid-copy).
+void CopyError::source_read_error_then_resume(const std::string& error, const std::string& text) {
   const auto trigger = path("fail-reads");
-  auto src = slow_source({"error"}, {"error-pread=EIO", "error-pread-rate=100%",
+  auto src = slow_source({"error"}, {"error-pread=" + error, "error-pread-rate=100%",
                                      "error-pread-file=" + trigger.string()});
   auto dst = server("dst", {}, {"memory", std::to_string(disk_size)});
   auto args = fail_midway(
-      src, dst, [&] { touch(trigger); }, "source", "Input/output error");
+      src, dst, [&] { touch(trigger); }, "source", text);
   ASSERT_FALSE(HasFailure());
 
   resume_from_fast_source(src, dst, args);
 }
 
-TEST_F(CopyError, TargetWriteErrorThenResume) {
+/// The target's writes fail with `error`, then heal.
+void CopyError::target_write_error_then_resume(const std::string& error, const std::string& text) {
   const auto trigger = path("fail-writes");
   auto src = slow_source();
   auto dst = server("dst", {"error"},
-                    {"memory", std::to_string(disk_size), "error-pwrite=ENOSPC",
+                    {"memory", std::to_string(disk_size), "error-pwrite=" + error,
                      "error-pwrite-rate=100%", "error-pwrite-file=" + trigger.string()});
   auto args = fail_midway(
-      src, dst, [&] { touch(trigger); }, "target", "No space left on device");
+      src, dst, [&] { touch(trigger); }, "target", text);
   ASSERT_FALSE(HasFailure());
 
   std::filesystem::remove(trigger);
   resume_from_fast_source(src, dst, args);
+}
+
+TEST_F(CopyError, SourceReadErrorThenResume) {
+  source_read_error_then_resume("EIO", "Input/output error");
+}
+
+TEST_F(CopyError, SourceReadNoSpaceThenResume) {
+  source_read_error_then_resume("ENOSPC", "No space left on device");
+}
+
+TEST_F(CopyError, TargetWriteErrorThenResume) {
+  target_write_error_then_resume("ENOSPC", "No space left on device");
+}
+
+TEST_F(CopyError, TargetWriteIoErrorThenResume) {
+  target_write_error_then_resume("EIO", "Input/output error");
 }
 
 TEST_F(CopyError, DeadSourceServerThenResume) {
