@@ -317,6 +317,21 @@ caf::result<std::string> ask_job(registry* self, const caf::actor& job, Ts&&... 
   return rp;
 }
 
+/// A scheduler trigger's stop or resume, asked of `dest`; a refusal is logged. A request, not
+/// a plain send: the answer (the job, or why not) would come back unasked, be answered
+/// `unexpected_message`, and that error ends the actor it reaches (the job actor, and through
+/// its link this registry).
+template <class... Ts>
+void trigger_request(registry* self, const caf::actor& dest, const std::string& job,
+                     const std::string& action, Ts&&... xs) {
+  self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+      .then([](const std::string&) {},
+            [job, action](const caf::error& err) {
+              spdlog::warn("job {}: the scheduler's {} was refused: {}", job, action,
+                           message_of(err));
+            });
+}
+
 /// Every job as the registry knows it: [{"id","vma","state","stop_id"}].
 std::string list(const registry_state& st) {
   auto out = json::array();
@@ -441,27 +456,14 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
           else
             self->send(actor, start_atom::value);
         } else if (action == "resume") {
-          // Requests, not plain sends: the answer (the job, or why not) would come back
-          // unasked, be answered `unexpected_message`, and that error ends the actor it
-          // reaches (the job actor, and through its link this registry).
-          self->request(caf::actor_cast<caf::actor>(self), defaults::jobs::start_timeout,
-                        resume_atom::value, job)
-              .then([](const std::string&) {},
-                    [job](const caf::error& err) {
-                      spdlog::warn("job {}: the scheduler's resume was refused: {}", job,
-                                   message_of(err));
-                    });
+          trigger_request(self, caf::actor_cast<caf::actor>(self), job, action,
+                          resume_atom::value, job);
         } else if (action == "stop") {
           msg::stop_request r;
           r.hdr = self->state.deps.bus->header();
           r.job = job;
           r.reason = msg::stop_reason::schedule;
-          self->request(actor, defaults::jobs::start_timeout, r)
-              .then([](const std::string&) {},
-                    [job](const caf::error& err) {
-                      spdlog::warn("job {}: the scheduler's stop was refused: {}", job,
-                                   message_of(err));
-                    });
+          trigger_request(self, actor, job, action, std::move(r));
         }
       },
   };
