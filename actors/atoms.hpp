@@ -24,6 +24,8 @@ using plan_atom = caf::atom_constant<caf::atom("plan")>;          ///< a stop's 
 using list_atom = caf::atom_constant<caf::atom("list")>;          ///< registry: every job's state
 using gate_atom = caf::atom_constant<caf::atom("gate")>;          ///< registry: refuse in a scope
 using schedule_atom = caf::atom_constant<caf::atom("schedule")>;  ///< scheduler: add a schedule
+using agents_atom = caf::atom_constant<caf::atom("agents")>;      ///< registry: the agents it knows
+using watch_atom = caf::atom_constant<caf::atom("watch")>;        ///< poller: ask an agent's health
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;  ///< end timers and subscriptions
 
 }  // namespace mk::actors

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <caf/all.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ struct poller_state {
   std::map<std::string, followed> follows;
   std::map<std::string, snapshot> snapshots;
   std::map<std::string, agent> agents;
+  /// Agents polled for their health even without followed jobs (the registry names them).
+  std::set<std::string> watched;
   std::uint64_t malformed = 0;
   bool ticking = false;  ///< a poll tick is armed
 
@@ -151,6 +154,11 @@ void on_status(self_ptr self, const std::string& vma, const msg::vma_status& sta
     a->second.asking = false;
     a->second.missed = 0;
   }
+  // The registry keeps the agents' table (GET /agents): it hears the agent answered. Named by
+  // the subject asked, whatever the body says.
+  auto report = status;
+  report.vma = vma;
+  self->send(st.registry, std::move(report));
   const auto now = self->clock().now();
   for (auto& [job, f] : st.follows) {
     if (f.vma != vma) continue;
@@ -186,8 +194,12 @@ void on_silence(self_ptr self, const std::string& vma, const std::string& why) {
   if (a == st.agents.end()) return;
   a->second.asking = false;
   const unsigned missed = ++a->second.missed;
-  spdlog::warn("poller: vma {} did not answer a status request ({} in a row): {}", vma, missed,
-               why);
+  // An agent without followed jobs that went away is asked for ever: said once, not every poll.
+  const bool has_jobs =
+      std::ranges::any_of(st.follows, [&vma](const auto& f) { return f.second.vma == vma; });
+  if (has_jobs || missed == st.opts.missed_limit)
+    spdlog::warn("poller: vma {} did not answer a status request ({} in a row): {}", vma, missed,
+                 why);
   if (missed < st.opts.missed_limit) return;
   for (auto& [job, f] : st.follows) {
     if (f.vma != vma || f.lost_reported || f.exit_reported) continue;
@@ -217,17 +229,18 @@ void ask(self_ptr self, const std::string& vma) {
 
 void arm(self_ptr self) {
   auto& st = self->state;
-  if (st.ticking || st.follows.empty()) return;
+  if (st.ticking || (st.follows.empty() && st.watched.empty())) return;
   st.ticking = true;
   self->delayed_send(self, st.opts.status_interval, tick_atom::value);
 }
 
-/// Every status_interval while jobs are followed: stalls, then one status poll per agent.
+/// Every status_interval while jobs are followed or agents watched: stalls, then one status
+/// poll per agent.
 void on_tick(self_ptr self) {
   auto& st = self->state;
   st.ticking = false;
   const auto now = self->clock().now();
-  std::set<std::string> vmas;
+  std::set<std::string> vmas = st.watched;
   for (auto& [job, f] : st.follows) {
     vmas.insert(f.vma);
     if (f.stalled || f.exit_reported || now - f.moved < st.opts.stall_after) continue;
@@ -235,7 +248,7 @@ void on_tick(self_ptr self) {
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - f.moved);
     self->send(st.registry, stalled_atom::value, job, static_cast<std::uint64_t>(seconds.count()));
   }
-  // Agents without followed jobs go, with their helper, once it is idle.
+  // Agents neither followed nor watched go, with their helper, once it is idle.
   std::erase_if(st.agents, [&](auto& entry) {
     auto& [vma, a] = entry;
     if (vmas.contains(vma) || a.asking) return false;
@@ -271,7 +284,9 @@ void shut_down(self_ptr self) {
   auto& st = self->state;
   st.progress_sub.reset();
   st.stops_sub.reset();
-  st.follows.clear();  // a tick that is still armed finds nothing and does not re-arm
+  // A tick that is still armed finds nothing and does not re-arm.
+  st.follows.clear();
+  st.watched.clear();
   self->quit();
 }
 
@@ -308,6 +323,11 @@ caf::behavior poller(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor re
         const auto now = self->clock().now();
         // A new run starts afresh: its exit, loss and stall are yet to be seen.
         self->state.follows[job] = followed{.vma = vma, .since = now, .moved = now};
+        arm(self);
+      },
+      [self](watch_atom, const std::string& vma) {
+        if (!msg::valid_id(vma) || !self->state.watched.insert(vma).second) return;
+        ask(self, vma);  // at once: the agents' table need not wait a whole interval
         arm(self);
       },
       [self](finish_atom, const std::string& job) {

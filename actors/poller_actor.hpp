@@ -38,7 +38,7 @@ struct poller_options {
 /// Bus: subscribes `<prefix>.job.*.progress` (a malformed message, or one whose job is not
 /// its subject's, is logged, counted and dropped) and `<prefix>.job.*.stop` (stops to
 /// "poller"); asks `<prefix>.vma.<vma>.status` (request/reply) every `status_interval` for
-/// each agent with followed jobs.
+/// each agent with followed jobs and each watched agent.
 ///
 /// To `registry`:
 ///   (snapshot_atom, job, msg::progress)   the latest progress, at most every
@@ -52,10 +52,14 @@ struct poller_options {
 ///                                         mover is listed again
 ///   (stalled_atom, job, std::uint64_t s)  a followed job's bytes_done has not moved for
 ///                                         `stall_after` (s seconds); once, until it moves
+///   (msg::vma_status)                     every answer to a status request, its `vma` the
+///                                         agent asked (for the registry's agents table)
 ///
 /// Messages:
 ///   (start_atom, job, vma)                begin following a job (again: its agent changes)
 ///   (finish_atom, job)                    end following it and forget its snapshot
+///   (watch_atom, vma)                     ask the agent for its status now and every
+///                                         `status_interval` from then on, jobs or none
 ///   (get_atom, job) -> msg::progress      the latest snapshot; error not_found when none
 ///   (get_atom) -> std::string             {"followed":[{"job","vma"}],"malformed":N}
 ///   (shutdown_atom)                       ends subscriptions, timers and helpers, then the

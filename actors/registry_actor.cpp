@@ -5,7 +5,9 @@
 
 #include <caf/all.hpp>
 #include <map>
+#include <set>
 
+#include "actors/agent_table.hpp"
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
 #include "actors/ids.hpp"
@@ -49,6 +51,7 @@ struct registry_state {
   gate maintenance;
   /// Queued jobs that a closed gate kept from starting after a restart: started once it opens.
   std::vector<std::string> held;
+  agent_table agents;
   std::vector<bus::subscription> subscriptions;
   static inline const char* name = "registry";
 };
@@ -161,9 +164,25 @@ void answer_on_bus(registry* self, const bus::envelope& e, const caf::actor& des
           });
 }
 
+/// An agent reported (a hello, or its answer to the poller): into the table, and an agent new
+/// to it is watched by the poller from now on, so that its `online` stays true while it runs.
+void heard(registry* self, const msg::agent_report& r) {
+  auto& st = self->state;
+  if (st.agents.heard(r, self->clock().now(), unix_ms()) && st.deps.poller)
+    self->send(st.deps.poller, watch_atom::value, r.vma);
+}
+
+/// GET /agents: the table, and the agents that jobs name.
+std::string agents(registry* self) {
+  std::set<std::string> named;
+  for (const auto& [id, e] : self->state.jobs) named.insert(e.vma);
+  return self->state.agents.to_json(named, self->clock().now(), defaults::oma::agent_online).dump();
+}
+
 void on_hello(registry* self, const msg::hello& h) {
   auto& st = self->state;
   spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
+  heard(self, h);
   for (const auto& [id, e] : st.jobs) {
     if (e.vma != h.vma)
       continue;
@@ -381,6 +400,7 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
       [self](start_atom, const caf::actor& poller) {
         // Wired after the poller, which reports to us, exists: only now may jobs start.
         self->state.deps.poller = poller;
+        for (const auto& vma : self->state.agents.ids()) self->send(poller, watch_atom::value, vma);
         recover(self);
         if (!subscribe(self))
           self->quit(make_error(errc::internal, "the registry could not subscribe to the bus"));
@@ -424,6 +444,12 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
         return ask_job(self, job, a, r);
       },
       [self](list_atom) { return list(self->state); },
+      [self](agents_atom) { return agents(self); },
+      [self](watch_atom, const std::string& vma) {
+        if (self->state.agents.expect(vma) && self->state.deps.poller)
+          self->send(self->state.deps.poller, watch_atom::value, vma);
+      },
+      [self](const msg::vma_status& s) { heard(self, s); },
       [self](gate_atom, bool closed, const std::string& scope, const std::string& reason) {
         set_gate(self, closed, scope, reason);
       },

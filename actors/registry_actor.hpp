@@ -33,6 +33,13 @@ namespace mk::actors {
 ///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
 ///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume
 ///   (list_atom) -> [{"id","vma","state","stop_id"}]   every job, as it last said on the bus
+///   (agents_atom) -> {"agents":[...]}      GET /agents: every agent that reported (a hello, or
+///                                          an answer to the poller), expected, or named by a
+///                                          job (actors/agent_table.hpp)
+///   (watch_atom, vma)                      an agent to expect (`migratekit up`'s own, whose
+///                                          hello comes before the OMA listens): listed, and
+///                                          polled for its health like every agent that reported
+///   (msg::vma_status)                      from the poller: an agent answered it
 ///   (gate_atom, closed, scope, reason)     maintenance mode: while closed, new replications
 ///                                          and resumes of agents in scope ("all" or
 ///                                          "vma:ID") are refused with `unavailable`, and

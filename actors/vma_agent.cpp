@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 
+#include "actors/agent_identity.hpp"
 #include "actors/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "actors/errors.hpp"
@@ -242,6 +243,7 @@ void on_status(self_ptr self, const bus::envelope& e) {
   msg::vma_status status;
   status.vma = st.opts.id;
   status.movers = movers(st);
+  describe_host(status);
   (void)st.bus->reply(e, std::move(status));
 }
 
@@ -402,6 +404,7 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
   msg::hello h;
   h.vma = st.opts.id;
   h.movers = movers(st);
+  describe_host(h);
   (void)st.bus->publish(*hello, std::move(h));
   spdlog::info("{}: ready, {} mover(s) running, {} ended", from, st.running.size(),
                st.ended.size());

@@ -28,6 +28,8 @@ void add_replication_routes(httplib::Server& http, const route_context& ctx);
 void add_event_routes(httplib::Server& http, const route_context& ctx);
 /// /api/v1/analytics/stops (SPEC section 7).
 void add_analytics_routes(httplib::Server& http, const route_context& ctx);
+/// /api/v1/agents: the agents the OMA knows (SPEC section 11), read-only.
+void add_agent_routes(httplib::Server& http, const route_context& ctx);
 /// The operator's page: `/` and its files under /ui/.
 void add_ui_routes(httplib::Server& http);
 

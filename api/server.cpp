@@ -146,6 +146,7 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
   add_maintenance_routes(http, p->ctx);
   add_schedule_routes(http, p->ctx);
   add_analytics_routes(http, p->ctx);
+  add_agent_routes(http, p->ctx);
   add_ui_routes(http);
 
   const auto& [host, port] = *where;

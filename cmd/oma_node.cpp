@@ -184,6 +184,10 @@ oma_node::~oma_node() { shutdown(); }
 
 std::string oma_node::api_url() const { return api_ ? api_->url() : std::string(); }
 
+void oma_node::expect_agent(const std::string& id) {
+  caf::anon_send(registry_, actors::watch_atom::value, id);
+}
+
 void oma_node::stop_api() {
   if (!api_)
     return;

@@ -74,6 +74,9 @@ class oma_node {
   const actors::bus_link& bus() const { return *link_; }
   /// http://HOST:PORT as bound.
   std::string api_url() const;
+  /// An agent to list (GET /agents) and to poll for its health from now on, jobs or none:
+  /// `up`'s own, whose hello came before this OMA listened.
+  void expect_agent(const std::string& id);
   const std::string& api_token() const { return token_; }
 
  private:

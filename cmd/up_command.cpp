@@ -117,6 +117,9 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
     return ending::failed;
   }
   auto& o = **oma;
+  // The agent said hello before the OMA listened: the OMA is told to expect it, so that the
+  // agents' list (GET /agents, the page's New replication) offers it at once.
+  o.expect_agent(vo.agent.id);
   const auto jobs = up_jobs::recovered(o);
   up_jobs::resumer resumer;
   resumer.start(o, jobs);

@@ -273,6 +273,10 @@ constexpr std::chrono::milliseconds status_timeout{2000};
 /// 6 x 5 s rides out a nats-server restart or a short network outage.
 constexpr unsigned missed_limit = 6;
 
+/// GET /agents shows an agent online while its last hello or status reply is at most this old:
+/// as long as the poller waits (`missed_limit` polls) before it gives up on an agent's jobs.
+constexpr std::chrono::milliseconds agent_online = missed_limit * status_interval;
+
 /// A followed job whose bytes_done has not moved for this long is reported stalled, once
 /// (the mover's own --io-timeout, 60 s, fails a hung endpoint well before this).
 constexpr std::chrono::milliseconds stall_after{300000};

@@ -164,12 +164,19 @@ struct vma_status_request {
   static auto fields(auto&) { return std::tuple{}; }
 };
 
-/// An agent's account of the movers it runs; the body of two messages below.
+/// An agent's account of the movers it runs; the body of two messages below. `host` and
+/// `version` say where it runs and what it is (GET /agents shows them); older agents leave
+/// them out.
 struct agent_report {
   header hdr;
   std::string vma;
   std::vector<mover_info> movers;
-  static auto fields(auto& x) { return std::tuple{req("vma", x.vma), req("movers", x.movers)}; }
+  std::string host;
+  std::string version;
+  static auto fields(auto& x) {
+    return std::tuple{req("vma", x.vma), req("movers", x.movers), opt("host", x.host),
+                      opt("version", x.version)};
+  }
 };
 
 /// The reply to vma_status_request.

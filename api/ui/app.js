@@ -9,6 +9,7 @@ import { JobList, settledStates } from './jobs.js';
 import { JobsTable } from './jobs_table.js';
 import { connectLive } from './live.js';
 import { Maintenance } from './maintenance.js';
+import { ReplicateDialog } from './replicate_dialog.js';
 import { Schedules } from './schedules.js';
 import { StopDialog } from './stop_dialog.js';
 
@@ -87,9 +88,11 @@ function start(token) {
     },
   });
   const deleteDialog = new DeleteDialog(api);
-  const maintenance = new Maintenance(api, {
-    vmas: () => [...new Set(list.sorted().map((j) => j.vma))].sort(),
-  });
+  const jobVmas = () => [...new Set(list.sorted().map((j) => j.vma))].sort();
+  const maintenance = new Maintenance(api, { vmas: jobVmas });
+  // The live feed adds the new row too; putting it at once spares the wait for it.
+  const replicate = new ReplicateDialog(api, { vmas: jobVmas, onCreated: (job) => list.put(job) });
+  document.getElementById('new-replication').addEventListener('click', () => replicate.open());
 
   async function resume(job, button) {
     button.disabled = true;

@@ -33,9 +33,13 @@ export class Maintenance extends ConfirmDialog {
     this.button.disabled = false;
     this.button.setAttribute('aria-checked', String(on));
     document.body.classList.toggle('in-maintenance', on);
-    this.status.textContent = on
-      ? `on (${state.scope || 'all'})${state.reason ? `: ${state.reason}` : ''}`
-      : 'off';
+    // "on" or "off" is said once, here; a screen reader hears it from aria-checked, so the
+    // word is hidden from it and the switch's description keeps only the scope and reason.
+    const word = document.createElement('span');
+    word.setAttribute('aria-hidden', 'true');
+    word.textContent = on ? 'on' : 'off';
+    this.status.replaceChildren(word,
+      on ? ` (${state.scope || 'all'})${state.reason ? `: ${state.reason}` : ''}` : '');
   }
 
   open() {

@@ -213,6 +213,34 @@ TEST_F(participants, poller_stop_takes_the_final_snapshot_and_is_idempotent) {
   EXPECT_EQ(confirms_[2].detail, "no progress seen");
 }
 
+TEST_F(participants, poller_asks_a_watched_agent_without_jobs_and_tells_the_registry_each_answer) {
+  agent_answers("local");
+  movers_ = {running("r-1", 10)};
+  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  caf::anon_send(poller, watch_atom::value, std::string("local"));
+  caf::anon_send(poller, watch_atom::value, std::string("not an id"));
+  consume();
+  EXPECT_EQ(status_requests_, 1) << "asked at once, not an interval later";
+  advance(10s);
+  EXPECT_EQ(status_requests_, 3) << "and every interval, with no job followed";
+  std::vector<msg::vma_status> reports;
+  for (const auto& m : *got_)
+    if (m.match_elements<msg::vma_status>()) reports.push_back(m.get_as<msg::vma_status>(0));
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].vma, "local");
+  ASSERT_EQ(reports[0].movers.size(), 1u);
+  EXPECT_EQ(reports[0].movers[0].job, "r-1");
+
+  // Silent: no report, and no job of it to lose.
+  silent_ = true;
+  advance(20s);
+  EXPECT_EQ(status_requests_, 7);
+  std::size_t after = 0;
+  for (const auto& m : *got_) after += m.match_elements<msg::vma_status>() ? 1 : 0;
+  EXPECT_EQ(after, 3u);
+  EXPECT_TRUE(losses().empty());
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scheduler
 

@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "actors/atoms.hpp"
 #include "actors/ids.hpp"
+#include "actors/job_record.hpp"
 #include "deterministic.hpp"
 #include "messages/caf_types.hpp"
 
@@ -92,8 +94,9 @@ class registry_recovery : public deterministic_actors {
     deps.bus = oma_;
     deps.store = store_;
     registry_ = spawn_registry(system_, deps);
-    poller_ = system_.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](finish_atom, const std::string&) {}};
+    poller_ = system_.spawn([watched = watched_](caf::event_based_actor*) -> caf::behavior {
+      return {[](finish_atom, const std::string&) {},
+              [watched](watch_atom, const std::string& vma) { watched->push_back(vma); }};
     });
     caf::anon_send(registry_, start_atom::value, poller_);
     consume();
@@ -114,7 +117,34 @@ class registry_recovery : public deterministic_actors {
     return out;
   }
 
+  /// GET /agents as the registry answers it, by id.
+  std::map<std::string, json> agents() {
+    std::map<std::string, json> out;
+    system_.spawn([&](caf::event_based_actor* self) {
+      self->request(registry_, std::chrono::seconds(10), agents_atom::value)
+          .then([&](const std::string& text) {
+            const auto answer = json::parse(text);
+            for (const auto& a : answer["agents"]) out[a["id"]] = a;
+          });
+    });
+    consume();
+    return out;
+  }
+
+  void hello(const std::string& vma, const std::string& host,
+             std::vector<msg::mover_info> movers = {}) {
+    msg::hello h;
+    h.vma = vma;
+    h.host = host;
+    h.version = "0.1.0";
+    h.movers = std::move(movers);
+    ASSERT_TRUE(agent_->publish(*agent_->subjects().vma_hello(vma), h));
+    consume();
+  }
+
   std::shared_ptr<lossy_store> store_;
+  /// The agents the registry told the poller to watch.
+  std::shared_ptr<std::vector<std::string>> watched_ = std::make_shared<std::vector<std::string>>();
   caf::actor registry_;
   caf::actor poller_;
 };
@@ -142,6 +172,61 @@ TEST_F(registry_recovery, a_scheduler_trigger_that_a_job_refuses_ends_neither_th
   for (const auto& j : listed())
     jobs.insert(j.value("id", "") + ":" + j.value("state", ""));
   EXPECT_EQ(jobs, (std::set<std::string>{"r-1:completed", "r-2:completed", "r-3:completed"}));
+}
+
+TEST_F(registry_recovery, the_agents_table_lists_who_reported_and_counts_them_online_for_a_while) {
+  ASSERT_EQ(recovered().size(), 3u);
+  // Named by the jobs only: listed, never heard from.
+  auto seen = agents();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen["local"], (json{{"id", "local"},
+                                 {"online", false},
+                                 {"last_hello", nullptr},
+                                 {"host", nullptr},
+                                 {"version", nullptr},
+                                 {"movers", 0}}));
+  EXPECT_TRUE(watched_->empty()) << "an agent that never reported is not polled";
+
+  msg::mover_info running, ended;
+  running.job = "r-8";
+  running.state = "running";
+  ended.job = "r-9";
+  ended.state = "exited";
+  hello("local", "esx-01.lab", {running, ended});
+  seen = agents();
+  EXPECT_TRUE(seen["local"]["online"].get<bool>());
+  ASSERT_TRUE(seen["local"]["last_hello"].is_string());
+  EXPECT_TRUE(parse_rfc3339(seen["local"]["last_hello"].get<std::string>()));
+  EXPECT_EQ(seen["local"]["host"], "esx-01.lab");
+  EXPECT_EQ(seen["local"]["version"], "0.1.0");
+  EXPECT_EQ(seen["local"]["movers"], 1) << "the running ones";
+  EXPECT_EQ(*watched_, std::vector<std::string>{"local"}) << "polled from now on";
+
+  // Online while the last report is at most agent_online old; the poller's answers count.
+  advance(defaults::oma::agent_online, std::chrono::seconds(1));
+  EXPECT_TRUE(agents()["local"]["online"].get<bool>());
+  advance(std::chrono::seconds(1));
+  EXPECT_FALSE(agents()["local"]["online"].get<bool>());
+  msg::vma_status status;
+  status.vma = "local";
+  status.host = "esx-01.lab";
+  caf::anon_send(registry_, status);
+  consume();
+  seen = agents();
+  EXPECT_TRUE(seen["local"]["online"].get<bool>());
+  EXPECT_EQ(seen["local"]["movers"], 0);
+  EXPECT_TRUE(seen["local"]["version"].is_null()) << "an older agent says no version";
+
+  // Expected (`up`'s own agent), and a host name that no page should show.
+  caf::anon_send(registry_, watch_atom::value, std::string("vma-b"));
+  caf::anon_send(registry_, watch_atom::value, std::string("Not An Id"));
+  hello("vma-c", "esx\x1b[2J");
+  seen = agents();
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_FALSE(seen["vma-b"]["online"].get<bool>());
+  EXPECT_TRUE(seen["vma-c"]["online"].get<bool>());
+  EXPECT_TRUE(seen["vma-c"]["host"].is_null());
+  EXPECT_EQ(*watched_, (std::vector<std::string>{"local", "vma-b", "vma-c"}));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The REST API end to end (SPEC sections 5 and 9): HTTP against `migratekit up` as a process,
 // with its own nats-server, its agent `local`, real movers and a rate-limited nbdkit source.
 #include <httplib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -322,6 +323,67 @@ TEST_F(api_e2e, stop_analytics_count_each_kind_of_stop_from_the_joblog) {
       << bad.text;
   httplib::Client anonymous(up().url());
   auto refused = anonymous.Get("/api/v1/analytics/stops");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+}
+
+TEST_F(api_e2e, agents_lists_local_online_with_its_last_report_host_and_movers) {
+  // `local` said hello before the OMA listened: `up` tells the OMA to expect it, and the
+  // poller's first answer from it counts.
+  http_answer last;
+  auto local = [&](const std::function<bool(const json&)>& holds) {
+    return eventually(
+        [&] {
+          last = up().get("/api/v1/agents");
+          if (last.status != 200 || !last.body["agents"].is_array()) return false;
+          for (const auto& a : last.body["agents"])
+            if (a.value("id", "") == "local") return holds(a);
+          return false;
+        },
+        15s);
+  };
+  ASSERT_TRUE(local([](const json& a) { return a.value("online", false); }))
+      << last.text << "\nup's log:\n"
+      << up().log();
+  json agent;
+  for (const auto& a : last.body["agents"])
+    if (a["id"] == "local") agent = a;
+  ASSERT_TRUE(agent["last_hello"].is_string()) << agent.dump();
+  const auto heard = actors::parse_rfc3339(agent["last_hello"].get<std::string>());
+  ASSERT_TRUE(heard) << agent.dump();
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  EXPECT_LE(now - *heard, 30000) << agent.dump();
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(agent["host"], host);
+  EXPECT_TRUE(agent["version"].is_string() && !agent["version"].get<std::string>().empty())
+      << agent.dump();
+  EXPECT_EQ(agent["movers"], 0) << agent.dump();
+
+  // A running mover shows in the agent's next answer (a source slow enough to outlast a
+  // poll); an agent that only a job names is listed, offline, never heard from.
+  auto slow = nbdkit_server::start(dir_.path(), "slow", {"rate"},
+                                   {"random", "size=1G", "seed=3", "rate=8M"});
+  auto running = up().post("/api/v1/replications",
+                           {{"name", "slow"}, {"source", slow.uri()}, {"vma", "local"}});
+  ASSERT_EQ(running.status, 201) << running.text;
+  EXPECT_TRUE(local([](const json& a) { return a.value("movers", 0) == 1; }))
+      << last.text << "\nup's log:\n"
+      << up().log();
+  auto ghost = up().post("/api/v1/replications",
+                         {{"name", "ghost"}, {"source", source_.uri()}, {"vma", "ghost"}});
+  ASSERT_EQ(ghost.status, 201) << ghost.text;
+  auto listed = up().get("/api/v1/agents");
+  ASSERT_EQ(listed.status, 200) << listed.text;
+  ASSERT_EQ(listed.body["agents"].size(), 2u) << listed.text;
+  EXPECT_EQ(listed.body["agents"][0]["id"], "ghost") << "sorted by id";
+  EXPECT_EQ(listed.body["agents"][0]["online"], false);
+  EXPECT_TRUE(listed.body["agents"][0]["last_hello"].is_null()) << listed.text;
+
+  httplib::Client anonymous(up().url());
+  auto refused = anonymous.Get("/api/v1/agents");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
 }

@@ -31,9 +31,9 @@ inline any_message sample(std::size_t index) {
     case 6:
       return vma_status_request{h};
     case 7:
-      return vma_status{{h, "local", {m1, m2}}};
+      return vma_status{{h, "local", {m1, m2}, "", ""}};  // an older agent: no host, version
     case 8:
-      return hello{{h, "local", {m2}}};
+      return hello{{h, "local", {m2}, "vma-host-1", "0.1.0"}};
     case 9:
       return maintenance{h, true, "kernel upgrade", "vma:local", true, 8};
     case 10:

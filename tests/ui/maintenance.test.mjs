@@ -16,9 +16,13 @@ test('maintenance mode from the switch: on, refused resume, off with resume', as
   const page = await f.openPage();
   await rowState(page, demo.id, 'replicating');
 
-  const toggle = page.getByRole('switch', { name: 'Maintenance mode' });
+  // The switch's name is the mode's alone (its state is aria-checked), and the header says
+  // "off" once, beside it.
+  const toggle = page.getByRole('switch', { name: 'Maintenance mode', exact: true });
   await page.waitForFunction(() => !document.getElementById('maintenance-switch').disabled);
   assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+  const header = async () => (await page.locator('#maintenance').innerText()).replace(/\s+/g, ' ').trim();
+  assert.equal(await header(), 'Maintenance mode off');
   await toggle.click();
   const dialog = page.getByRole('dialog', { name: 'Maintenance mode' });
   await dialog.getByText('Every replication in scope stops gracefully').waitFor();
@@ -30,6 +34,7 @@ test('maintenance mode from the switch: on, refused resume, off with resume', as
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await toggle.getAttribute('aria-checked'), 'true');
   assert.match(await page.locator('#maintenance-status').textContent(), /on \(all\): storage firmware/);
+  assert.equal(await header(), 'Maintenance mode on (all): storage firmware');
   await rowState(page, demo.id, 'stopping', 10000);
   await rowState(page, demo.id, 'stopped');
   const stopped = await f.job(demo.id);

@@ -1,0 +1,16 @@
+// /api/v1/agents (SPEC section 11), read-only for now: the agents the OMA knows, from their
+// hellos and their answers to the poller, as the registry keeps them.
+#include "actors/atoms.hpp"
+#include "api/routes.hpp"
+
+namespace mk::api {
+
+void add_agent_routes(httplib::Server& http, const route_context& ctx) {
+  http.Get("/api/v1/agents", [ctx](const httplib::Request&, httplib::Response& res) {
+    auto list = ask(ctx, actors::agents_atom::value);
+    if (!list) return send_error(res, list.error());
+    send_json(res, 200, *list);
+  });
+}
+
+}  // namespace mk::api
