@@ -12,6 +12,7 @@
 #include "actors/document_bucket.hpp"
 #include "actors/errors.hpp"
 #include "actors/ids.hpp"
+#include "actors/job_record.hpp"
 #include "actors/scheduler_state.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
@@ -91,11 +92,34 @@ void arm(self_ptr self) {
     return;
   const auto now = st.opts.now_unix_ms();
   std::int64_t wait = std::chrono::milliseconds(defaults::schedules::recheck).count();
-  for (const auto& [_, s] : st.schedules)
+  for (const auto& [_, s] : st.schedules) {
     if (auto due = s.next_due(now))
       wait = std::min(wait, *due - now);
+    else if (const auto leaves = s.fired_ms + st.opts.fired_retention.count();
+             s.fired_ms && leaves > now)  // one past it whose erase failed waits for a recheck
+      wait = std::min(wait, leaves - now);
+  }
   self->delayed_send(self, std::chrono::milliseconds(std::max<std::int64_t>(0, wait)),
                      tick_atom::value, generation);
+}
+
+/// Removes fired one-shots past their retention from the list and the store. One that cannot
+/// be erased from the store stays, and is tried again at the next wake-up.
+void forget_fired(self_ptr self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  std::size_t forgotten = 0;
+  for (const auto& id : ids) {
+    if (auto r = st.opts.documents->erase(id); !r) {
+      spdlog::warn("scheduler: fired schedule {}: store: {}", id, r.error().message);
+      continue;
+    }
+    spdlog::info("scheduler: schedule {} fired at {} and leaves the list", id,
+                 rfc3339(st.schedules[id].fired_ms));
+    st.schedules.erase(id);
+    ++forgotten;
+  }
+  if (forgotten)
+    tell_changed(self);
 }
 
 /// Acts on whatever is due: one-shots whose time came, windows that opened or closed (and,
@@ -105,12 +129,14 @@ void evaluate(self_ptr self) {
   if (!st.started)
     return;
   const auto now = st.opts.now_unix_ms();
-  std::vector<std::string> once, closing;
+  std::vector<std::string> once, closing, expired;
   std::vector<schedule> opening;
   for (auto& [id, s] : st.schedules) {
     if (!s.is_window) {
       if (!s.fired_ms && s.at_ms <= now && !st.firing.contains(id))
         once.push_back(id);
+      else if (s.fired_ms && s.fired_ms + st.opts.fired_retention.count() <= now)
+        expired.push_back(id);
       continue;
     }
     const bool open = s.window.open_at(now);
@@ -135,6 +161,7 @@ void evaluate(self_ptr self) {
     close_window(self, id);
   for (const auto& s : opening)
     open_window(self, s);
+  forget_fired(self, expired);
 }
 
 caf::result<std::string> add_schedule(self_ptr self, const std::string& body,

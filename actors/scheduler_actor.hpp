@@ -8,6 +8,7 @@
 #include <string>
 
 #include "actors/bus_link.hpp"
+#include "config/defaults.hpp"
 
 namespace mk::actors {
 
@@ -26,6 +27,8 @@ struct scheduler_options {
   /// Hears the list (as GET /schedules shows it) after every change: the API's live events.
   /// It runs on the actor's thread and must not block.
   std::function<void(const std::string&)> changed;
+  /// How long a fired one-shot stays listed.
+  std::chrono::milliseconds fired_retention = defaults::schedules::fired_retention;
 };
 
 /// The OMA's scheduler (SPEC section 7): the schedules, and per-job triggers.
@@ -40,6 +43,7 @@ struct scheduler_options {
 /// current stop is still its own when it opens. Each job acted on gets a JobLog entry
 /// `schedule_fired` naming the schedule. Schedules and what they did are stored on every
 /// change, and a restart carries on (a closed window stops again what runs in its scope).
+/// A fired one-shot leaves the list `fired_retention` after it fired.
 ///
 /// Messages (errors: actors/errors.hpp, category `mk`):
 ///   (schedule_atom, body_json, by) -> json   add a schedule (a POST /schedules body; see

@@ -109,7 +109,7 @@ void recover(self_ptr self, mover_record rec) {
   auto& st = self->state;
   if (rec.ended) {
     const auto age = std::chrono::milliseconds(unix_ms() - rec.ended->ended_at);
-    if (age > dv::ended_retention) {
+    if (age > st.opts.ended_retention) {
       if (auto r = remove_mover_record(st.movers_dir(), rec.job); !r)
         spdlog::warn("{}", r.error().message);
       return;
@@ -122,6 +122,7 @@ void recover(self_ptr self, mover_record rec) {
     e.info.exit_code = rec.ended->exit_code;
     e.info.detail = rec.ended->detail;
     e.completed = rec.ended->completed;
+    e.ended_at = rec.ended->ended_at;
     st.ended[rec.job] = std::move(e);
     return;
   }
@@ -225,10 +226,16 @@ void on_start(self_ptr self, const bus::envelope& e) {
   reply_start(self, e, std::move(r));
 }
 
+/// Every running mover, and the newest ended ones up to `max_ended_reported`.
 std::vector<msg::mover_info> movers(const vma_agent_state& st) {
   std::vector<msg::mover_info> out;
   for (const auto& [job, r] : st.running) out.push_back(r.info);
-  for (const auto& [job, e] : st.ended) out.push_back(e.info);
+  std::vector<const vma_agent_state::ended_mover*> ended;
+  for (const auto& [job, e] : st.ended) ended.push_back(&e);
+  const auto shown = std::min(ended.size(), st.opts.max_ended_reported);
+  std::partial_sort(ended.begin(), ended.begin() + static_cast<std::ptrdiff_t>(shown), ended.end(),
+                    [](const auto* a, const auto* b) { return a->ended_at > b->ended_at; });
+  for (std::size_t i = 0; i < shown; ++i) out.push_back(ended[i]->info);
   return out;
 }
 
@@ -315,7 +322,24 @@ void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
   e.info = std::move(info);
   if (!answer.stop_id.empty()) e.answer = std::move(answer);
   e.completed = completed;
+  e.ended_at = end.ended_at;
   st.ended[rec.job] = std::move(e);
+}
+
+/// Forgets the ended movers past their retention, record and all: a long-running agent that
+/// ran thousands of movers lists only those of the last days.
+void prune_ended(self_ptr self) {
+  auto& st = self->state;
+  const auto now = unix_ms();
+  for (auto it = st.ended.begin(); it != st.ended.end();) {
+    if (std::chrono::milliseconds(now - it->second.ended_at) <= st.opts.ended_retention) {
+      ++it;
+      continue;
+    }
+    if (auto r = remove_mover_record(st.movers_dir(), it->first); !r)
+      spdlog::warn("{}", r.error().message);
+    it = st.ended.erase(it);
+  }
 }
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
@@ -410,7 +434,12 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
                st.ended.size());
 
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  self->delayed_send(self, st.opts.ended_prune_interval, tick_atom::value);
   return {
+      [self](tick_atom) {
+        prune_ended(self);
+        self->delayed_send(self, self->state.opts.ended_prune_interval, tick_atom::value);
+      },
       [self](const bus::envelope& e) { on_envelope(self, e); },
       [self](const msg::progress& p) {
         auto it = self->state.running.find(p.job);

@@ -22,7 +22,8 @@
 /// spawns one vma_process actor per running mover (SPEC sections 1, 4, 6, 8).
 ///
 ///   OMA --<prefix>.vma.<id>.start (request)--> agent --argv--> mover; spawns vma_process
-///   OMA --<prefix>.vma.<id>.status (request)--> agent: the running movers and the ended ones
+///   OMA --<prefix>.vma.<id>.status (request)--> agent: the running movers and the newest
+///        ended ones (at most `max_ended_reported`)
 ///   job --<prefix>.job.<job>.stop (to vma_process, vma <id>)--> agent --> that job's
 ///        vma_process, or, without one, the agent answers `not_running` itself
 ///   agent --<prefix>.vma.<id>.hello--> OMA, once at start, after re-adopting its movers
@@ -30,6 +31,8 @@
 /// Its files, under DATA: movers/<job>.json (who each mover is, and how it ended, written
 /// atomically), checkpoints/<name>.json (the movers' checkpoints), logs/<job>.log (their
 /// stderr). On shutdown the movers are detached, never killed: the next agent adopts them.
+/// An ended mover's record is forgotten after `ended_retention`, looked for at the start and
+/// every `ended_prune_interval` (tick_atom to itself).
 ///
 /// Messages it takes besides the bus's envelopes: shutdown_atom (end subscriptions, let the
 /// movers run on, quit), and from its vma_process actors msg::progress and exited_atom.
@@ -47,6 +50,9 @@ struct vma_agent_options {
   std::vector<std::filesystem::path> source_roots;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
+  std::chrono::milliseconds ended_retention = defaults::vma::ended_retention;
+  std::chrono::milliseconds ended_prune_interval = defaults::vma::ended_prune_interval;
+  std::size_t max_ended_reported = defaults::vma::max_ended_reported;
 };
 
 /// Why a start request is refused, in words for the OMA's job record; empty if it is valid.
@@ -65,6 +71,7 @@ struct vma_agent_state {
     /// The vma_process's answer to the stop that ended it, given again on a repeat.
     std::optional<msg::stop_confirm> answer;
     bool completed = false;
+    std::int64_t ended_at = 0;  ///< unix ms
   };
 
   vma_agent_options opts;

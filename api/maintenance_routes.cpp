@@ -53,7 +53,7 @@ void add_maintenance_routes(httplib::Server& http, const route_context& ctx) {
       return send_error(res, mode.error());
     send_json(res, 200, *mode);
   });
-  http.Put(path, [ctx](const httplib::Request& req, httplib::Response& res) {
+  add_body_route(http, body_method::put, path, [ctx](const httplib::Request& req, httplib::Response& res) {
     auto body = read_body(req, false);
     if (!body)
       return send_error(res, body.error());

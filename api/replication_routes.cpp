@@ -238,18 +238,22 @@ auto with_id(Fn fn) {
 
 void add_replication_routes(httplib::Server& http, const route_context& ctx) {
   const std::string one = std::string(base) + "/([^/]+)";
-  http.Post(base, [ctx](const auto& req, auto& res) { create(ctx, req, res); });
+  add_body_route(http, body_method::post, base,
+                 [ctx](const auto& req, auto& res) { create(ctx, req, res); });
   http.Get(base, [ctx](const auto& req, auto& res) { list(ctx, req, res); });
   // Before "{id}/stop": "stop" is not an id of the pattern below, but it matches ([^/]+).
-  http.Post(std::string(base) + "/stop",
-            [ctx](const auto& req, auto& res) { batch_stop(ctx, req, res); });
+  add_body_route(http, body_method::post, std::string(base) + "/stop",
+                 [ctx](const auto& req, auto& res) { batch_stop(ctx, req, res); });
   http.Get(one, with_id([ctx](const auto& id, const auto&, auto& res) { show(ctx, id, res); }));
-  http.Delete(one,
-              with_id([ctx](const auto& id, const auto&, auto& res) { remove(ctx, id, res); }));
-  http.Post(one + "/stop",
-            with_id([ctx](const auto& id, const auto& req, auto& res) { stop(ctx, id, req, res); }));
-  http.Post(one + "/resume",
-            with_id([ctx](const auto& id, const auto&, auto& res) { resume(ctx, id, res); }));
+  add_body_route(
+      http, body_method::del, one,
+      with_id([ctx](const auto& id, const auto&, auto& res) { remove(ctx, id, res); }));
+  add_body_route(
+      http, body_method::post, one + "/stop",
+      with_id([ctx](const auto& id, const auto& req, auto& res) { stop(ctx, id, req, res); }));
+  add_body_route(
+      http, body_method::post, one + "/resume",
+      with_id([ctx](const auto& id, const auto&, auto& res) { resume(ctx, id, res); }));
   http.Get(one + "/log",
            with_id([ctx](const auto& id, const auto&, auto& res) { journal(ctx, id, res); }));
 }

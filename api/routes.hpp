@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/body_routes.hpp"
 #include "api/http_json.hpp"
 #include "api/server.hpp"
 #include "config/defaults.hpp"

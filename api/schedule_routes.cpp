@@ -13,7 +13,7 @@ void add_schedule_routes(httplib::Server& http, const route_context& ctx) {
       return send_error(res, list.error());
     send_json(res, 200, *list);
   });
-  http.Post(base, [ctx](const httplib::Request& req, httplib::Response& res) {
+  add_body_route(http, body_method::post, base, [ctx](const httplib::Request& req, httplib::Response& res) {
     auto body = read_body(req, false);
     if (!body)
       return send_error(res, body.error());
@@ -23,7 +23,7 @@ void add_schedule_routes(httplib::Server& http, const route_context& ctx) {
       return send_error(res, added.error());
     send_json(res, 201, *added);
   });
-  http.Delete(base + "/([^/]+)", [ctx](const httplib::Request& req, httplib::Response& res) {
+  add_body_route(http, body_method::del, base + "/([^/]+)", [ctx](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
     if (auto e = check_id(id))
       return send_error(res, *e);

@@ -46,9 +46,7 @@ bool authorised(const httplib::Request& req, const std::string& token) {
 http_error generic(int status) {
   switch (status) {
     case 400:
-      return {400, "invalid",
-              "the HTTP request could not be read (a POST without a body needs "
-              "Content-Length: 0)"};
+      return {400, "invalid", "the HTTP request could not be read"};
     case 404:
       return {404, "not_found", "no such path"};
     case 405:
@@ -148,6 +146,7 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
   add_analytics_routes(http, p->ctx);
   add_agent_routes(http, p->ctx);
   add_ui_routes(http);
+  add_unrouted_bodies(http);
 
   const auto& [host, port] = *where;
   p->host = host;

@@ -170,6 +170,12 @@ constexpr std::size_t stderr_tail = 1024;
 /// How long an agent keeps the record of a mover that ended (its exit status, for status
 /// replies and hellos) when the job is not started again.
 constexpr std::chrono::hours ended_retention{24 * 7};
+/// How often a running agent forgets the ended movers past `ended_retention` (a start forgets
+/// them too).
+constexpr std::chrono::minutes ended_prune_interval{10};
+/// Ended movers in a hello or a status reply, the newest first: the OMA needs the recent ones,
+/// to settle a job whose `exited` progress it missed. Running movers are always all listed.
+constexpr std::size_t max_ended_reported = 64;
 
 /// Time a forwarded stop request may wait for the vma-process actor to take it. Past it the
 /// agent gives up on that copy of the request: the job actor re-sends every second anyway.
@@ -253,6 +259,9 @@ constexpr std::chrono::hours max_ahead{24 * 366 * 10};
 /// The scheduler looks at the wall clock at least this often, so that a long wait on the
 /// actor clock (a steady clock) cannot drift from the wall clock that `at` times name.
 constexpr std::chrono::seconds recheck{60};
+/// A one-shot that fired leaves the list this long after it fired; what it did stays in the
+/// JobLog of each job it acted on.
+constexpr std::chrono::hours fired_retention{24 * 7};
 
 }  // namespace schedules
 

@@ -314,6 +314,33 @@ TEST_F(scheduler_test, one_shot_actions_fire_once_at_their_time_and_say_what_the
   EXPECT_EQ(resumes_.size(), 1u);
 }
 
+TEST_F(scheduler_test, a_fired_one_shot_leaves_the_list_after_its_retention_and_its_log_stays) {
+  job("r-1", "local", msg::job_state::replicating);
+  spawn();
+  constexpr std::int64_t day = 24 * 3600'000;
+  const auto fires = start_wall + 10'000;
+  auto stop = add({{"action", "stop"}, {"target", {{"job", "r-1"}}}, {"at", rfc3339(fires)}});
+  auto later =
+      add({{"action", "resume"}, {"target", {{"job", "r-1"}}}, {"at", rfc3339(fires + 8 * day)}});
+  ASSERT_TRUE(stop && later);
+  const auto id = (*stop)["id"].get<std::string>();
+  advance_to(fires);
+  settle_stops();
+  EXPECT_EQ(listed(id)["state"], "fired");
+
+  const auto leaves =
+      fires + std::chrono::milliseconds(defaults::schedules::fired_retention).count();
+  advance(std::chrono::milliseconds(leaves - 1000 - now()), 1h);
+  EXPECT_EQ(listed(id)["state"], "fired") << "still listed a second before its retention ends";
+  ASSERT_TRUE(documents_->get(id).value());
+  advance_to(leaves + 1000);
+  EXPECT_TRUE(listed(id).is_null()) << "listed past its retention";
+  EXPECT_FALSE(documents_->get(id).value()) << "still stored past its retention";
+  EXPECT_EQ(listed((*later)["id"])["state"], "pending") << "a pending one-shot is kept";
+  EXPECT_EQ(logged("r-1"), (std::vector<std::string>{"schedule_fired " + id + " stop"}))
+      << "what it did stays in the JobLog";
+}
+
 TEST_F(scheduler_test, a_restart_carries_on_and_fires_what_it_missed) {
   job("r-1", "local", msg::job_state::replicating);
   spawn();

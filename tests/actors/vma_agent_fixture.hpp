@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,7 @@
 #include "support/nbdkit.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "sys/pidfd.hpp"
 #include "vma/proc_identity.hpp"
 
 namespace mk::actors {
@@ -139,8 +141,12 @@ class VmaAgent : public test::nats_fixture {
     // Few requests in flight: a graceful stop drains quickly even from a slow source.
     o.mover_args = {"--requests", "4", "--request-size", "262144", "--drain-timeout", "10"};
     o.source_roots = {sources_};
+    if (adjust_options)
+      adjust_options(o);
     return o;
   }
+  /// A test's own changes to the options of the agents it starts.
+  std::function<void(vma_agent_options&)> adjust_options;
 
   /// Starts an agent (in a fresh actor system if none runs) and waits for its hello.
   void start_agent() {
@@ -178,7 +184,7 @@ class VmaAgent : public test::nats_fixture {
       if (!rec) continue;
       auto fd = vma::open_identified(rec->id);
       if (!fd) continue;
-      vma::sys_pidfd_send_signal(fd->get(), SIGKILL);
+      (void)sys::pidfd_send_signal(fd->get(), SIGKILL);
       ::waitpid(rec->id.pid, nullptr, 0);  // ECHILD if it is not ours: nothing to reap
     }
   }

@@ -392,6 +392,36 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
   ASSERT_TRUE(confirmation("s-19", 5s));
 }
 
+// A long-running agent forgets ended movers past their retention, record and all, and its
+// replies list only the newest of them (issue 13: 205 of them after 200 fault-suite rounds).
+TEST_F(VmaAgent, EndedMoversArePrunedWhileItRunsAndRepliesListTheNewest) {
+  adjust_options = [](vma_agent_options& o) {
+    o.ended_retention = 8s;
+    o.ended_prune_interval = 100ms;
+    o.max_ended_reported = 2;
+  };
+  std::vector<nbdkit_server> servers;
+  start_agent();
+  for (const auto* job : {"r-30", "r-31", "r-32"}) {
+    servers.push_back(slow_source(std::string("src-") + job, 1 * MiB, "1G"));
+    servers.push_back(memory(std::string("dst-") + job, 1 * MiB));
+    const auto& src = servers[servers.size() - 2];
+    ASSERT_TRUE(start(start_request(job, src.uri(), servers.back().uri())).ok);
+    ASSERT_TRUE(exited(job));
+    std::this_thread::sleep_for(20ms);  // distinct end times, so "newest" means one order
+  }
+  const auto listed = status().movers;
+  ASSERT_EQ(listed.size(), 2u) << "at most max_ended_reported ended movers in a reply";
+  EXPECT_TRUE(find_mover(listed, "r-31") && find_mover(listed, "r-32")) << "the newest two";
+  EXPECT_TRUE(std::filesystem::exists(data_ / "movers" / "r-30.json"))
+      << "only the reply is bounded: the record stays for its retention";
+
+  // Still running, the agent forgets them once their retention has passed.
+  ASSERT_TRUE(eventually([&] { return status().movers.empty(); }, 20s))
+      << "ended movers still listed past their retention";
+  EXPECT_TRUE(eventually([&] { return std::filesystem::is_empty(data_ / "movers"); }, 5s));
+}
+
 // The real `migratekit vma` process: killed with SIGKILL mid-copy, started again on the same
 // data folder, it re-adopts the mover that kept running, and stops it when asked.
 TEST_F(VmaAgent, RealAgentProcessKilledAndRestartedReadoptsItsMover) {
