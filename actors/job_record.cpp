@@ -1,10 +1,8 @@
 #include "actors/job_record.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
 #include <chrono>
-#include <ctime>
+
+#include "sys/rfc3339.hpp"
 
 namespace mk::actors {
 
@@ -20,69 +18,13 @@ bool job_record::active() const {
 }
 
 std::string rfc3339(std::int64_t unix_ms) {
-  if (unix_ms <= 0)
-    return "";
-  std::time_t secs = unix_ms / 1000;
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     unix_ms % 1000);
+  return unix_ms <= 0 ? "" : sys::format_rfc3339(unix_ms);
 }
 
-std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), as RFC 3339 section 5.6 writes it.
-  auto digits = [t](std::size_t at, std::size_t n) -> std::optional<int> {
-    if (at + n > t.size())
-      return std::nullopt;
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (t[i] < '0' || t[i] > '9')
-        return std::nullopt;
-      v = v * 10 + (t[i] - '0');
-    }
-    return v;
-  };
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't') ||
-      t[13] != ':' || t[16] != ':')
-    return std::nullopt;
-  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2),
-             mi = digits(14, 2), s = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 60)
-    return std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year(*y),
-                                         std::chrono::month(static_cast<unsigned>(*mo)),
-                                         std::chrono::day(static_cast<unsigned>(*d))};
-  if (!date.ok())
-    return std::nullopt;
-  std::size_t at = 19;
-  std::int64_t ms = 0;
-  if (t[at] == '.') {
-    const auto first = ++at;
-    for (; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at)
-      if (at - first < 3)
-        ms = ms * 10 + (t[at] - '0');
-    if (at == first)
-      return std::nullopt;
-    for (auto n = at - first; n < 3; ++n)
-      ms *= 10;
-  }
-  std::int64_t offset_min = 0;
-  if (at + 1 == t.size() && (t[at] == 'Z' || t[at] == 'z')) {
-    offset_min = 0;
-  } else if (at + 6 == t.size() && (t[at] == '+' || t[at] == '-') && t[at + 3] == ':') {
-    const auto oh = digits(at + 1, 2), om = digits(at + 4, 2);
-    if (!oh || !om || *oh > 23 || *om > 59)
-      return std::nullopt;
-    offset_min = (t[at] == '-' ? -1 : 1) * (*oh * 60 + *om);
-  } else {
-    return std::nullopt;
-  }
-  // A leap second (:60) is read as the last millisecond's second, :59.
-  const std::int64_t secs =
-      std::chrono::sys_days(date).time_since_epoch().count() * 86400LL + *h * 3600LL +
-      *mi * 60LL + std::min(*s, 59) - offset_min * 60;
-  return secs * 1000 + ms;
+std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
+  auto ms = sys::parse_rfc3339(text);
+  if (!ms) return std::nullopt;
+  return *ms;
 }
 
 namespace {
@@ -100,8 +42,7 @@ json stop_json(const stop_record& s) {
   for (std::size_t i = 0; i < s.outcomes.size(); ++i) {
     const auto who = std::string(msg::name_of(static_cast<msg::participant>(i)));
     parts[who] = s.outcomes[i] ? name(*s.outcomes[i]) : json("pending");
-    if (!s.details[i].empty())
-      details[who] = s.details[i];
+    if (!s.details[i].empty()) details[who] = s.details[i];
   }
   return {{"id", s.id},
           {"mode", name(s.mode)},
@@ -124,8 +65,7 @@ struct reader {
   template <class T>
   expected<T, std::string> get(const char* key) const {
     auto it = j.find(key);
-    if (it == j.end())
-      return unexpected(where + key + ": missing");
+    if (it == j.end()) return unexpected(where + key + ": missing");
     try {
       return it->template get<T>();
     } catch (const json::exception&) {
@@ -135,33 +75,26 @@ struct reader {
 
   expected<std::string, std::string> text(const char* key) const {
     auto it = j.find(key);
-    if (it == j.end() || it->is_null())
-      return std::string();
-    if (!it->is_string())
-      return unexpected(where + key + ": expected a string");
+    if (it == j.end() || it->is_null()) return std::string();
+    if (!it->is_string()) return unexpected(where + key + ": expected a string");
     return it->get<std::string>();
   }
 
   expected<std::int64_t, std::string> time(const char* key) const {
     auto t = text(key);
-    if (!t)
-      return unexpected(t.error());
-    if (t->empty())
-      return std::int64_t{0};  // never happened
+    if (!t) return unexpected(t.error());
+    if (t->empty()) return std::int64_t{0};  // never happened
     auto ms = parse_rfc3339(*t);
-    if (!ms)
-      return unexpected(where + key + ": not an RFC 3339 time");
+    if (!ms) return unexpected(where + key + ": not an RFC 3339 time");
     return *ms;
   }
 
   template <msg::wire_enum E>
   expected<E, std::string> enumeration(const char* key) const {
     auto t = text(key);
-    if (!t)
-      return unexpected(t.error());
+    if (!t) return unexpected(t.error());
     auto e = msg::parse_enum<E>(*t);
-    if (!e)
-      return unexpected(where + key + ": unknown value '" + *t + "'");
+    if (!e) return unexpected(where + key + ": unknown value '" + *t + "'");
     return *e;
   }
 };
@@ -169,15 +102,13 @@ struct reader {
 // Stores a field read into its member, or says which field failed.
 template <class T, class U>
 std::optional<std::string> assign(T& target, expected<U, std::string> value) {
-  if (!value)
-    return value.error();
+  if (!value) return value.error();
   target = std::move(*value);
   return std::nullopt;
 }
 
-#define MK_TRY(target, expr)                   \
-  if (auto err_ = assign((target), (expr))) \
-  return unexpected(std::move(*err_))
+#define MK_TRY(target, expr) \
+  if (auto err_ = assign((target), (expr))) return unexpected(std::move(*err_))
 
 expected<stop_record, std::string> stop_from(const json& j) {
   reader r{j, "stop."};
@@ -195,8 +126,7 @@ expected<stop_record, std::string> stop_from(const json& j) {
   const auto details = j.find("details");
   for (std::size_t i = 0; i < s.outcomes.size(); ++i) {
     const auto who = std::string(msg::name_of(static_cast<msg::participant>(i)));
-    if (parts != j.end() && parts->is_object() && parts->contains(who) &&
-        (*parts)[who].is_string())
+    if (parts != j.end() && parts->is_object() && parts->contains(who) && (*parts)[who].is_string())
       s.outcomes[i] = msg::parse_enum<msg::outcome>((*parts)[who].get<std::string>());
     if (details != j.end() && details->is_object() && details->contains(who) &&
         (*details)[who].is_string())
@@ -209,8 +139,7 @@ expected<stop_record, std::string> stop_from(const json& j) {
 
 json to_json(const job_record& job, const json& volume) {
   json vol = volume;
-  if (vol.is_null() && !job.volume_id.empty())
-    vol = {{"id", job.volume_id}, {"size", job.size}};
+  if (vol.is_null() && !job.volume_id.empty()) vol = {{"id", job.volume_id}, {"size", job.size}};
   json progress = nullptr;
   if (job.progress.updated_at)
     progress = {{"bytes_done", job.progress.bytes_done},
@@ -240,9 +169,8 @@ json to_json(const job_record& job, const json& volume) {
             {"mover_pid", job.mover_pid},
             {"runs", job.runs},
             {"delete_requested", job.delete_requested},
-            {"bytes_done_at_resume", job.bytes_done_at_resume
-                                         ? json(*job.bytes_done_at_resume)
-                                         : json(nullptr)}}}};
+            {"bytes_done_at_resume",
+             job.bytes_done_at_resume ? json(*job.bytes_done_at_resume) : json(nullptr)}}}};
 }
 
 json journal_entry(const job_record& job, std::string_view event, std::string_view actor,
@@ -250,14 +178,9 @@ json journal_entry(const job_record& job, std::string_view event, std::string_vi
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  json entry = {{"ts", rfc3339(now)},
-                {"event", event},
-                {"actor", actor},
-                {"job", job.id},
-                {"state", name(job.state)},
-                {"detail", std::move(detail)}};
-  if (job.stop)
-    entry["stop_id"] = job.stop->id;
+  json entry = {{"ts", rfc3339(now)}, {"event", event},           {"actor", actor},
+                {"job", job.id},      {"state", name(job.state)}, {"detail", std::move(detail)}};
+  if (job.stop) entry["stop_id"] = job.stop->id;
   return entry;
 }
 
@@ -268,8 +191,7 @@ expected<job_record, std::string> job_from_json(std::string_view text) {
   } catch (const json::exception& e) {
     return unexpected(std::string("not JSON: ") + e.what());
   }
-  if (!j.is_object())
-    return unexpected(std::string("not a JSON object"));
+  if (!j.is_object()) return unexpected(std::string("not a JSON object"));
   reader r{j, ""};
   job_record job;
   MK_TRY(job.id, r.text("id"));
@@ -291,13 +213,11 @@ expected<job_record, std::string> job_from_json(std::string_view text) {
   }
   if (auto s = j.find("stop"); s != j.end() && s->is_object()) {
     auto stop = stop_from(*s);
-    if (!stop)
-      return unexpected(stop.error());
+    if (!stop) return unexpected(stop.error());
     job.stop = std::move(*stop);
   }
   auto in = j.find("internal");
-  if (in == j.end() || !in->is_object())
-    return unexpected(std::string("internal: missing"));
+  if (in == j.end() || !in->is_object()) return unexpected(std::string("internal: missing"));
   reader ir{*in, "internal."};
   MK_TRY(job.volume_id, ir.text("volume_id"));
   MK_TRY(job.target, ir.text("target"));

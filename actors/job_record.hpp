@@ -46,10 +46,10 @@ struct job_record {
   std::string source;
   std::string vma;
   msg::job_state state = msg::job_state::queued;
-  std::string error;       ///< empty: none
-  std::string volume_id;   ///< volume_id_for(id)
-  std::string target;      ///< where the mover writes while attached (the volume's NBD URI)
-  std::uint64_t size = 0;  ///< the source's, once the volume exists
+  std::string error;         ///< empty: none
+  std::string volume_id;     ///< volume_id_for(id)
+  std::string target;        ///< where the mover writes while attached (the volume's NBD URI)
+  std::uint64_t size = 0;    ///< the source's, once the volume exists
   bool volume_kept = false;  ///< a volume with the partial copy exists (stopped or failed)
   bool stalled = false;
   std::int64_t mover_pid = 0;
@@ -71,10 +71,10 @@ struct job_record {
   bool active() const;
 };
 
-/// RFC 3339 in UTC with milliseconds, as the API shows times; "" for 0.
+/// RFC 3339 in UTC with milliseconds, as the API shows times (sys::format_rfc3339); "" for 0.
 std::string rfc3339(std::int64_t unix_ms);
 /// Unix milliseconds of an RFC 3339 time (any offset, any fraction, down to the millisecond);
-/// nullopt if it is not one.
+/// nullopt if it is not one. sys::parse_rfc3339, for callers that need no reason.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
 /// The job object (SPEC section 5). `volume` is the volume's own JSON when known.
@@ -82,8 +82,8 @@ nlohmann::json to_json(const job_record& job, const nlohmann::json& volume = nul
 
 /// One JobLog entry for `job` as it is now: when (`ts`), what (`event`), which actor, the
 /// job's state and stop id, and the step's details.
-nlohmann::json journal_entry(const job_record& job, std::string_view event,
-                             std::string_view actor, nlohmann::json detail);
+nlohmann::json journal_entry(const job_record& job, std::string_view event, std::string_view actor,
+                             nlohmann::json detail);
 
 /// Reads what to_json wrote (the store's bytes); names the field that is wrong.
 expected<job_record, std::string> job_from_json(std::string_view text);

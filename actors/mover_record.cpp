@@ -1,6 +1,5 @@
 #include "actors/mover_record.hpp"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -10,7 +9,7 @@
 #include <sstream>
 
 #include "messages/subjects.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::actors {
 
@@ -19,23 +18,8 @@ namespace {
 using vma::errc;
 using json = nlohmann::json;
 
-vma::result<> write_all(int fd, const std::string& text, const std::filesystem::path& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return vma::fail_errno(errc::system, "write " + path.string(), errno);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
 vma::result<> fsync_dir(const std::filesystem::path& dir) {
-  vma::unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return vma::fail_errno(errc::system, "open " + dir.string(), errno);
-  if (::fsync(fd.get()) != 0) return vma::fail_errno(errc::system, "fsync " + dir.string(), errno);
+  if (auto r = sys::fsync_dir(dir); !r) return vma::fail(errc::system, r.error().message);
   return {};
 }
 
@@ -81,19 +65,10 @@ bool field(const json& j, const char* key, T& out) {
 
 vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r) {
   if (!msg::valid_id(r.job)) return vma::fail(errc::invalid, "mover record: bad job id");
-  const auto path = dir / (r.job + ".json");
-  auto tmp = path;
-  tmp += ".tmp";
   const std::string text = to_json(r).dump() + "\n";
-  {
-    vma::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) return vma::fail_errno(errc::system, "open " + tmp.string(), errno);
-    if (auto w = write_all(fd.get(), text, tmp); !w) return w;
-    if (::fsync(fd.get()) != 0) return vma::fail_errno(errc::system, "fsync " + tmp.string(), errno);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return vma::fail_errno(errc::system, "rename " + tmp.string(), errno);
-  return fsync_dir(dir);
+  if (auto w = sys::write_file_atomically(dir / (r.job + ".json"), text, 0600); !w)
+    return vma::fail(errc::system, w.error().message);
+  return {};
 }
 
 vma::result<mover_record> read_mover_record(const std::filesystem::path& path) {
@@ -114,8 +89,7 @@ vma::result<mover_record> read_mover_record(const std::filesystem::path& path) {
     return bad("missing or mistyped fields");
   // The names inside must be ids and the job the file's own name: nothing else picks a path
   // or a process.
-  if (!msg::valid_id(r.job) || !msg::valid_id(r.checkpoint) ||
-      path.filename() != r.job + ".json")
+  if (!msg::valid_id(r.job) || !msg::valid_id(r.checkpoint) || path.filename() != r.job + ".json")
     return bad("wrong job or checkpoint name");
   if (pid <= 0 || start_time <= 0) return bad("bad pid or start time");
   r.id.pid = static_cast<pid_t>(pid);

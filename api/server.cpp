@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/routes.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::api {
 
@@ -179,20 +180,10 @@ namespace {
 
 expected<void, std::string> write_private(const std::filesystem::path& file,
                                           const std::string& text, bool exclusive) {
-  const auto tmp = file.string() + ".tmp";
-  const auto target = exclusive ? file.string() : tmp;
-  const int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC),
-                        0600);
-  if (fd < 0)
-    return unexpected(target + ": " + std::strerror(errno));
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok)
-    return unexpected(target + ": " + std::strerror(err));
-  if (!exclusive && ::rename(tmp.c_str(), file.c_str()) != 0)
-    return unexpected(file.string() + ": " + std::strerror(errno));
+  if (auto w = sys::write_file_atomically(file, text, 0600,
+                                          exclusive ? sys::existing::keep : sys::existing::replace);
+      !w)
+    return unexpected(w.error().message);
   return {};
 }
 

@@ -1,7 +1,6 @@
 #include "bus/nats_server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/random.h>
@@ -21,6 +20,8 @@
 #include <thread>
 
 #include "bus/subjects.hpp"
+#include "sys/atomic_file.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::bus {
 
@@ -30,39 +31,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-
-/// Closes a socket descriptor once.
-struct socket_fd {
-  int fd;
-  explicit socket_fd(int f) : fd(f) {}
-  ~socket_fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  socket_fd(const socket_fd&) = delete;
-  socket_fd& operator=(const socket_fd&) = delete;
-};
-
 // -- files ---------------------------------------------------------------------------------
 
 // Written to a temporary name and renamed: a reader never sees half a password.
 result<> write_private_file(const fs::path& path, const std::string& text) {
-  const auto tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(errc::io, "write " + tmp + ": " + errno_text(errno));
-  std::size_t done = 0;
-  int err = ::fchmod(fd, 0600) == 0 ? 0 : errno;
-  while (err == 0 && done < text.size()) {
-    const auto n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) err = n < 0 ? errno : EIO;
-    if (n > 0) done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    ::unlink(tmp.c_str());
-    return fail(errc::io, "write " + path.string() + ": " + errno_text(err));
-  }
+  if (auto w = sys::write_file_atomically(path, text, 0600); !w)
+    return fail(errc::io, w.error().message);
   return {};
 }
 
@@ -138,17 +112,17 @@ std::optional<url_parts> parse_url(std::string text, role r) {
 
 // Binds 127.0.0.1:port (0: any) as the server will, with SO_REUSEADDR; the port bound, or 0.
 std::uint16_t probe_port(std::uint16_t port) {
-  const socket_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.fd < 0) return 0;
+  const sys::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return 0;
   const int one = 1;
-  ::setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   socklen_t len = sizeof addr;
-  if (::bind(s.fd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     return 0;
   }
   return ntohs(addr.sin_port);
@@ -156,19 +130,19 @@ std::uint16_t probe_port(std::uint16_t port) {
 
 // Whether a NATS server answers on the port: it greets every client with an INFO line.
 bool greets(std::uint16_t port) {
-  const socket_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.fd < 0) return false;
+  const sys::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!s) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
+  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   const timeval limit{0, 200'000};
-  ::setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   char head[5];
   std::size_t got = 0;
   while (got < sizeof head) {
-    const auto n = ::recv(s.fd, head + got, sizeof head - got, 0);
+    const auto n = ::recv(s.get(), head + got, sizeof head - got, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     got += static_cast<std::size_t>(n);
@@ -274,9 +248,9 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
     const auto log_offset = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
     // A session of its own: a terminal's Ctrl-C is for `up`, which still needs the bus to
     // stop its jobs; the server ends when `up` stops it (or dies: the death signal).
-    auto child = child_process::spawn({exe->string(), "-c", conf.string()}, log,
-                                      {.death_signal = SIGTERM, .new_session = true});
-    if (!child) return std::unexpected(std::move(child.error()));
+    auto child = sys::child_process::spawn({exe->string(), "-c", conf.string()}, log,
+                                           {.death_signal = SIGTERM, .new_session = true});
+    if (!child) return fail(errc::io, child.error().message);
     server->child_ = std::move(*child);
     server->port_ = cfg.port;
 
@@ -317,7 +291,7 @@ void nats_server::stop() {
   const auto pid = child_->pid();
   if (!child_->running()) {
     spdlog::warn("nats-server {} had ended: {}", pid,
-                 describe_wait_status(*child_->wait_for(std::chrono::milliseconds::max())));
+                 sys::describe_wait_status(*child_->wait_for(std::chrono::milliseconds::max())));
     child_.reset();
     return;
   }
@@ -333,7 +307,7 @@ void nats_server::stop() {
   if (WIFEXITED(*status) && WEXITSTATUS(*status) <= 1) {
     spdlog::info("nats-server {} stopped", pid);
   } else {
-    spdlog::warn("nats-server {} stopped: {}", pid, describe_wait_status(*status));
+    spdlog::warn("nats-server {} stopped: {}", pid, sys::describe_wait_status(*status));
   }
   child_.reset();
 }

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "bus/child_process.hpp"
 #include "bus/error.hpp"
 #include "bus/server_config.hpp"
 #include "config/defaults.hpp"
+#include "sys/child_process.hpp"
 
 namespace mk::bus {
 
@@ -72,7 +72,7 @@ class nats_server {
   std::uint16_t port_ = 0;
   std::array<std::string, 3> passwords_;
   std::chrono::milliseconds stop_timeout_{};
-  std::unique_ptr<child_process> child_;
+  std::unique_ptr<sys::child_process> child_;
 };
 
 /// The URL in DATA/nats/<role>.url, for a client on the same machine.

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "bus/child_process.hpp"
-#include "vma/proc_identity.hpp"
+#include "sys/child_process.hpp"
+#include "sys/pidfd.hpp"
 
 namespace mk::cmd {
 
@@ -38,23 +38,17 @@ std::string as_cmdline(const std::vector<std::string>& argv) {
   return out;
 }
 
-/// Waits up to `timeout` for the process behind `pidfd` to end.
+/// Waits up to `timeout` for the process behind `pidfd` to end (a pidfd that cannot be
+/// waited for counts as ended).
 bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto exited = vma::pidfd_exited(pidfd);
-    if (!exited || *exited)
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
+  const auto ended = sys::pidfd_wait(pidfd, timeout);
+  return !ended || *ended;
 }
 
 void terminate(int pidfd) {
-  vma::sys_pidfd_send_signal(pidfd, SIGTERM);
+  (void)sys::pidfd_send_signal(pidfd, SIGTERM);
   if (!ended_within(pidfd, defaults::volumes::server_stop_timeout)) {
-    vma::sys_pidfd_send_signal(pidfd, SIGKILL);
+    (void)sys::pidfd_send_signal(pidfd, SIGKILL);
     ended_within(pidfd, defaults::volumes::server_stop_timeout);
   }
 }
@@ -62,7 +56,7 @@ void terminate(int pidfd) {
 /// The server named by the pid file, pinned by a pidfd, with its command line read after the
 /// pidfd was opened (so both belong to the same process); nothing if it is gone.
 struct found_server {
-  vma::unique_fd pidfd{};
+  sys::unique_fd pidfd{};
   std::string cmdline{};
 };
 
@@ -73,16 +67,13 @@ found_server running_server(const fs::path& pidfile) {
   } catch (...) {
     return found_server();
   }
-  if (pid <= 0)
-    return found_server();
-  vma::unique_fd fd(vma::sys_pidfd_open(pid));
-  if (!fd)
-    return found_server();
+  if (pid <= 0) return found_server();
+  auto fd = sys::open_pidfd(pid);
+  if (!fd) return found_server();
   auto cmdline = read_small("/proc/" + std::to_string(pid) + "/cmdline");
-  auto exited = vma::pidfd_exited(fd.get());
-  if (!exited || *exited)
-    return found_server();
-  return {std::move(fd), std::move(cmdline)};
+  auto exited = sys::pidfd_exited(fd->get());
+  if (!exited || *exited) return found_server();
+  return {std::move(*fd), std::move(cmdline)};
 }
 
 }  // namespace
@@ -96,8 +87,7 @@ expected<std::unique_ptr<demo_source>, std::string> demo_source::start(demo_sour
     return unexpected("the demo source's socket path is too long: " + socket.string());
   std::error_code ec;
   fs::create_directories(src->dir_, ec);
-  if (ec)
-    return unexpected("create " + src->dir_.string() + ": " + ec.message());
+  if (ec) return unexpected("create " + src->dir_.string() + ": " + ec.message());
 
   // Without -f nbdkit forks into the background once its socket is bound and writes the pid
   // file when it accepts connections.
@@ -127,14 +117,13 @@ expected<std::unique_ptr<demo_source>, std::string> demo_source::start(demo_sour
   fs::remove(pidfile, ec);
 
   const auto log = src->dir_ / "source.log";
-  auto launcher = bus::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
-  if (!launcher)
-    return unexpected("nbdkit: " + launcher.error().message);
+  auto launcher = sys::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
+  if (!launcher) return unexpected("nbdkit: " + launcher.error().message);
   const auto deadline = std::chrono::steady_clock::now() + defaults::volumes::server_ready_timeout;
   for (;;) {
     if (auto status = (*launcher)->wait_for(0ms);
         status && !(WIFEXITED(*status) && WEXITSTATUS(*status) == 0))
-      return unexpected("nbdkit for the demo source ended (" + bus::describe_wait_status(*status) +
+      return unexpected("nbdkit for the demo source ended (" + sys::describe_wait_status(*status) +
                         "); see " + log.string());
     if (auto ready = running_server(pidfile); ready.pidfd) {
       src->pidfd_ = std::move(ready.pidfd);
@@ -151,8 +140,7 @@ std::string demo_source::uri() const {
 }
 
 void demo_source::stop() {
-  if (!pidfd_)
-    return;
+  if (!pidfd_) return;
   terminate(pidfd_.get());
   pidfd_.reset();
   // nbdkit leaves its socket behind (STACK.md); the pid file goes too, so that no later

@@ -7,7 +7,7 @@
 
 #include "config/defaults.hpp"
 #include "config/expected.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::cmd {
 
@@ -50,7 +50,7 @@ class demo_source {
   demo_source() = default;
 
   std::filesystem::path dir_;
-  vma::unique_fd pidfd_;
+  sys::unique_fd pidfd_;
 };
 
 }  // namespace mk::cmd

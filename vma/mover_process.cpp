@@ -1,7 +1,6 @@
 #include "vma/mover_process.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,38 +9,12 @@
 #include <csignal>
 
 #include "config/defaults.hpp"
-
-extern char** environ;
+#include "sys/child.hpp"
+#include "sys/pidfd.hpp"
 
 namespace mk::vma {
 
 namespace {
-
-// After fork, in the child: only async-signal-safe calls until exec. No PR_SET_PDEATHSIG:
-// the mover must outlive a restarting agent (SPEC section 8).
-[[noreturn]] void exec_child(const char* binary, char* const* argv, int in_fd, int out_fd,
-                             int err_fd, int report_fd) {
-  // A session of its own: neither the terminal's Ctrl-C nor a signal to the agent's process
-  // group reaches the mover; only an explicit stop does.
-  ::setsid();
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
-  if (::dup2(in_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
-      ::dup2(err_fd, STDERR_FILENO) < 0) {
-    const int err = errno;
-    [[maybe_unused]] auto n = ::write(report_fd, &err, sizeof err);
-    ::_exit(127);
-  }
-  // Descriptors the agent opened without O_CLOEXEC (libraries do) must not leak into a
-  // process that may run for days after the agent is gone.
-  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-  ::execve(binary, argv, environ);
-  const int err = errno;
-  [[maybe_unused]] auto n = ::write(report_fd, &err, sizeof err);
-  ::_exit(127);
-}
 
 std::string describe(const siginfo_t& info) {
   if (info.si_code == CLD_EXITED) return "exit " + std::to_string(info.si_status);
@@ -67,67 +40,37 @@ result<mover_process> mover_process::start(const mover_spec& spec) {
   if (spec.checkpoint.empty()) return fail(errc::invalid, "mover: no checkpoint file");
   if (spec.stderr_log.empty()) return fail(errc::invalid, "mover: no stderr log");
 
-  // Everything the child needs is prepared before fork: after it, no allocation.
   std::vector<std::string> args = {spec.binary.string(), "copy",         spec.source,
                                    spec.target,          "--checkpoint", spec.checkpoint.string()};
   if (spec.resume) args.emplace_back("--resume");
   args.emplace_back("--progress=json");
   args.insert(args.end(), spec.extra_args.begin(), spec.extra_args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  unique_fd in(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!in) return fail_errno(errc::system, "open /dev/null", errno);
-  unique_fd err(::open(spec.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!err) return fail_errno(errc::system, "open " + spec.stderr_log.string(), errno);
   int fds[2];
   // The mover's end blocks (it polls before it writes); ours does not.
   if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(errc::system, "pipe", errno);
-  unique_fd out_read(fds[0]), out_write(fds[1]);
+  sys::unique_fd out_read(fds[0]), out_write(fds[1]);
   if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
     return fail_errno(errc::system, "fcntl O_NONBLOCK", errno);
   }
-  if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno(errc::system, "pipe", errno);
-  unique_fd report_read(fds[0]), report_write(fds[1]);
-
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    exec_child(argv[0], argv.data(), in.get(), out_write.get(), err.get(), report_write.get());
-  }
-  if (pid < 0) return fail_errno(errc::system, "fork", errno);
-  report_write.reset();
+  // No death signal: the mover must outlive a restarting agent (SPEC section 8). A session of
+  // its own: neither the terminal's Ctrl-C nor a signal to the agent's process group reaches
+  // the mover; only an explicit stop does.
+  auto child = sys::spawn(args, {.out = sys::output::descriptor(out_write.get()),
+                                 .err = sys::output::file(spec.stderr_log, true, 0600),
+                                 .leads = sys::spawn_options::group::own_session,
+                                 .death_signal = 0,
+                                 .search_path = false,
+                                 .pidfd = true});
+  if (!child) return fail(errc::system, child.error().message);
   out_write.reset();
+  const pid_t pid = child->pid;
 
-  // Until we wait for it the child cannot be reaped, so its pid stays its own: the pidfd and
-  // the start time below are certainly the child's.
+  // Until we wait for it the child cannot be reaped, so its pid stays its own: the start time
+  // below is certainly the child's.
   mover_process m;
   m.child_ = true;
   m.id_.pid = pid;
-  m.pidfd_ = unique_fd(sys_pidfd_open(pid));
-  const int open_errno = errno;
-
-  // The report pipe closes on a successful exec; otherwise the child writes its errno first.
-  int exec_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(report_read.get(), &exec_errno, sizeof exec_errno);
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof exec_errno) exec_errno = 0;
-  const auto reap = [pid] {
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-  };
-  if (exec_errno != 0) {
-    reap();
-    m.pidfd_.reset();
-    return fail_errno(errc::system, "exec " + spec.binary.string(), exec_errno);
-  }
-  if (!m.pidfd_) {
-    ::kill(pid, SIGKILL);
-    reap();
-    return fail_errno(errc::system, "pidfd_open", open_errno);
-  }
+  m.pidfd_ = std::move(child->pidfd);
   auto start_time = read_start_time(pid);
   if (!start_time) {
     // m's destructor kills and reaps the child.
@@ -194,9 +137,10 @@ void mover_process::drain() {
 // Returns false if the mover has ended.
 result<bool> mover_process::send(int sig) {
   if (!pidfd_) return fail(errc::invalid, "mover: detached");
-  if (sys_pidfd_send_signal(pidfd_.get(), sig) == 0) return true;
-  if (errno == ESRCH) return false;
-  return fail_errno(errc::system, "pid " + std::to_string(id_.pid) + ": pidfd_send_signal", errno);
+  auto sent = sys::pidfd_send_signal(pidfd_.get(), sig);
+  if (sent) return true;
+  if (sent.error().code == ESRCH) return false;
+  return fail(errc::system, "pid " + std::to_string(id_.pid) + ": " + sent.error().message);
 }
 
 result<std::optional<outcome>> mover_process::request_stop(bool force,
@@ -235,8 +179,8 @@ result<std::optional<outcome>> mover_process::tick(clock::time_point now) {
   if (outcome_) return outcome_;
   if (!pidfd_) return fail(errc::invalid, "mover: detached");
   drain();
-  auto exited = pidfd_exited(pidfd_.get());
-  if (!exited) return std::unexpected(std::move(exited.error()));
+  auto exited = sys::pidfd_exited(pidfd_.get());
+  if (!exited) return fail(errc::system, exited.error().message);
   if (*exited) return collect();
   if (stopping_ && !kill_sent_ && now >= kill_at_) {
     auto sent = send(SIGKILL);
@@ -296,11 +240,9 @@ result<std::optional<outcome>> mover_process::wait_exit(std::chrono::millisecond
     // and at least now and then, should a zombie not be reapable yet.
     auto until = std::min(deadline, now + defaults::vma::wait_slice);
     if (stopping_ && !kill_sent_) until = std::min(until, kill_at_);
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-    pollfd p{pidfd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(std::max<long long>(ms, 0))) < 0 && errno != EINTR) {
-      return fail_errno(errc::system, "poll pidfd", errno);
-    }
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now);
+    if (auto waited = sys::pidfd_wait(pidfd_.get(), ms); !waited)
+      return fail(errc::system, waited.error().message);
   }
 }
 

@@ -9,10 +9,10 @@
 
 #include "config/defaults.hpp"
 #include "nbd/checkpoint.hpp"
+#include "sys/unique_fd.hpp"
 #include "vma/error.hpp"
 #include "vma/proc_identity.hpp"
 #include "vma/progress_reader.hpp"
-#include "vma/unique_fd.hpp"
 
 namespace mk::vma {
 
@@ -129,8 +129,8 @@ class mover_process {
   void drain();
 
   proc_identity id_;
-  unique_fd pidfd_;
-  unique_fd out_;       ///< read end of the mover's stdout; none once adopted
+  sys::unique_fd pidfd_;
+  sys::unique_fd out_;  ///< read end of the mover's stdout; none once adopted
   bool child_ = false;  ///< started by this handle (its exit status can be waited for)
   std::filesystem::path checkpoint_;
   progress_reader reader_{0};

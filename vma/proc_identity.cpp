@@ -1,23 +1,14 @@
 #include "vma/proc_identity.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "sys/pidfd.hpp"
+
 namespace mk::vma {
-
-int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0u)); }
-
-int sys_pidfd_send_signal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0u));
-}
 
 result<std::uint64_t> read_start_time(pid_t pid) {
   if (pid <= 0) return fail(errc::invalid, "pid " + std::to_string(pid) + " is not a process");
@@ -43,14 +34,14 @@ result<std::uint64_t> read_start_time(pid_t pid) {
   return ticks;
 }
 
-result<unique_fd> open_identified(const proc_identity& id) {
+result<sys::unique_fd> open_identified(const proc_identity& id) {
   if (id.pid <= 0)
     return fail(errc::invalid, "pid " + std::to_string(id.pid) + " is not a process");
   const std::string who = "pid " + std::to_string(id.pid);
-  unique_fd fd(sys_pidfd_open(id.pid));
+  auto fd = sys::open_pidfd(id.pid);
   if (!fd) {
-    if (errno == ESRCH) return fail(errc::not_running, who + ": no such process");
-    return fail_errno(errc::system, who + ": pidfd_open", errno);
+    if (fd.error().code == ESRCH) return fail(errc::not_running, who + ": no such process");
+    return fail(errc::system, fd.error().message);
   }
   auto start = read_start_time(id.pid);
   if (!start) return std::unexpected(std::move(start.error()));
@@ -58,20 +49,10 @@ result<unique_fd> open_identified(const proc_identity& id) {
     return fail(errc::not_running, who + " was reused: started at tick " + std::to_string(*start) +
                                        ", not " + std::to_string(id.start_time));
   }
-  auto exited = pidfd_exited(fd.get());
-  if (!exited) return std::unexpected(std::move(exited.error()));
+  auto exited = sys::pidfd_exited(fd->get());
+  if (!exited) return fail(errc::system, exited.error().message);
   if (*exited) return fail(errc::not_running, who + ": has exited");
-  return fd;
-}
-
-result<bool> pidfd_exited(int pidfd) {
-  pollfd p{pidfd, POLLIN, 0};
-  int n;
-  do {
-    n = ::poll(&p, 1, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return fail_errno(errc::system, "poll pidfd", errno);
-  return n > 0;
+  return std::move(*fd);
 }
 
 }  // namespace mk::vma

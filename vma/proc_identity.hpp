@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
+#include "sys/unique_fd.hpp"
 #include "vma/error.hpp"
-#include "vma/unique_fd.hpp"
 
 namespace mk::vma {
 
@@ -20,11 +20,6 @@ struct proc_identity {
   friend bool operator==(const proc_identity&, const proc_identity&) = default;
 };
 
-/// pidfd_open(2) and pidfd_send_signal(2) as system calls: Debian 12's glibc 2.36 declares
-/// them in <sys/pidfd.h> without extern "C", so C++ cannot link against its wrappers.
-int sys_pidfd_open(pid_t pid);
-int sys_pidfd_send_signal(int pidfd, int sig);
-
 /// The start time of whatever process has `pid` now; not_running if there is none.
 result<std::uint64_t> read_start_time(pid_t pid);
 
@@ -32,9 +27,6 @@ result<std::uint64_t> read_start_time(pid_t pid);
 /// if the pidfd's process is still alive once the start time matched, the two belong to the
 /// same process, whatever happened to the pid in between. not_running when the pid is gone or
 /// belongs to another process now.
-result<unique_fd> open_identified(const proc_identity& id);
-
-/// Whether the process behind `pidfd` has exited (it may still be an unreaped zombie).
-result<bool> pidfd_exited(int pidfd);
+result<sys::unique_fd> open_identified(const proc_identity& id);
 
 }  // namespace mk::vma

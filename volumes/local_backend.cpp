@@ -1,8 +1,6 @@
 #include "volumes/local_backend.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "bus/child_process.hpp"
 #include "messages/subjects.hpp"
+#include "sys/atomic_file.hpp"
+#include "sys/child_process.hpp"
+#include "sys/pidfd.hpp"
 #include "volumes/metadata.hpp"
 
 namespace mk::volumes {
@@ -39,7 +39,7 @@ result<void> unlink_if_any(const fs::path& path) {
 }
 
 result<void> fsync_file(const fs::path& path) {
-  vma::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  sys::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno(errc::system, "open " + path.string(), errno);
   if (::fsync(fd.get()) != 0) return fail_errno(errc::system, "fsync " + path.string(), errno);
   return {};
@@ -80,17 +80,16 @@ bool is_server_of(pid_t pid, const fs::path& socket) {
   return false;
 }
 
-/// Waits up to `timeout` for the process behind a pidfd to end.
-bool pidfd_wait(int pidfd, std::chrono::milliseconds timeout) {
-  pollfd p{pidfd, POLLIN, 0};
-  int n;
-  do {
-    n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-  } while (n < 0 && errno == EINTR);
-  return n > 0;
+/// Whether the process behind a pidfd ends within `timeout`.
+bool ended_within(int pidfd, std::chrono::milliseconds timeout) {
+  const auto ended = sys::pidfd_wait(pidfd, timeout);
+  return ended && *ended;
 }
 
-void pidfd_signal(int pidfd, int sig) { ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0); }
+result<void> fsync_dir(const fs::path& dir) {
+  if (auto r = sys::fsync_dir(dir); !r) return fail(errc::system, r.error().message);
+  return {};
+}
 
 }  // namespace
 
@@ -129,7 +128,7 @@ std::string local_backend::uri(const std::string& id) const {
 
 bool local_backend::serving(const std::string& id) {
   if (auto it = servers_.find(id); it != servers_.end()) {
-    if (!pidfd_wait(it->second.get(), 0ms)) return true;
+    if (!ended_within(it->second.get(), 0ms)) return true;
     servers_.erase(it);
     return false;
   }
@@ -141,10 +140,10 @@ bool local_backend::serving(const std::string& id) {
     return false;
   }
   if (pid <= 0 || !is_server_of(pid, file(id, ".sock"))) return false;
-  vma::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  auto pidfd = sys::open_pidfd(pid);
   // Checked again once the pidfd pins the process: the pid cannot change hands after this.
   if (!pidfd || !is_server_of(pid, file(id, ".sock"))) return false;
-  servers_.emplace(id, std::move(pidfd));
+  servers_.emplace(id, std::move(*pidfd));
   return true;
 }
 
@@ -152,10 +151,10 @@ result<void> local_backend::stop_server(const std::string& id) {
   const auto timeout = options_.stop_timeout;
   if (auto it = servers_.find(id); it != servers_.end()) {
     const int pidfd = it->second.get();
-    pidfd_signal(pidfd, SIGTERM);
-    if (!pidfd_wait(pidfd, timeout)) {
-      pidfd_signal(pidfd, SIGKILL);
-      if (!pidfd_wait(pidfd, timeout)) {
+    (void)sys::pidfd_send_signal(pidfd, SIGTERM);
+    if (!ended_within(pidfd, timeout)) {
+      (void)sys::pidfd_send_signal(pidfd, SIGKILL);
+      if (!ended_within(pidfd, timeout)) {
         return fail(errc::timeout, "nbdkit of volume " + id + " survived SIGKILL");
       }
     }
@@ -227,7 +226,7 @@ result<volume_info> local_backend::create(const std::string& id, std::uint64_t s
   // An image without a record is what a crash in create or remove leaves: it is reused.
   const auto img = file(id, ".img");
   {
-    vma::unique_fd fd(::open(img.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    sys::unique_fd fd(::open(img.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!fd) return fail_errno(errc::system, "open " + img.string(), errno);
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
       return fail_errno(errc::system, "ftruncate " + img.string(), errno);
@@ -271,7 +270,7 @@ result<std::string> local_backend::attach(const std::string& id) {
                                          "file",
                                          "file=" + file(id, ".img").string()};
   const auto log = file(id, ".log");
-  auto launcher = bus::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
+  auto launcher = sys::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
   if (!launcher) return fail(errc::system, "volume " + id + ": " + launcher.error().message);
 
   const auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
@@ -281,7 +280,7 @@ result<std::string> local_backend::attach(const std::string& id) {
       if (auto status = (*launcher)->wait_for(0ms)) {
         if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
           return fail(errc::system, "nbdkit for volume " + id + " ended (" +
-                                        bus::describe_wait_status(*status) + ")" + log_tail(log));
+                                        sys::describe_wait_status(*status) + ")" + log_tail(log));
         }
         forked = true;
         continue;

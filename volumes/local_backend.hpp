@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/defaults.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 #include "volumes/backend.hpp"
 
 namespace mk::volumes {
@@ -83,7 +83,7 @@ class local_backend final : public volume_backend {
   std::mutex mutex_;
   /// Servers that run, started here or found at open or attach, by volume id: a pidfd each.
   /// They are never our children (nbdkit forks away), so nothing here reaps them.
-  std::map<std::string, vma::unique_fd> servers_;
+  std::map<std::string, sys::unique_fd> servers_;
   std::vector<std::string> damaged_;
 };
 

@@ -1,34 +1,14 @@
 #include "volumes/metadata.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "messages/subjects.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::volumes {
-
-namespace {
-
-result<void> write_all(int fd, const std::string& text, const std::filesystem::path& path) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno(errc::system, "write " + path.string(), errno);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
-}  // namespace
 
 result<volume_record> read_record(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -74,24 +54,8 @@ result<void> write_record(const std::filesystem::path& path, const volume_record
                                {"resting", to_string(record.resting)},
                                {"checkpoint", record.checkpoint}};
   const std::string text = json.dump() + "\n";
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    vma::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (!fd) return fail_errno(errc::system, "open " + tmp.string(), errno);
-    if (auto w = write_all(fd.get(), text, tmp); !w) return w;
-    if (::fsync(fd.get()) != 0) return fail_errno(errc::system, "fsync " + tmp.string(), errno);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return fail_errno(errc::system, "rename " + tmp.string(), errno);
-  }
-  return fsync_dir(path.parent_path());
-}
-
-result<void> fsync_dir(const std::filesystem::path& dir) {
-  vma::unique_fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return fail_errno(errc::system, "open " + dir.string(), errno);
-  if (::fsync(fd.get()) != 0) return fail_errno(errc::system, "fsync " + dir.string(), errno);
+  if (auto w = sys::write_file_atomically(path, text, 0600); !w)
+    return fail(errc::system, w.error().message);
   return {};
 }
 

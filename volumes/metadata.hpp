@@ -27,7 +27,4 @@ result<volume_record> read_record(const std::filesystem::path& path);
 /// fsync of the folder. A crash leaves the old record or the new one, never a mix.
 result<void> write_record(const std::filesystem::path& path, const volume_record& record);
 
-/// Makes the entries of a folder (creations, renames, removals) durable.
-result<void> fsync_dir(const std::filesystem::path& dir);
-
 }  // namespace mk::volumes

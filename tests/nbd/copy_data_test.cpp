@@ -8,12 +8,12 @@
 #include "nbd/copy_fixture.hpp"
 #include "support/files.hpp"
 #include "support/hash.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::test {
 namespace {
 
-using vma::unique_fd;
+using sys::unique_fd;
 
 using CopyNbd = copy_fixture;
 

@@ -11,11 +11,11 @@
 #include <sstream>
 #include <system_error>
 
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::test {
 
-using vma::unique_fd;
+using sys::unique_fd;
 
 std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

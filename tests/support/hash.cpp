@@ -13,11 +13,11 @@
 #include <system_error>
 #include <vector>
 
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::test {
 
-using vma::unique_fd;
+using sys::unique_fd;
 
 namespace {
 

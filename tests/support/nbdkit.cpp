@@ -11,11 +11,11 @@
 #include <utility>
 
 #include "support/files.hpp"
-#include "vma/unique_fd.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::test {
 
-using vma::unique_fd;
+using sys::unique_fd;
 
 namespace {
 

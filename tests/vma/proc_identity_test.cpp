@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "sys/pidfd.hpp"
+
 namespace mk::vma {
 namespace {
 
@@ -14,7 +16,7 @@ TEST(ProcIdentity, OpensThisProcessByPidAndStartTime) {
   EXPECT_GT(*start, 0u);
   const auto fd = open_identified({::getpid(), *start});
   ASSERT_TRUE(fd) << fd.error().message;
-  EXPECT_EQ(pidfd_exited(fd->get()), false);
+  EXPECT_EQ(sys::pidfd_exited(fd->get()), false);
 }
 
 TEST(ProcIdentity, RefusesAnotherStartTime) {

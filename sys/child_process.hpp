@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "bus/error.hpp"
+#include "sys/child.hpp"
+#include "sys/error.hpp"
 
-namespace mk::bus {
+namespace mk::sys {
 
 /// How a child is tied to this process.
 struct child_options {
@@ -24,12 +25,11 @@ struct child_options {
   bool new_session = false;
 };
 
-/// A child process started from an argument vector, never through a shell, with default
-/// signal dispositions and mask, stdin from /dev/null and stdout and stderr appended to a
-/// file. Should this process die, the child gets `death_signal`, if one is given. The kernel
-/// ties that signal to the thread that forked (STACK.md), so a child forked from a short-lived
-/// worker would die with the worker: the fork is done by a thread of the child's own, which
-/// lives until the child has exited and reaps it.
+/// A child process started from an argument vector (`spawn`), with stdout and stderr appended
+/// to a file. Should this process die, the child gets `death_signal`, if one is given. The
+/// kernel ties that signal to the thread that forked (STACK.md), so a child forked from a
+/// short-lived worker would die with the worker: the fork is done by a thread of the child's
+/// own, which lives until the child has exited and reaps it.
 class child_process {
  public:
   /// `argv[0]` is a path: no PATH search.
@@ -62,7 +62,4 @@ class child_process {
   std::shared_ptr<shared> shared_;
 };
 
-/// "exit 3" or "killed by signal 9", from a wait status.
-std::string describe_wait_status(int status);
-
-}  // namespace mk::bus
+}  // namespace mk::sys

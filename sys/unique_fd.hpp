@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace mk::vma {
+namespace mk::sys {
 
 /// Owns a file descriptor and closes it once.
 class unique_fd {
@@ -32,4 +32,4 @@ class unique_fd {
   int fd_;
 };
 
-}  // namespace mk::vma
+}  // namespace mk::sys

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string_view>
+
+#include "sys/error.hpp"
+
+namespace mk::sys {
+
+/// What `write_file_atomically` does when the file exists already.
+enum class existing {
+  replace,  ///< the new content takes its place
+  keep,     ///< the write fails (EEXIST) and the file keeps its content
+};
+
+/// Writes `bytes` to `path` atomically and durably: a temporary file PATH.tmp in the same
+/// folder, written in full with exactly `mode` (whatever the umask), fsync'd, renamed over PATH
+/// (with existing::keep, linked to it instead, which fails if PATH exists), then the folder
+/// fsync'd. A crash leaves the old content or the new one, never a mix, at worst with a PATH.tmp
+/// beside it that the next write replaces. The error names the file and errno's text.
+result<> write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                               mode_t mode, existing if_exists = existing::replace);
+
+/// Makes the entries of a folder (creations, renames, removals) durable.
+result<> fsync_dir(const std::filesystem::path& dir);
+
+}  // namespace mk::sys
