@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's one entry point: installs what is missing, builds, then tests, runs or benchmarks.
 #   ./mk up      build, then run `migratekit up --demo` on ./data
-#   ./mk test    build, then every test suite through ctest (also under ASan+UBSan)
+#   ./mk test    check the format, build, then every test suite through ctest (also under
+#                ASan+UBSan)
+#   ./mk format  format every C++ file of the tree with the root .clang-format
 #   ./mk bench   build optimised, then the benchmarks in bench/
 #   ./mk build   build only
 # Environment: MK_SANITIZE=0 skips the sanitizer pass of `./mk test`; MK_JOBS sets build jobs.
@@ -14,7 +16,7 @@ packages=(
   libnbd-dev libnbd-bin nbdkit
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
   libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev
-  clang libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
+  clang clang-format libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
   chromium
 )
 # Node.js for the browser tests: the machine's own if it has one (it may come from elsewhere
@@ -51,13 +53,33 @@ ensure_npm_packages() {
   cp "$dir/package-lock.json" "$dir/node_modules/.mk-installed-from"
 }
 
+# build PRESET [TARGET...]: every target, or only those named (and what they need).
 build() {
   local preset=$1
+  shift
   local dir=build
   [ "$preset" = default ] || dir=build-$preset
   # Configure when there is nothing to build with yet, also after a configure that failed.
   [ -f "$dir/build.ninja" ] || cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "${MK_JOBS:-$(nproc)}"
+  cmake --build --preset "$preset" -j "${MK_JOBS:-$(nproc)}" ${1:+--target "$@"}
+}
+
+# The C++ files of the tree that git knows, or would add (generated and build files aside).
+cxx_files() {
+  git ls-files --cached --others --exclude-standard -- '*.cpp' '*.hpp'
+}
+
+# Fails, naming them, when files differ from what clang-format makes of them.
+check_format() {
+  local bad=()
+  while IFS= read -r f; do
+    [ -f "$f" ] || continue
+    clang-format --style=file "$f" | cmp -s - "$f" || bad+=("$f")
+  done < <(cxx_files)
+  [ ${#bad[@]} -eq 0 ] && return 0
+  say "${#bad[@]} file(s) differ from .clang-format; ./mk format fixes them:"
+  printf '  %s\n' "${bad[@]}" >&2
+  exit 1
 }
 
 run_tests() {
@@ -74,6 +96,7 @@ case "$cmd" in
     ;;
   test)
     ensure_packages
+    check_format
     ensure_npm_packages
     build default
     run_tests default
@@ -83,9 +106,14 @@ case "$cmd" in
       run_tests sanitize
     fi
     ;;
+  format)
+    ensure_packages
+    cxx_files | xargs -r clang-format --style=file -i
+    ;;
   up)
     ensure_packages
-    build default
+    # Only what `up` runs: the tests and benchmarks are for ./mk test and ./mk bench.
+    build default migratekit
     exec ./build/cmd/migratekit up --demo --data ./data "$@"
     ;;
   bench)
@@ -94,7 +122,7 @@ case "$cmd" in
     exec bench/run "$@"
     ;;
   *)
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -13,7 +13,7 @@
 
 namespace mk::actors {
 
-/// What the OMA knows of the agents (SPEC section 11, GET /api/v1/agents): each one's latest
+/// What the OMA knows of the agents (docs/overview.md, GET /api/v1/agents): each one's latest
 /// report (its hello, or its answer to the poller's status request) and the agents this OMA
 /// was told to expect. Plain data, kept by the registry; time is the caller's (the actor
 /// clock, CAF's virtual time in tests) and the wall clock's for what is shown.

@@ -35,8 +35,7 @@ msg::header bus_link::header() const {
 bus::result<> bus_link::send(std::string_view subject, const msg::bytes& data,
                              std::string_view type) const {
   auto r = transport_->publish(subject, data);
-  if (!r)
-    spdlog::warn("{}: {} on {} not sent: {}", from_, type, subject, r.error().message);
+  if (!r) spdlog::warn("{}: {} on {} not sent: {}", from_, type, subject, r.error().message);
   return r;
 }
 

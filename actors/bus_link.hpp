@@ -40,8 +40,7 @@ class bus_link {
   }
 
  private:
-  bus::result<> send(std::string_view subject, const msg::bytes& data,
-                     std::string_view type) const;
+  bus::result<> send(std::string_view subject, const msg::bytes& data, std::string_view type) const;
 
   std::shared_ptr<bus::transport> transport_;
   msg::subjects subjects_;

@@ -14,16 +14,14 @@ class jetstream_bucket final : public document_bucket {
   bus::result<std::optional<std::string>> get(std::string_view key) override {
     auto e = bucket_.get(key);
     if (!e) {
-      if (e.error().code == bus::errc::not_found)
-        return std::optional<std::string>();
+      if (e.error().code == bus::errc::not_found) return std::optional<std::string>();
       return mk::unexpected(std::move(e.error()));
     }
     return std::optional<std::string>(std::string(e->value.begin(), e->value.end()));
   }
   bus::result<> put(std::string_view key, std::string_view json) override {
     auto r = bucket_.put(key, {reinterpret_cast<const std::uint8_t*>(json.data()), json.size()});
-    if (!r)
-      return mk::unexpected(std::move(r.error()));
+    if (!r) return mk::unexpected(std::move(r.error()));
     return {};
   }
   bus::result<> erase(std::string_view key) override { return bucket_.erase(key); }
@@ -56,16 +54,14 @@ bus::result<> memory_documents::put(std::string_view key, std::string_view json)
 
 bus::result<> memory_documents::erase(std::string_view key) {
   std::lock_guard lock(mutex_);
-  if (auto it = docs_.find(key); it != docs_.end())
-    docs_.erase(it);
+  if (auto it = docs_.find(key); it != docs_.end()) docs_.erase(it);
   return {};
 }
 
 bus::result<std::vector<std::string>> memory_documents::keys() {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [k, v] : docs_)
-    out.push_back(k);
+  for (const auto& [k, v] : docs_) out.push_back(k);
   return out;
 }
 

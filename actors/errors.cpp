@@ -3,19 +3,24 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/make_message.hpp>
-#include <caf/scheduled_actor.hpp>
 #include <caf/message.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/sec.hpp>
 
 namespace mk::actors {
 
 std::string_view to_string(errc e) {
   switch (e) {
-    case errc::invalid: return "invalid";
-    case errc::not_found: return "not_found";
-    case errc::conflict: return "conflict";
-    case errc::unavailable: return "unavailable";
-    case errc::internal: return "internal";
+    case errc::invalid:
+      return "invalid";
+    case errc::not_found:
+      return "not_found";
+    case errc::conflict:
+      return "conflict";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::internal:
+      return "internal";
   }
   return "internal";
 }
@@ -34,8 +39,7 @@ errc code_of(const caf::error& e) {
 std::string message_of(const caf::error& e) {
   if (e.category() == error_category && e.context().match_elements<std::string>())
     return e.context().get_as<std::string>(0);
-  if (e.category() == caf::atom("system"))
-    return caf::to_string(static_cast<caf::sec>(e.code()));
+  if (e.category() == caf::atom("system")) return caf::to_string(static_cast<caf::sec>(e.code()));
   return caf::to_string(e);
 }
 

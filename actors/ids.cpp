@@ -22,8 +22,7 @@ std::string new_maintenance_id() { return random_id("m"); }
 std::string new_schedule_id() { return random_id("sc"); }
 
 std::string volume_id_for(std::string_view job) {
-  if (job.starts_with("r-"))
-    return "v-" + std::string(job.substr(2));
+  if (job.starts_with("r-")) return "v-" + std::string(job.substr(2));
   return ("v-" + std::string(job)).substr(0, 63);
 }
 

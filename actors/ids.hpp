@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-/// The ids the control plane makes (SPEC section 5: `^[a-z0-9][a-z0-9-]{0,62}$`), and the one
+/// The ids the control plane makes (docs/api.md: `^[a-z0-9][a-z0-9-]{0,62}$`), and the one
 /// rule that ties a job to its volume, so that every actor finds a job's volume without asking.
 namespace mk::actors {
 

@@ -1,4 +1,4 @@
-// The job actor: one replication job's state machine (SPEC section 3). Its stop protocol is
+// The job actor: one replication job's state machine (docs/states.md). Its stop protocol is
 // in job_stop.cpp, its writes in job_journal.cpp.
 #include "actors/job_actor.hpp"
 
@@ -16,9 +16,9 @@ namespace job_detail {
 
 namespace {
 
-using nlohmann::json;
 using msg::job_state;
 using msg::participant;
+using nlohmann::json;
 
 }  // namespace
 
@@ -28,11 +28,10 @@ using msg::participant;
 /// suite, a completion racing a stop, once in 200 rounds).
 void finish_volume(job_actor* self, bool complete) {
   auto& st = self->state;
-  if (!st.deps.volume)
-    return;
+  if (!st.deps.volume) return;
   const auto& job = st.job;
-  self->request(st.deps.volume, defaults::jobs::attach_timeout, finish_atom::value,
-                job.volume_id, complete, checkpoint_ref(job.vma, job.id))
+  self->request(st.deps.volume, defaults::jobs::attach_timeout, finish_atom::value, job.volume_id,
+                complete, checkpoint_ref(job.vma, job.id))
       .then([](caf::unit_t) {},
             [self](const caf::error& err) {
               log(self, "volume_not_finished", {{"error", message_of(err)}}, "volume");
@@ -59,8 +58,7 @@ void on_mover_end(job_actor* self, bool completed, std::string error) {
 
 void fail_start(job_actor* self, const std::string& why) {
   auto& job = self->state.job;
-  if (job.state != job_state::starting)
-    return;  // a stop took over; it settles the job
+  if (job.state != job_state::starting) return;  // a stop took over; it settles the job
   on_mover_end(self, false, "start: " + why);
 }
 
@@ -78,8 +76,7 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
     // A stop came while the agent started the mover: its vma_process is asked at the next
     // tick (or now, if the protocol is waiting for nothing else).
     log(self, "mover_started", {{"pid", pid}, {"note", "a stop is already in progress"}});
-    if (st.protocol)
-      arm_tick(self);
+    if (st.protocol) arm_tick(self);
     return;
   }
   job.state = job_state::replicating;
@@ -118,30 +115,28 @@ void request_mover(job_actor* self) {
   m.checkpoint = job.id;
   m.resume = job.runs > 1;
   st.start_in_flight = true;
-  request_off_thread(self, *subject, msg::encode(m),
-                     [handle = caf::actor_cast<caf::actor>(self),
-                      vma = job.vma](bus::result<bus::envelope> answer) {
-                       if (!answer) {
-                         const auto code = answer.error().code;
-                         auto why = "agent " + vma + ": " + answer.error().message;
-                         if (code == bus::errc::no_responders || code == bus::errc::not_connected)
-                           caf::anon_send(handle, start_atom::value, absent_atom::value,
-                                          std::move(why));
-                         else
-                           caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
-                                          std::move(why));
-                         return;
-                       }
-                       auto reply = msg::decode<msg::start_mover_reply>(answer->data);
-                       if (!reply) {
-                         caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
-                                        "agent " + vma + ": bad reply: " + reply.error().message);
-                         return;
-                       }
-                       caf::anon_send(handle, start_atom::value, reply->ok, reply->pid,
-                                      reply->ok ? std::string()
-                                                : "agent " + vma + ": " + reply->error);
-                     });
+  request_off_thread(
+      self, *subject, msg::encode(m),
+      [handle = caf::actor_cast<caf::actor>(self),
+       vma = job.vma](bus::result<bus::envelope> answer) {
+        if (!answer) {
+          const auto code = answer.error().code;
+          auto why = "agent " + vma + ": " + answer.error().message;
+          if (code == bus::errc::no_responders || code == bus::errc::not_connected)
+            caf::anon_send(handle, start_atom::value, absent_atom::value, std::move(why));
+          else
+            caf::anon_send(handle, start_atom::value, false, std::int64_t{0}, std::move(why));
+          return;
+        }
+        auto reply = msg::decode<msg::start_mover_reply>(answer->data);
+        if (!reply) {
+          caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
+                         "agent " + vma + ": bad reply: " + reply.error().message);
+          return;
+        }
+        caf::anon_send(handle, start_atom::value, reply->ok, reply->pid,
+                       reply->ok ? std::string() : "agent " + vma + ": " + reply->error);
+      });
 }
 
 /// The start found no agent to take it: asked again every agent_retry, and failed (resumable)
@@ -151,11 +146,12 @@ void on_agent_absent(job_actor* self, const std::string& why) {
   const auto now = self->clock().now();
   if (!st.agent_absent_since) {
     st.agent_absent_since = now;
-    spdlog::warn("job {}: {}; the start is asked again for up to {} s", st.job.id, why,
-                 std::chrono::duration_cast<std::chrono::seconds>(defaults::jobs::agent_wait)
-                     .count());
+    spdlog::warn(
+        "job {}: {}; the start is asked again for up to {} s", st.job.id, why,
+        std::chrono::duration_cast<std::chrono::seconds>(defaults::jobs::agent_wait).count());
   }
-  if (st.job.state != job_state::starting || now - *st.agent_absent_since >= defaults::jobs::agent_wait) {
+  if (st.job.state != job_state::starting ||
+      now - *st.agent_absent_since >= defaults::jobs::agent_wait) {
     on_started(self, false, 0, why);
     return;
   }
@@ -175,8 +171,7 @@ void retry_start(job_actor* self) {
 void start(job_actor* self) {
   auto& st = self->state;
   auto& job = st.job;
-  if (job.state != job_state::queued)
-    return;
+  if (job.state != job_state::queued) return;
   job.state = job_state::starting;
   job.error.clear();
   ++job.runs;
@@ -184,7 +179,7 @@ void start(job_actor* self) {
     // Not started while `starting` cannot be stored; the store is tried again shortly.
     job.state = job_state::queued;
     --job.runs;
-    self->delayed_send(self, std::chrono::seconds(1), start_atom::value);
+    self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
     return;
   }
   log(self, "starting", {{"run", job.runs}, {"vma", job.vma}});
@@ -194,8 +189,8 @@ void start(job_actor* self) {
     return;
   }
   st.attaching = true;
-  self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value,
-                job.volume_id, job.source)
+  self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value, job.volume_id,
+                job.source)
       .then(
           [self](const std::string& uri, std::uint64_t size) {
             self->state.attaching = false;
@@ -217,10 +212,10 @@ void start(job_actor* self) {
 caf::result<std::string> resume(job_actor* self) {
   auto& job = self->state.job;
   if (!job.resumable())
-    return make_error(errc::conflict,
-                      "job " + job.id + " is " + std::string(msg::name_of(job.state)) +
-                          (job.volume_kept ? "" : " without a kept volume") +
-                          ": nothing to resume");
+    return make_error(errc::conflict, "job " + job.id + " is " +
+                                          std::string(msg::name_of(job.state)) +
+                                          (job.volume_kept ? "" : " without a kept volume") +
+                                          ": nothing to resume");
   const auto before = job;
   job.state = job_state::queued;
   job.error.clear();
@@ -230,8 +225,9 @@ caf::result<std::string> resume(job_actor* self) {
     job = before;
     return err;
   }
-  log(self, "resumed", {{"from_state", std::string(msg::name_of(before.state))},
-                        {"bytes_done", before.progress.bytes_done}});
+  log(self, "resumed",
+      {{"from_state", std::string(msg::name_of(before.state))},
+       {"bytes_done", before.progress.bytes_done}});
   publish_state(self);
   return reply_json(self);
 }
@@ -256,11 +252,9 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
   auto& st = self->state;
   auto& job = st.job;
   const bool running = listed && m.state != "exited";
-  if (job.state == job_state::stopping)
-    return;  // the stop protocol asks the agent itself
+  if (job.state == job_state::stopping) return;  // the stop protocol asks the agent itself
   if (job.state != job_state::starting && job.state != job_state::replicating) {
-    if (running)
-      stop_stray_mover(self, m);
+    if (running) stop_stray_mover(self, m);
     return;
   }
   if (running) {
@@ -274,8 +268,7 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
     tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
     return;
   }
-  if (st.attaching || st.start_in_flight)
-    return;  // the agent has not seen the start yet
+  if (st.attaching || st.start_in_flight) return;  // the agent has not seen the start yet
   if (listed)
     on_mover_end(self, m.exit_code == 0, m.exit_code == 0 ? "" : "mover exited: " + m.detail);
   else
@@ -294,31 +287,27 @@ void recover(job_actor* self) {
     remove_record(self, "a DELETE that settled before the OMA restarted");
     return;
   }
-  if (job.state != job_state::starting && job.state != job_state::replicating)
-    return;
+  if (job.state != job_state::starting && job.state != job_state::replicating) return;
   tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
   auto subject = st.deps.bus->subjects().vma_status(job.vma);
-  if (!subject)
-    return;
+  if (!subject) return;
   msg::vma_status_request q;
   q.hdr = st.deps.bus->header();
-  request_off_thread(self, *subject, msg::encode(q),
-                     [handle = caf::actor_cast<caf::actor>(self),
-                      id = job.id](bus::result<bus::envelope> answer) {
-                       if (!answer)
-                         return;  // the agent is away: the poller notices if it stays away
-                       auto status = msg::decode<msg::vma_status>(answer->data);
-                       if (!status)
-                         return;
-                       for (const auto& m : status->movers)
-                         if (m.job == id) {
-                           caf::anon_send(handle, status_atom::value, m, true);
-                           return;
-                         }
-                       msg::mover_info none;
-                       none.job = id;
-                       caf::anon_send(handle, status_atom::value, none, false);
-                     });
+  request_off_thread(
+      self, *subject, msg::encode(q),
+      [handle = caf::actor_cast<caf::actor>(self), id = job.id](bus::result<bus::envelope> answer) {
+        if (!answer) return;  // the agent is away: the poller notices if it stays away
+        auto status = msg::decode<msg::vma_status>(answer->data);
+        if (!status) return;
+        for (const auto& m : status->movers)
+          if (m.job == id) {
+            caf::anon_send(handle, status_atom::value, m, true);
+            return;
+          }
+        msg::mover_info none;
+        none.job = id;
+        caf::anon_send(handle, status_atom::value, none, false);
+      });
 }
 
 /// The poller's latest progress of the mover. A resumed run's first one tells from where the
@@ -348,21 +337,19 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   const auto now = self->clock().now();
   if (flag_changed || now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
     st.progress_persisted = now;
-    if (!persist(self))
-      return;  // written: the observer has heard of it
+    if (!persist(self)) return;  // written: the observer has heard of it
   }
   observe(self);
 }
 
-caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
-                           std::uint64_t revision, bool recovering) {
+caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::uint64_t revision,
+                           bool recovering) {
   self->state.deps = std::move(deps);
   self->state.job = std::move(job);
   self->state.revision = revision;
   self->set_default_handler(caf::drop);
   log_stray_errors(self, "job " + self->state.job.id);
-  if (recovering)
-    recover(self);
+  if (recovering) recover(self);
   observe(self);
   return {
       [self](start_atom) { start(self); },
@@ -385,12 +372,11 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
       [self](const bus::envelope& e) {
         auto c = msg::decode<msg::stop_confirm>(e.data);
         if (!c) {
-          spdlog::warn("job {}: dropped a malformed confirmation on {}: {}",
-                       self->state.job.id, e.subject, c.error().message);
+          spdlog::warn("job {}: dropped a malformed confirmation on {}: {}", self->state.job.id,
+                       e.subject, c.error().message);
           return;
         }
-        if (c->job == self->state.job.id)
-          on_confirm(self, *c);
+        if (c->job == self->state.job.id) on_confirm(self, *c);
       },
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
       [self](retry_atom) { on_retry(self); },
@@ -399,15 +385,12 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
         auto& j = self->state.job;
         if (j.state != job_state::replicating && j.state != job_state::starting)
           return;  // a stop in progress hears it from the vma_process
-        if (p.exit_code == 0)
-          j.progress.bytes_done = p.bytes_total ? p.bytes_total : p.bytes_done;
-        on_mover_end(self, p.exit_code == 0,
-                     p.exit_code == 0 ? "" : "mover exited: " + p.detail);
+        if (p.exit_code == 0) j.progress.bytes_done = p.bytes_total ? p.bytes_total : p.bytes_done;
+        on_mover_end(self, p.exit_code == 0, p.exit_code == 0 ? "" : "mover exited: " + p.detail);
       },
       [self](lost_atom, const std::string&, const std::string& why) {
         auto& j = self->state.job;
-        if (j.state != job_state::replicating && j.state != job_state::starting)
-          return;
+        if (j.state != job_state::replicating && j.state != job_state::starting) return;
         // The mover may still be writing where its agent cannot be reached: the job fails,
         // and its volume is left as it is until the agent is heard from again.
         j.state = job_state::failed;
@@ -419,8 +402,7 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
       },
       [self](stalled_atom, const std::string&, std::uint64_t seconds) {
         auto& j = self->state.job;
-        if (j.stalled || j.state != job_state::replicating)
-          return;
+        if (j.stalled || j.state != job_state::replicating) return;
         j.stalled = true;
         (void)persist(self);
         log(self, "stalled", {{"seconds_without_progress", seconds}}, "poller");
@@ -437,11 +419,10 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job,
 
 caf::actor spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
                            std::uint64_t revision, bool recovering) {
-  return system.spawn(
-      [deps = std::move(deps), job = std::move(job), revision,
-       recovering](job_detail::job_actor* self) mutable {
-        return job_detail::job_behavior(self, std::move(deps), std::move(job), revision, recovering);
-      });
+  return system.spawn([deps = std::move(deps), job = std::move(job), revision,
+                       recovering](job_detail::job_actor* self) mutable {
+    return job_detail::job_behavior(self, std::move(deps), std::move(job), revision, recovering);
+  });
 }
 
 }  // namespace mk::actors

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <caf/fwd.hpp>
 #include <caf/actor.hpp>
+#include <caf/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -28,8 +28,9 @@ struct job_deps {
   std::chrono::milliseconds start_timeout = defaults::jobs::start_timeout;
 };
 
-/// One replication job (SPEC sections 3 and 4): its state machine, persisted in the store on
-/// every transition and before anything acts on it, and the stop protocol with its JobLog.
+/// One replication job (docs/states.md and docs/stop-protocol.md): its state machine, persisted in
+/// the store on every transition and before anything acts on it, and the stop protocol with its
+/// JobLog.
 ///
 /// Messages (replies are the job object as JSON text, or a caf::error of actors/errors.hpp):
 ///   (start_atom)                          queued -> starting -> replicating

@@ -58,8 +58,8 @@ caf::error persist(job_actor* self);
 /// Tries again the writes that failed.
 void on_retry(job_actor* self);
 /// One JobLog entry: when, what, which actor, and the details of the step.
-void log(job_actor* self, std::string_view event,
-         nlohmann::json detail = nlohmann::json::object(), std::string_view actor = "job");
+void log(job_actor* self, std::string_view event, nlohmann::json detail = nlohmann::json::object(),
+         std::string_view actor = "job");
 /// Tells the observer (the API) of the job as it is now.
 void observe(job_actor* self);
 /// Removes the record (the JobLog stays), tells the observer, and ends the actor once done.
@@ -76,14 +76,13 @@ void finish_volume(job_actor* self, bool complete);
 /// Sends to an actor the job may run without (tests of the protocol leave some out).
 template <class... Ts>
 void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
-  if (dest)
-    self->send(dest, std::forward<Ts>(xs)...);
+  if (dest) self->send(dest, std::forward<Ts>(xs)...);
 }
 
 // -- job_stop.cpp -----------------------------------------------------------------------
 
 caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req);
-/// Why a stop like `req` cannot be made now (SPEC section 4, rule 1), if it cannot.
+/// Why a stop like `req` cannot be made now (docs/stop-protocol.md, rule 1), if it cannot.
 caf::error stop_refusal(const job_record& job, const msg::stop_request& req);
 void begin_stop(job_actor* self, const stop_record& stop, bool after_restart);
 void on_confirm(job_actor* self, const msg::stop_confirm& c);

@@ -14,10 +14,9 @@ namespace {
 
 void arm_retry(job_actor* self) {
   auto& st = self->state;
-  if (st.retry_armed)
-    return;
+  if (st.retry_armed) return;
   st.retry_armed = true;
-  self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+  self->delayed_send(self, defaults::jobs::store_retry, retry_atom::value);
 }
 
 void flush_log(job_actor* self);
@@ -58,22 +57,19 @@ void on_retry(job_actor* self) {
     remove_record(self, "");
     return;
   }
-  if (st.record_dirty)
-    (void)persist(self);
+  if (st.record_dirty) (void)persist(self);
   flush_log(self);
 }
 
 void observe(job_actor* self) {
-  if (auto& o = self->state.deps.observer)
-    o->job_changed(to_json(self->state.job));
+  if (auto& o = self->state.deps.observer) o->job_changed(to_json(self->state.job));
 }
 
 void remove_record(job_actor* self, std::string_view why) {
   auto& st = self->state;
   if (!st.removal_pending) {
     st.removal_pending = true;
-    log(self, "deleted",
-        {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
+    log(self, "deleted", {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
   }
   flush_log(self);
   if (auto r = st.deps.store->erase(st.job.id); !r && r.error().code != bus::errc::not_found) {
@@ -82,10 +78,8 @@ void remove_record(job_actor* self, std::string_view why) {
     arm_retry(self);
     return;
   }
-  if (!st.unwritten_log.empty())
-    return;  // the retry already armed by flush_log comes back here
-  if (auto& o = st.deps.observer)
-    o->job_removed(st.job.id);
+  if (!st.unwritten_log.empty()) return;  // the retry already armed by flush_log comes back here
+  if (auto& o = st.deps.observer) o->job_removed(st.job.id);
   spdlog::info("job {}: removed", st.job.id);
   self->quit();
 }
@@ -96,8 +90,7 @@ void log(job_actor* self, std::string_view event, json detail, std::string_view 
   const auto entry = journal_entry(st.job, event, actor, std::move(detail));
   st.unwritten_log.push_back(entry.dump());
   // Told now: an entry that waits for the store is written once it is back, in order.
-  if (auto& o = st.deps.observer)
-    o->job_logged(entry);
+  if (auto& o = st.deps.observer) o->job_logged(entry);
   flush_log(self);
 }
 

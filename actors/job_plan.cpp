@@ -5,8 +5,8 @@
 
 namespace mk::actors::job_detail {
 
-using nlohmann::json;
 using msg::job_state;
+using nlohmann::json;
 
 caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req) {
   const auto& st = self->state;
@@ -14,19 +14,17 @@ caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req
   // A stop in progress is what a repeated request would get: plan from its options.
   const bool in_progress = job.state == job_state::stopping && job.stop;
   if (!in_progress)
-    if (auto err = stop_refusal(job, req))
-      return err;
+    if (auto err = stop_refusal(job, req)) return err;
   auto mode = in_progress ? job.stop->mode : req.mode;
   if (in_progress && req.mode == msg::stop_mode::force)
     mode = msg::stop_mode::force;  // a force request escalates the stop in progress
   const auto volumes = in_progress ? job.stop->volumes : req.volumes;
-  const auto grace_s = std::chrono::ceil<std::chrono::seconds>(
-                           (in_progress ? job.stop->grace_seconds : req.grace_seconds) > 0
-                               ? std::chrono::seconds(in_progress ? job.stop->grace_seconds
-                                                                  : req.grace_seconds)
-                               : std::chrono::duration_cast<std::chrono::seconds>(
-                                     st.deps.timing.grace))
-                           .count();
+  const auto grace_s =
+      std::chrono::ceil<std::chrono::seconds>(
+          (in_progress ? job.stop->grace_seconds : req.grace_seconds) > 0
+              ? std::chrono::seconds(in_progress ? job.stop->grace_seconds : req.grace_seconds)
+              : std::chrono::duration_cast<std::chrono::seconds>(st.deps.timing.grace))
+          .count();
   const bool keep = volumes == msg::volume_action::keep;
   const bool mover = job.mover_pid > 0 && job.active();
 
@@ -42,8 +40,9 @@ caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req
                    {"signal", "SIGKILL"},
                    {"then", nullptr}};
   } else {
-    vma_process = {{"action", "SIGTERM to the mover: it drains its requests in flight and "
-                              "writes its checkpoint"},
+    vma_process = {{"action",
+                    "SIGTERM to the mover: it drains its requests in flight and "
+                    "writes its checkpoint"},
                    {"pid", job.mover_pid},
                    {"signal", "SIGTERM"},
                    {"then", "SIGKILL after " + std::to_string(grace_s) + " s"}};

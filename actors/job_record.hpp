@@ -37,8 +37,8 @@ struct progress_record {
   std::int64_t updated_at = 0;  ///< unix ms; 0 before the first report
 };
 
-/// One replication job: what the store keeps under its id, and what the REST API shows (SPEC
-/// section 5's job object, plus the few fields the control plane needs to carry on after a
+/// One replication job: what the store keeps under its id, and what the REST API shows
+/// (docs/api.md's job object, plus the few fields the control plane needs to carry on after a
 /// restart).
 struct job_record {
   std::string id;
@@ -77,7 +77,7 @@ std::string rfc3339(std::int64_t unix_ms);
 /// nullopt if it is not one. sys::parse_rfc3339, for callers that need no reason.
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 
-/// The job object (SPEC section 5). `volume` is the volume's own JSON when known.
+/// The job object (docs/api.md). `volume` is the volume's own JSON when known.
 nlohmann::json to_json(const job_record& job, const nlohmann::json& volume = nullptr);
 
 /// One JobLog entry for `job` as it is now: when (`ts`), what (`event`), which actor, the

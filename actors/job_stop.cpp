@@ -1,4 +1,4 @@
-// The job actor's side of the stop protocol (SPEC section 4): a stop request checked and
+// The job actor's side of the stop protocol (docs/stop-protocol.md): a stop request checked and
 // stored before anyone acts, the participants asked and asked again, their answers, the
 // deadlines, and the settlement.
 #include <spdlog/spdlog.h>
@@ -10,9 +10,9 @@
 
 namespace mk::actors::job_detail {
 
-using nlohmann::json;
 using msg::job_state;
 using msg::participant;
+using nlohmann::json;
 
 namespace {
 
@@ -24,8 +24,7 @@ std::int64_t ms_between(clock_point from, clock_point to) {
 
 stop_protocol::timing timing_for(const job_actor_state& st, const stop_record& stop) {
   auto t = st.deps.timing;
-  if (stop.grace_seconds > 0)
-    t.grace = std::chrono::seconds(stop.grace_seconds);
+  if (stop.grace_seconds > 0) t.grace = std::chrono::seconds(stop.grace_seconds);
   return t;
 }
 
@@ -33,8 +32,7 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
   auto& st = self->state;
   const auto& stop = *st.job.stop;
   auto subject = st.deps.bus->subjects().job_stop(st.job.id);
-  if (!subject)
-    return;
+  if (!subject) return;
   for (const auto& s : sends) {
     if (s.to == participant::vma_process && st.start_in_flight)
       continue;  // asked again at the next tick, once the agent has answered the start
@@ -54,7 +52,6 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
   }
 }
 
-
 /// The settlement: the final state is written, logged and announced, and the volume of a
 /// copy that completed is marked complete.
 void settle(job_actor* self) {
@@ -67,8 +64,7 @@ void settle(job_actor* self) {
   job.state = result.state;
   job.error = result.error;
   stop.settled_at = unix_ms();
-  if (vma_done)
-    job.mover_pid = 0;
+  if (vma_done) job.mover_pid = 0;
   switch (result.state) {
     case job_state::cancelled:
       job.volume_kept = false;
@@ -80,8 +76,8 @@ void settle(job_actor* self) {
     default:
       // A failed stop keeps the volume resumable only where the volume actor kept it; while
       // the mover's end is unconfirmed it may still write, so nothing counts as kept.
-      job.volume_kept = vma_done && volume_done == msg::outcome::ok &&
-                        stop.volumes == msg::volume_action::keep;
+      job.volume_kept =
+          vma_done && volume_done == msg::outcome::ok && stop.volumes == msg::volume_action::keep;
       break;
   }
   const auto took = ms_between(st.stop_began, self->clock().now());
@@ -100,8 +96,7 @@ void settle(job_actor* self) {
        {"duration_ms", took},
        {"participants", parts}});
   publish_state(self);
-  if (job.state == job_state::completed)
-    finish_volume(self, true);
+  if (job.state == job_state::completed) finish_volume(self, true);
   if (job.delete_requested) {
     if (job.state == job_state::cancelled) {
       remove_record(self, "deleted by " + stop.requested_by);
@@ -119,11 +114,9 @@ void settle(job_actor* self) {
 
 void arm_tick(job_actor* self) {
   auto& st = self->state;
-  if (!st.protocol)
-    return;
+  if (!st.protocol) return;
   const auto due = st.protocol->next_deadline();
-  if (due == clock_point::max() || due >= st.tick_due)
-    return;
+  if (due == clock_point::max() || due >= st.tick_due) return;
   st.tick_due = due;
   const auto now = self->clock().now();
   const auto delay = due > now ? due - now : caf::actor_clock::duration_type{0};
@@ -149,9 +142,9 @@ caf::error stop_refusal(const job_record& job, const msg::stop_request& req) {
   const bool keep = req.volumes == msg::volume_action::keep;
   if (job.state == job_state::completed || job.state == job_state::cancelled ||
       (job.state == job_state::stopped && keep))
-    return make_error(errc::conflict, "job " + job.id + " is " +
-                                          std::string(msg::name_of(job.state)) +
-                                          ": nothing to stop");
+    return make_error(
+        errc::conflict,
+        "job " + job.id + " is " + std::string(msg::name_of(job.state)) + ": nothing to stop");
   return caf::none;
 }
 
@@ -165,13 +158,11 @@ caf::result<std::string> request_delete(job_actor* self, const msg::stop_request
     remove_record(self, "deleted by " + req.hdr.from);
     return last;
   }
-  if (job.state == job_state::stopping && job.stop &&
-      job.stop->volumes == msg::volume_action::keep)
+  if (job.state == job_state::stopping && job.stop && job.stop->volumes == msg::volume_action::keep)
     return make_error(errc::conflict, "job " + job.id +
                                           " is stopping with its volume kept; delete it "
                                           "once the stop has settled");
-  if (job.delete_requested)
-    return reply_json(self);
+  if (job.delete_requested) return reply_json(self);
   job.delete_requested = true;
   if (job.state == job_state::stopping) {
     if (auto err = persist(self)) {
@@ -198,16 +189,14 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
     if (req.mode == msg::stop_mode::force && job.stop->mode != msg::stop_mode::force &&
         st.protocol) {
       job.stop->mode = msg::stop_mode::force;
-      if (auto err = persist(self))
-        return err;
+      if (auto err = persist(self)) return err;
       log(self, "stop_escalated", {{"requested_by", req.hdr.from}, {"mode", "force"}});
       send_stops(self, st.protocol->escalate(self->clock().now()));
       arm_tick(self);
     }
     return reply_json(self);
   }
-  if (auto err = stop_refusal(job, req))
-    return err;
+  if (auto err = stop_refusal(job, req)) return err;
   const auto before = job;
   stop_record stop;
   stop.id = new_stop_id();
@@ -252,13 +241,11 @@ void on_confirm(job_actor* self, const msg::stop_confirm& c) {
     return;
   }
   const auto i = static_cast<std::size_t>(c.who);
-  if (job.stop->outcomes[i])
-    return;  // a repeat
+  if (job.stop->outcomes[i]) return;  // a repeat
   const auto now = self->clock().now();
   const auto phase_before = st.protocol->current();
   auto sends = st.protocol->confirm(c.who, c.result, c.detail, now, c.completed);
-  if (!st.protocol->outcome_of(c.who))
-    return;  // not asked yet: the protocol ignored it
+  if (!st.protocol->outcome_of(c.who)) return;  // not asked yet: the protocol ignored it
   job.stop->outcomes[i] = c.result;
   job.stop->details[i] = c.detail;
   log(self, "participant_confirmed",
@@ -271,23 +258,21 @@ void on_confirm(job_actor* self, const msg::stop_confirm& c) {
   if (phase_before == stop_protocol::phase::quiesce &&
       st.protocol->current() == stop_protocol::phase::volumes)
     log(self, "volumes_phase",
-        {{"volumes", std::string(msg::name_of(c.completed ? msg::volume_action::keep
-                                                            : job.stop->volumes))}});
+        {{"volumes",
+          std::string(msg::name_of(c.completed ? msg::volume_action::keep : job.stop->volumes))}});
   if (st.protocol->settled()) {
     settle(self);
     return;
   }
   if (auto err = persist(self))
-    spdlog::warn("job {}: a participant's answer was not stored; it will be asked again",
-                 job.id);
+    spdlog::warn("job {}: a participant's answer was not stored; it will be asked again", job.id);
   send_stops(self, sends);
   arm_tick(self);
 }
 
 void on_tick(job_actor* self, std::uint64_t generation) {
   auto& st = self->state;
-  if (generation != st.tick_generation || !st.protocol)
-    return;
+  if (generation != st.tick_generation || !st.protocol) return;
   st.tick_due = clock_point::max();
   auto sends = st.protocol->tick(self->clock().now());
   if (st.protocol->settled()) {

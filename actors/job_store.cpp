@@ -16,8 +16,7 @@ class jetstream_store final : public job_store {
 
   bus::result<stored_job> load(std::string_view id) override {
     auto e = state_->jobs().get(id);
-    if (!e)
-      return mk::unexpected(std::move(e.error()));
+    if (!e) return mk::unexpected(std::move(e.error()));
     return stored_job{std::string(e->value.begin(), e->value.end()), e->revision};
   }
   bus::result<std::uint64_t> create(std::string_view id, std::string_view json) override {
@@ -31,18 +30,15 @@ class jetstream_store final : public job_store {
   bus::result<std::vector<std::string>> ids() override { return state_->jobs().keys(); }
   bus::result<> append_log(std::string_view id, std::string_view entry) override {
     auto r = state_->log().append(id, bytes_of(entry));
-    if (!r)
-      return mk::unexpected(std::move(r.error()));
+    if (!r) return mk::unexpected(std::move(r.error()));
     return {};
   }
   bus::result<std::vector<std::string>> read_log(std::string_view id) override {
     auto r = state_->log().read(id);
-    if (!r)
-      return mk::unexpected(std::move(r.error()));
+    if (!r) return mk::unexpected(std::move(r.error()));
     std::vector<std::string> out;
     out.reserve(r->size());
-    for (const auto& b : *r)
-      out.emplace_back(b.begin(), b.end());
+    for (const auto& b : *r) out.emplace_back(b.begin(), b.end());
     return out;
   }
   bus::result<> read_all_logs(std::int64_t since_unix_ms,
@@ -83,25 +79,22 @@ bus::result<std::uint64_t> memory_job_store::update(std::string_view id, std::st
   std::lock_guard lock(mutex_);
   auto it = records_.find(id);
   if (it == records_.end() || it->second.revision != revision)
-    return bus::fail(bus::errc::conflict,
-                     "job " + std::string(id) + ": revision " + std::to_string(revision) +
-                         " is not the latest");
+    return bus::fail(bus::errc::conflict, "job " + std::string(id) + ": revision " +
+                                              std::to_string(revision) + " is not the latest");
   it->second = {std::string(json), ++sequence_};
   return sequence_;
 }
 
 bus::result<> memory_job_store::erase(std::string_view id) {
   std::lock_guard lock(mutex_);
-  if (auto it = records_.find(id); it != records_.end())
-    records_.erase(it);
+  if (auto it = records_.find(id); it != records_.end()) records_.erase(it);
   return {};
 }
 
 bus::result<std::vector<std::string>> memory_job_store::ids() {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [id, _] : records_)
-    out.push_back(id);
+  for (const auto& [id, _] : records_) out.push_back(id);
   return out;
 }
 
@@ -126,8 +119,7 @@ bus::result<> memory_job_store::read_all_logs(std::int64_t,
     std::lock_guard lock(mutex_);
     entries = appended_;
   }
-  for (const auto& e : entries)
-    each(e);
+  for (const auto& e : entries) each(e);
   return {};
 }
 

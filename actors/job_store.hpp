@@ -23,7 +23,7 @@ struct stored_job {
   std::uint64_t revision = 0;
 };
 
-/// Where job actors keep their records and the JobLog (SPEC section 8). Writes are checked
+/// Where job actors keep their records and the JobLog (docs/recovery.md). Writes are checked
 /// against revisions: a lost race is bus::errc::conflict, never a silent overwrite. Every call
 /// is durable when it returns. Thread-safe.
 class job_store {

@@ -19,8 +19,8 @@ namespace mk::actors {
 
 namespace {
 
-using nlohmann::json;
 using msg::job_state;
+using nlohmann::json;
 
 struct maintenance_state {
   std::shared_ptr<bus_link> bus;
@@ -56,16 +56,13 @@ caf::error persist(self_ptr self) {
   auto& st = self->state;
   const auto text = reply(st);  // stored as shown: `waiting` is ignored when read back
   auto r = st.settings->put(defaults::maintenance::settings_key, text);
-  if (!r)
-    return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
-  if (st.changed)
-    st.changed(text);
+  if (!r) return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
+  if (st.changed) st.changed(text);
   return caf::none;
 }
 
 void persist_or_log(self_ptr self) {
-  if (auto err = persist(self))
-    spdlog::error("{}", message_of(err));
+  if (auto err = persist(self)) spdlog::error("{}", message_of(err));
 }
 
 void announce(self_ptr self) {
@@ -99,8 +96,7 @@ void resume(self_ptr self, const std::string& job) {
 /// Starts stops until max_parallel are in flight.
 void pump(self_ptr self) {
   auto& st = self->state;
-  while (st.mode.enabled && st.mode.stopping.size() < st.mode.max_parallel &&
-         !st.waiting.empty()) {
+  while (st.mode.enabled && st.mode.stopping.size() < st.mode.max_parallel && !st.waiting.empty()) {
     const auto job = st.waiting.front();
     st.waiting.pop_front();
     msg::stop_request r;
@@ -115,8 +111,8 @@ void pump(self_ptr self) {
             [self, job](const std::string& text) {
               auto j = json::parse(text, nullptr, false);
               auto& stopping = self->state.mode.stopping;
-              if (auto it = stopping.find(job); it != stopping.end() && j.is_object() &&
-                                                 j["stop"].is_object())
+              if (auto it = stopping.find(job);
+                  it != stopping.end() && j.is_object() && j["stop"].is_object())
                 it->second = j["stop"].value("id", "");
               persist_or_log(self);
             },
@@ -133,14 +129,12 @@ void pump(self_ptr self) {
 void on_state(self_ptr self, const msg::job_state_changed& c) {
   auto& st = self->state;
   auto it = st.mode.stopping.find(c.job);
-  if (it == st.mode.stopping.end() || !settled(c.state))
-    return;
+  if (it == st.mode.stopping.end() || !settled(c.state)) return;
   const bool ours = it->second.empty() || it->second == c.stop_id;
   st.mode.stopping.erase(it);
   if (c.state == job_state::stopped && ours) {
     st.mode.stopped.push_back(c.job);
-    if (!st.mode.enabled && st.mode.resume_after)
-      st.mode.to_resume.push_back(c.job);
+    if (!st.mode.enabled && st.mode.resume_after) st.mode.to_resume.push_back(c.job);
   }
   persist_or_log(self);
   if (!st.mode.enabled && std::ranges::find(st.mode.to_resume, c.job) != st.mode.to_resume.end())
@@ -156,34 +150,29 @@ void survey(self_ptr self) {
           [self](const std::string& text) {
             auto& st = self->state;
             auto jobs = json::parse(text, nullptr, false);
-            if (!jobs.is_array())
-              return;
+            if (!jobs.is_array()) return;
             st.waiting.clear();
             // A stop whose job is gone (deleted meanwhile) never settles: free its slot.
             std::set<std::string> listed;
-            for (const auto& j : jobs)
-              listed.insert(j.value("id", ""));
+            for (const auto& j : jobs) listed.insert(j.value("id", ""));
             if (std::erase_if(st.mode.stopping,
                               [&](const auto& e) { return !listed.contains(e.first); }) > 0)
               persist_or_log(self);
             for (const auto& j : jobs) {
               const auto id = j.value("id", ""), vma = j.value("vma", "");
               auto state = msg::parse_enum<job_state>(j.value("state", ""));
-              if (!state)
-                continue;
+              if (!state) continue;
               msg::job_state_changed c{{}, id, *state, j.value("stop_id", ""), {}};
               if (st.mode.stopping.contains(id))
                 on_state(self, c);  // settled while we were away
               else if (st.mode.enabled && st.mode.covers(vma) && active(*state))
                 st.waiting.push_back(id);
             }
-            for (const auto& id : std::vector(st.mode.to_resume))
-              resume(self, id);
+            for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
             pump(self);
           },
           [](const caf::error& err) {
-            spdlog::error("maintenance: the registry did not list the jobs: {}",
-                          message_of(err));
+            spdlog::error("maintenance: the registry did not list the jobs: {}", message_of(err));
           });
 }
 
@@ -228,13 +217,11 @@ caf::result<std::string> turn_on(self_ptr self, const msg::maintenance& m) {
 
 caf::result<std::string> turn_off(self_ptr self, const msg::maintenance& m) {
   auto& st = self->state;
-  if (!st.mode.enabled)
-    return reply(st);
+  if (!st.mode.enabled) return reply(st);
   const auto before = st.mode;
   st.mode.enabled = false;
   st.mode.resume_after = m.resume_after;
-  if (m.resume_after)
-    st.mode.to_resume = st.mode.stopped;
+  if (m.resume_after) st.mode.to_resume = st.mode.stopped;
   if (auto err = persist(self)) {
     st.mode = before;
     return err;
@@ -242,26 +229,22 @@ caf::result<std::string> turn_off(self_ptr self, const msg::maintenance& m) {
   st.waiting.clear();
   spdlog::info("maintenance {} off; {} job(s) to resume", st.mode.id, st.mode.to_resume.size());
   announce(self);
-  for (const auto& id : std::vector(st.mode.to_resume))
-    resume(self, id);
+  for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
   return reply(st);
 }
 
 caf::result<std::string> on_switch(self_ptr self, const msg::maintenance& m) {
-  if (auto ok = check_switch(m); !ok)
-    return make_error(errc::invalid, ok.error());
+  if (auto ok = check_switch(m); !ok) return make_error(errc::invalid, ok.error());
   return m.enabled ? turn_on(self, m) : turn_off(self, m);
 }
 
 void on_envelope(self_ptr self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
-  if (!message)
-    return;
+  if (!message) return;
   if (auto* c = std::get_if<msg::job_state_changed>(&*message)) {
     on_state(self, *c);
   } else if (auto* m = std::get_if<msg::maintenance>(&*message)) {
-    if (self->state.own_switches.erase(m->hdr.id) == 0)
-      (void)on_switch(self, *m);
+    if (self->state.own_switches.erase(m->hdr.id) == 0) (void)on_switch(self, *m);
   }
 }
 
@@ -288,8 +271,8 @@ caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::act
     self->send(st.registry, gate_atom::value, true, st.mode.scope, st.mode.reason);
   const auto& s = st.bus->subjects();
   for (const auto& pattern : {s.maintenance(), s.all_states()}) {
-    auto sub = bus::subscribe_actor(st.bus->transport(), pattern,
-                                    caf::actor_cast<caf::actor>(self));
+    auto sub =
+        bus::subscribe_actor(st.bus->transport(), pattern, caf::actor_cast<caf::actor>(self));
     if (!sub) {
       spdlog::error("maintenance: cannot subscribe to {}: {}", pattern, sub.error().message);
       self->quit(make_error(errc::internal, "maintenance: subscribe: " + sub.error().message));

@@ -11,7 +11,7 @@
 
 namespace mk::actors {
 
-/// Maintenance mode (SPEC section 7). Turned on, it closes the registry's gate for its scope
+/// Maintenance mode (docs/operations.md). Turned on, it closes the registry's gate for its scope
 /// (new replications and resumes there are refused with `unavailable`) and stops every active
 /// job in scope (graceful, volumes kept, reason `maintenance`), at most `max_parallel` stops in
 /// flight at once: a stop counts from the request until the job's state says it settled.

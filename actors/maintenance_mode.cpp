@@ -27,13 +27,11 @@ json to_json(const maintenance_mode& m) {
 
 expected<maintenance_mode, std::string> maintenance_from_json(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
-  if (!j.is_object())
-    return unexpected(std::string("not a JSON object"));
+  if (!j.is_object()) return unexpected(std::string("not a JSON object"));
   try {
     maintenance_mode m;
     m.enabled = j.at("enabled").get<bool>();
-    if (j.at("id").is_string())
-      m.id = j["id"].get<std::string>();
+    if (j.at("id").is_string()) m.id = j["id"].get<std::string>();
     m.reason = j.at("reason").get<std::string>();
     m.scope = j.at("scope").get<std::string>();
     m.max_parallel = j.at("max_parallel").get<std::uint32_t>();

@@ -27,7 +27,7 @@ struct mover_end {
 struct mover_record {
   std::string job;
   vma::proc_identity id;
-  std::string checkpoint;  ///< a name: the file is DATA/checkpoints/<name>.json
+  std::string checkpoint;       ///< a name: the file is DATA/checkpoints/<name>.json
   std::int64_t started_at = 0;  ///< unix ms
   /// A graceful stop under way: SIGTERM was sent at `term_sent_at` (unix ms) for this stop id,
   /// with this grace. A restarted agent carries it on rather than sending a second SIGTERM,

@@ -11,17 +11,15 @@ std::optional<msg::stop_request> stop_answers::accept(const bus::envelope& e) co
                  request.error().message);
     return std::nullopt;
   }
-  if (request->to != msg::name_of(who_) || request->stop_id.empty() ||
-      !msg::valid_id(request->job))
+  if (request->to != msg::name_of(who_) || request->stop_id.empty() || !msg::valid_id(request->job))
     return std::nullopt;
   return std::move(*request);
 }
 
 std::optional<msg::stop_request> stop_answers::take(const bus_link& bus,
-                                                   const bus::envelope& e) const {
+                                                    const bus::envelope& e) const {
   auto request = accept(e);
-  if (!request)
-    return std::nullopt;
+  if (!request) return std::nullopt;
   if (const auto* answer = answered(request->job, request->stop_id)) {
     repeat(bus, *answer);
     return std::nullopt;
@@ -53,8 +51,7 @@ void stop_answers::repeat(const bus_link& bus, const msg::stop_confirm& answer) 
     (void)bus.publish(*subject, answer);  // a failure is logged; the job actor asks again
 }
 
-bus::result<bus::subscription> subscribe_stops(const bus_link& bus,
-                                               const caf::actor& participant) {
+bus::result<bus::subscription> subscribe_stops(const bus_link& bus, const caf::actor& participant) {
   return bus::subscribe_actor(bus.transport(), bus.subjects().all_stops(), participant);
 }
 

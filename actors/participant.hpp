@@ -9,7 +9,7 @@
 
 namespace mk::actors {
 
-/// What every participant of the stop protocol shares (SPEC section 4): picking the stop
+/// What every participant of the stop protocol shares (docs/stop-protocol.md): picking the stop
 /// requests addressed to it, and idempotency by stop id. A request that was answered already
 /// gets the same answer again, without acting twice; the job actor re-sends until it hears.
 /// One answer is kept per job (the latest stop's), so memory follows the number of jobs.

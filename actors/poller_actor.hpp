@@ -31,8 +31,8 @@ struct poller_options {
   bool detach_requests = true;
 };
 
-/// The OMA's poller (SPEC sections 4 and 6): the latest progress of every job, and the
-/// watch over the movers of the jobs it follows. Time is the actor clock's (CAF's virtual time
+/// The OMA's poller (docs/stop-protocol.md and docs/bus.md): the latest progress of every job, and
+/// the watch over the movers of the jobs it follows. Time is the actor clock's (CAF's virtual time
 /// in tests).
 ///
 /// Bus: subscribes `<prefix>.job.*.progress` (a malformed message, or one whose job is not

@@ -30,7 +30,7 @@ struct entry {
   std::string stop_id;
 };
 
-/// Maintenance mode's refusal of new replications and resumes in its scope (SPEC section 7).
+/// Maintenance mode's refusal of new replications and resumes in its scope (docs/operations.md).
 struct gate {
   bool closed = false;
   std::string scope;  ///< "all" or "vma:ID"
@@ -64,8 +64,7 @@ constexpr std::size_t max_name = 256;
 caf::error check_new_job(const msg::replicate_request& r) {
   if (r.name.empty() || r.name.size() > max_name || !msg::printable(r.name))
     return make_error(errc::invalid, "name: 1 to 256 printable characters expected");
-  if (auto why = source_problem(r.source); !why.empty())
-    return make_error(errc::invalid, why);
+  if (auto why = source_problem(r.source); !why.empty()) return make_error(errc::invalid, why);
   if (!msg::valid_id(r.vma))
     return make_error(errc::invalid, "vma: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected");
   return caf::none;
@@ -86,11 +85,9 @@ caf::actor spawn_job(registry* self, job_record job, std::uint64_t revision, boo
 }
 
 caf::result<std::string> create(registry* self, const msg::replicate_request& r) {
-  if (auto err = check_new_job(r))
-    return err;
+  if (auto err = check_new_job(r)) return err;
   auto& st = self->state;
-  if (st.maintenance.covers(r.vma))
-    return st.maintenance.refusal();
+  if (st.maintenance.covers(r.vma)) return st.maintenance.refusal();
   job_record job;
   job.id = new_job_id();
   job.name = r.name;
@@ -102,15 +99,12 @@ caf::result<std::string> create(registry* self, const msg::replicate_request& r)
   auto revision = st.deps.store->create(job.id, json_text);
   if (!revision)
     return make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message);
-  const auto entry = journal_entry(job, "created", "registry",
-                                   {{"name", job.name},
-                                    {"source", job.source},
-                                    {"vma", job.vma},
-                                    {"requested_by", r.hdr.from}});
+  const auto entry = journal_entry(
+      job, "created", "registry",
+      {{"name", job.name}, {"source", job.source}, {"vma", job.vma}, {"requested_by", r.hdr.from}});
   (void)st.deps.store->append_log(job.id, entry.dump());
   // Told before the answer, so that a client that reads after it finds the job.
-  if (st.deps.observer)
-    st.deps.observer->job_changed(to_json(job));
+  if (st.deps.observer) st.deps.observer->job_changed(to_json(job));
   auto actor = spawn_job(self, std::move(job), *revision, false);
   self->send(actor, start_atom::value);
   return json_text;
@@ -134,8 +128,7 @@ msg::control_reply reply_from(const std::string& job_json) {
   if (j.is_object()) {
     out.job = j.value("id", "");
     out.state = j.value("state", "");
-    if (j.contains("stop") && j["stop"].is_object())
-      out.stop_id = j["stop"].value("id", "");
+    if (j.contains("stop") && j["stop"].is_object()) out.stop_id = j["stop"].value("id", "");
   }
   return out;
 }
@@ -155,12 +148,10 @@ void answer_on_bus(registry* self, const bus::envelope& e, const caf::actor& des
   self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
       .then(
           [bus, e](const std::string& job_json) {
-            if (!e.reply.empty())
-              (void)bus->reply(e, reply_from(job_json));
+            if (!e.reply.empty()) (void)bus->reply(e, reply_from(job_json));
           },
           [bus, e](const caf::error& err) {
-            if (!e.reply.empty())
-              (void)bus->reply(e, reply_from(err));
+            if (!e.reply.empty()) (void)bus->reply(e, reply_from(err));
           });
 }
 
@@ -184,8 +175,7 @@ void on_hello(registry* self, const msg::hello& h) {
   spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
   heard(self, h);
   for (const auto& [id, e] : st.jobs) {
-    if (e.vma != h.vma)
-      continue;
+    if (e.vma != h.vma) continue;
     auto it = std::find_if(h.movers.begin(), h.movers.end(),
                            [&id](const msg::mover_info& m) { return m.job == id; });
     if (it != h.movers.end()) {
@@ -198,8 +188,7 @@ void on_hello(registry* self, const msg::hello& h) {
   }
   // A mover for a job that does not exist (deleted while its agent was away) must not write on.
   for (const auto& m : h.movers) {
-    if (st.jobs.contains(m.job) || m.state == "exited")
-      continue;
+    if (st.jobs.contains(m.job) || m.state == "exited") continue;
     msg::stop_request r;
     r.job = m.job;
     r.stop_id = new_stop_id();
@@ -216,8 +205,7 @@ void on_hello(registry* self, const msg::hello& h) {
 /// characters, a grace period), so that no authorised publisher can write control sequences
 /// into what operators read, or hold off the kill of a stuck mover for years.
 std::string bus_stop_problem(const msg::stop_request& r) {
-  if (!msg::valid_id(r.job))
-    return "job: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected";
+  if (!msg::valid_id(r.job)) return "job: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected";
   if (r.comment.size() > defaults::jobs::max_comment || !msg::printable(r.comment))
     return "comment: at most " + std::to_string(defaults::jobs::max_comment) +
            " printable characters expected";
@@ -230,16 +218,14 @@ std::string bus_stop_problem(const msg::stop_request& r) {
 void on_envelope(registry* self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
   if (!message) {
-    spdlog::warn("oma: dropped a malformed message on {}: {}", e.subject,
-                 message.error().message);
+    spdlog::warn("oma: dropped a malformed message on {}: {}", e.subject, message.error().message);
     return;
   }
   std::visit(
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, msg::stop_confirm>) {
-          if (auto job = find(self, m.job))
-            self->send(job, e);
+          if (auto job = find(self, m.job)) self->send(job, e);
         } else if constexpr (std::is_same_v<T, msg::stop_request>) {
           if (auto why = bus_stop_problem(m); !why.empty()) {
             if (!e.reply.empty())
@@ -286,8 +272,8 @@ bool subscribe(registry* self) {
 /// again rather than leave the job without its actor until the next start.
 bus::result<stored_job> load_for_recovery(job_store& store, const std::string& id) {
   auto stored = store.load(id);
-  for (unsigned read = 1; !stored && stored.error().code == bus::errc::timeout &&
-                          read < defaults::jobs::recover_reads;
+  for (unsigned read = 1;
+       !stored && stored.error().code == bus::errc::timeout && read < defaults::jobs::recover_reads;
        ++read) {
     spdlog::warn("job {}: reading its record again: {}", id, stored.error().message);
     stored = store.load(id);
@@ -365,17 +351,14 @@ std::string list(const registry_state& st) {
 void set_gate(registry* self, bool closed, const std::string& scope, const std::string& reason) {
   auto& st = self->state;
   st.maintenance = {closed, scope, reason};
-  if (closed)
-    return;
+  if (closed) return;
   for (const auto& id : std::exchange(st.held, {}))
-    if (auto actor = find(self, id))
-      self->send(actor, start_atom::value);
+    if (auto actor = find(self, id)) self->send(actor, start_atom::value);
 }
 
 template <class Atom, class... Ts>
 void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
-  if (auto actor = find(self, job))
-    self->send(actor, atom, job, std::forward<Ts>(xs)...);
+  if (auto actor = find(self, job)) self->send(actor, atom, job, std::forward<Ts>(xs)...);
 }
 
 caf::behavior registry_behavior(registry* self, job_deps deps) {
@@ -411,14 +394,12 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
       },
       [self](const msg::stop_request& r) -> caf::result<std::string> {
         auto job = find(self, r.job);
-        if (!job)
-          return unknown(r.job);
+        if (!job) return unknown(r.job);
         return ask_job(self, job, r);
       },
       [self](resume_atom, const std::string& id) -> caf::result<std::string> {
         auto job = find(self, id);
-        if (!job)
-          return unknown(id);
+        if (!job) return unknown(id);
         if (self->state.maintenance.covers(self->state.jobs[id].vma))
           return self->state.maintenance.refusal();
         auto rp = self->make_response_promise<std::string>();
@@ -433,14 +414,12 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
       },
       [self](remove_atom a, const msg::stop_request& r) -> caf::result<std::string> {
         auto job = find(self, r.job);
-        if (!job)
-          return unknown(r.job);
+        if (!job) return unknown(r.job);
         return ask_job(self, job, a, r);
       },
       [self](plan_atom a, const msg::stop_request& r) -> caf::result<std::string> {
         auto job = find(self, r.job);
-        if (!job)
-          return unknown(r.job);
+        if (!job) return unknown(r.job);
         return ask_job(self, job, a, r);
       },
       [self](list_atom) { return list(self->state); },
@@ -455,8 +434,7 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
       },
       [self](get_atom, const std::string& id) -> caf::result<std::string> {
         auto job = find(self, id);
-        if (!job)
-          return unknown(id);
+        if (!job) return unknown(id);
         return ask_job(self, job, get_atom::value);
       },
       [self](snapshot_atom a, const std::string& job, const msg::progress& p) {
@@ -473,8 +451,7 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
       },
       [self](trigger_atom, const std::string& job, const std::string& action) {
         auto actor = find(self, job);
-        if (!actor)
-          return;
+        if (!actor) return;
         if (action == "start") {
           // Through the same gate as a recovered queued job: maintenance holds it.
           if (self->state.maintenance.covers(self->state.jobs[job].vma))
@@ -482,8 +459,8 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
           else
             self->send(actor, start_atom::value);
         } else if (action == "resume") {
-          trigger_request(self, caf::actor_cast<caf::actor>(self), job, action,
-                          resume_atom::value, job);
+          trigger_request(self, caf::actor_cast<caf::actor>(self), job, action, resume_atom::value,
+                          job);
         } else if (action == "stop") {
           msg::stop_request r;
           r.hdr = self->state.deps.bus->header();

@@ -27,32 +27,27 @@ std::string clock_text(std::int32_t s) {
 
 /// "HH:MM" or "HH:MM:SS", 00:00 to 23:59:59.
 std::optional<std::int32_t> parse_clock(const std::string& t) {
-  if (t.size() != 5 && t.size() != 8)
-    return std::nullopt;
+  if (t.size() != 5 && t.size() != 8) return std::nullopt;
   int parts[3] = {0, 0, 0};
   for (std::size_t i = 0, n = 0; i < t.size(); i += 3, ++n) {
-    if (i > 0 && t[i - 1] != ':')
-      return std::nullopt;
-    if (t[i] < '0' || t[i] > '9' || t[i + 1] < '0' || t[i + 1] > '9')
-      return std::nullopt;
+    if (i > 0 && t[i - 1] != ':') return std::nullopt;
+    if (t[i] < '0' || t[i] > '9' || t[i + 1] < '0' || t[i + 1] > '9') return std::nullopt;
     parts[n] = (t[i] - '0') * 10 + (t[i + 1] - '0');
   }
-  if (parts[0] > 23 || parts[1] > 59 || parts[2] > 59)
-    return std::nullopt;
+  if (parts[0] > 23 || parts[1] > 59 || parts[2] > 59) return std::nullopt;
   return parts[0] * 3600 + parts[1] * 60 + parts[2];
 }
 
 expected<schedule_target, std::string> target_from(const json& body) {
   auto t = body.find("target");
   if (t == body.end() || !t->is_object() || t->size() != 1)
-    return unexpected(std::string(
-        R"(target: one of {"job":ID}, {"vma":ID} or {"all":true} expected)"));
+    return unexpected(
+        std::string(R"(target: one of {"job":ID}, {"vma":ID} or {"all":true} expected)"));
   schedule_target out;
   const std::string key = t->begin().key();
   const json& value = t->begin().value();
   if (key == "all") {
-    if (value != json(true))
-      return unexpected(std::string("target.all: true expected"));
+    if (value != json(true)) return unexpected(std::string("target.all: true expected"));
     return out;
   }
   if (key != "job" && key != "vma")
@@ -68,8 +63,7 @@ expected<schedule_target, std::string> target_from(const json& body) {
 expected<std::int32_t, std::string> clock_field(const json& window, const char* key) {
   auto v = window.find(key);
   std::optional<std::int32_t> s;
-  if (v != window.end() && v->is_string())
-    s = parse_clock(v->get<std::string>());
+  if (v != window.end() && v->is_string()) s = parse_clock(v->get<std::string>());
   if (!s)
     return unexpected("window." + std::string(key) +
                       ": a UTC time of day HH:MM or HH:MM:SS expected (22:00)");
@@ -84,13 +78,10 @@ expected<schedule, std::string> window_from(const json& body, schedule_target ta
     if (key != "from" && key != "to")
       return unexpected("window: unknown field \"" + key.substr(0, 40) + "\"");
   auto from = clock_field(w, "from");
-  if (!from)
-    return unexpected(from.error());
+  if (!from) return unexpected(from.error());
   auto to = clock_field(w, "to");
-  if (!to)
-    return unexpected(to.error());
-  if (*from == *to)
-    return unexpected(std::string("window: from and to must differ"));
+  if (!to) return unexpected(to.error());
+  if (*from == *to) return unexpected(std::string("window: from and to must differ"));
   if (body.contains("action") || body.contains("at"))
     return unexpected(std::string("window: a window takes no action or at"));
   schedule s;
@@ -111,12 +102,11 @@ expected<schedule, std::string> once_from(const json& body, schedule_target targ
   schedule s;
   s.action = action->get<std::string>();
   if (s.action.starts_with("maintenance") && target.k == schedule_target::kind::job)
-    return unexpected(std::string(
-        R"(target: maintenance covers {"all":true} or {"vma":ID}, not one job)"));
+    return unexpected(
+        std::string(R"(target: maintenance covers {"all":true} or {"vma":ID}, not one job)"));
   auto at = body.find("at");
   std::optional<std::int64_t> at_ms;
-  if (at != body.end() && at->is_string())
-    at_ms = parse_rfc3339(at->get<std::string>());
+  if (at != body.end() && at->is_string()) at_ms = parse_rfc3339(at->get<std::string>());
   if (!at_ms)
     return unexpected(std::string("at: an RFC 3339 time expected (2026-11-28T22:00:00Z)"));
   if (*at_ms <= now_ms)
@@ -191,16 +181,13 @@ std::string daily_window::text() const {
 }
 
 std::optional<std::int64_t> schedule::next_due(std::int64_t now_ms) const {
-  if (is_window)
-    return window.next_change_after(now_ms);
-  if (fired_ms)
-    return std::nullopt;
+  if (is_window) return window.next_change_after(now_ms);
+  if (fired_ms) return std::nullopt;
   return at_ms;
 }
 
 std::string schedule::comment() const {
-  if (is_window)
-    return "schedule " + id + ": outside the window " + window.text();
+  if (is_window) return "schedule " + id + ": outside the window " + window.text();
   return "schedule " + id + ": " + action + " at " + rfc3339(at_ms);
 }
 
@@ -230,27 +217,22 @@ json to_json(const schedule& s, std::int64_t now_ms) {
 
 expected<schedule, std::string> schedule_from_json(const std::string& text) {
   auto j = json::parse(text, nullptr, false);
-  if (!j.is_object())
-    return unexpected(std::string("not a JSON object"));
+  if (!j.is_object()) return unexpected(std::string("not a JSON object"));
   try {
     auto target = target_from(j);
-    if (!target)
-      return unexpected(target.error());
+    if (!target) return unexpected(target.error());
     schedule s;
     s.id = j.at("id").get<std::string>();
-    if (!msg::valid_id(s.id))
-      return unexpected("id: not a valid id: " + s.id.substr(0, 70));
+    if (!msg::valid_id(s.id)) return unexpected("id: not a valid id: " + s.id.substr(0, 70));
     s.target = std::move(*target);
     s.is_window = j.at("kind") == "window";
     s.created_ms = parse_rfc3339(j.at("created_at").get<std::string>()).value_or(0);
     s.created_by = j.at("created_by").get<std::string>();
     if (s.is_window) {
       auto w = window_from(json{{"window", j.at("window")}}, s.target);
-      if (!w)
-        return unexpected(w.error());
+      if (!w) return unexpected(w.error());
       s.window = w->window;
-      if (j.at("seen_open").is_boolean())
-        s.open = j["seen_open"].get<bool>();
+      if (j.at("seen_open").is_boolean()) s.open = j["seen_open"].get<bool>();
       if (j.at("changed_at").is_string())
         s.changed_ms = parse_rfc3339(j["changed_at"].get<std::string>()).value_or(0);
       s.stopped = strings(j, "stopped");
@@ -270,17 +252,14 @@ expected<schedule, std::string> schedule_from_json(const std::string& text) {
 }
 
 expected<schedule, std::string> schedule_from_request(const json& body, std::int64_t now_ms) {
-  if (!body.is_object())
-    return unexpected(std::string("the body: a JSON object expected"));
+  if (!body.is_object()) return unexpected(std::string("the body: a JSON object expected"));
   for (const auto& [key, _] : body.items())
     if (key != "action" && key != "target" && key != "at" && key != "window")
       return unexpected("unknown field \"" + key.substr(0, 40) +
                         "\" (action, target, at or window expected)");
   auto target = target_from(body);
-  if (!target)
-    return unexpected(target.error());
-  if (body.contains("window"))
-    return window_from(body, std::move(*target));
+  if (!target) return unexpected(target.error());
+  if (body.contains("window")) return window_from(body, std::move(*target));
   return once_from(body, std::move(*target), now_ms);
 }
 

@@ -37,7 +37,7 @@ struct daily_window {
   std::string text() const;
 };
 
-/// One schedule of SPEC section 7, as it is stored (the schedules bucket, key = id) and shown
+/// One schedule of docs/operations.md, as it is stored (the schedules bucket, key = id) and shown
 /// (GET /schedules): a one-shot action at a time, or a daily replication window. What it did
 /// is kept with it: when a one-shot fired and which jobs it asked; which jobs a window stopped
 /// and still has to resume when it opens, so that it resumes exactly those after a restart.
@@ -51,12 +51,12 @@ struct schedule {
   std::int64_t created_ms = 0;
   std::string created_by;
 
-  std::int64_t fired_ms = 0;                ///< one-shot: 0 until it fired
-  std::vector<std::string> asked;           ///< one-shot: the jobs it asked, once fired
-  std::string detail;                       ///< one-shot: what firing did, in words
-  std::optional<bool> open;                 ///< window: as last seen; none before the first look
-  std::int64_t changed_ms = 0;              ///< window: when it last opened or closed
-  std::vector<std::string> stopped;         ///< window: the jobs it stopped, to resume
+  std::int64_t fired_ms = 0;         ///< one-shot: 0 until it fired
+  std::vector<std::string> asked;    ///< one-shot: the jobs it asked, once fired
+  std::string detail;                ///< one-shot: what firing did, in words
+  std::optional<bool> open;          ///< window: as last seen; none before the first look
+  std::int64_t changed_ms = 0;       ///< window: when it last opened or closed
+  std::vector<std::string> stopped;  ///< window: the jobs it stopped, to resume
 
   /// When it next has something to do after `now_ms` (a one-shot's time, a window's next
   /// change); none for a one-shot that fired.

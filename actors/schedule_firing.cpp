@@ -17,8 +17,8 @@
 
 namespace mk::actors {
 
-using nlohmann::json;
 using msg::job_state;
+using nlohmann::json;
 
 namespace {
 
@@ -32,13 +32,13 @@ bool resumable_state(job_state s) { return s == job_state::stopped || s == job_s
 
 void joblog(self_ptr self, const std::string& job, const schedule& s, std::string_view action) {
   auto& store = self->state.opts.store;
-  if (!store)
-    return;
-  const json entry = {{"ts", rfc3339(self->state.opts.now_unix_ms())},
-                      {"event", "schedule_fired"},
-                      {"actor", "scheduler"},
-                      {"job", job},
-                      {"detail", {{"schedule", s.id}, {"action", action}, {"comment", s.comment()}}}};
+  if (!store) return;
+  const json entry = {
+      {"ts", rfc3339(self->state.opts.now_unix_ms())},
+      {"event", "schedule_fired"},
+      {"actor", "scheduler"},
+      {"job", job},
+      {"detail", {{"schedule", s.id}, {"action", action}, {"comment", s.comment()}}}};
   if (auto r = store->append_log(job, entry.dump()); !r)
     spdlog::warn("scheduler: job {}: JobLog entry of schedule {} not written: {}", job, s.id,
                  r.error().message);
@@ -96,8 +96,7 @@ void finish_once(self_ptr self, const std::string& id, std::vector<std::string> 
   auto& st = self->state;
   st.firing.erase(id);
   auto it = st.schedules.find(id);
-  if (it == st.schedules.end())
-    return;
+  if (it == st.schedules.end()) return;
   it->second.fired_ms = st.opts.now_unix_ms();
   it->second.asked = std::move(asked);
   it->second.detail = std::move(detail);
@@ -115,8 +114,7 @@ void forget(self_ptr self, const std::string& schedule_id, const std::string& jo
 /// The window stops a job: asked on the bus, remembered (stored) for the opening.
 void window_stops(self_ptr self, schedule& s, const std::string& job) {
   stop_job(self, job, s);
-  if (std::ranges::find(s.stopped, job) == s.stopped.end())
-    s.stopped.push_back(job);
+  if (std::ranges::find(s.stopped, job) == s.stopped.end()) s.stopped.push_back(job);
   store_schedule(self, s.id);
 }
 
@@ -131,8 +129,7 @@ bool ours(const json& job, const std::string& schedule_id) {
 void fire_once(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
-  if (it == st.schedules.end())
-    return;
+  if (it == st.schedules.end()) return;
   st.firing.insert(id);
   const auto& s = it->second;
   if (s.action == "maintenance_on" || s.action == "maintenance_off") {
@@ -162,8 +159,7 @@ void fire_once(self_ptr self, const std::string& id) {
         for (const auto& j : jobs) {
           const auto job = j.value("id", ""), vma = j.value("vma", "");
           auto state = state_of(j);
-          if (!state || !sched.target.covers(job, vma))
-            continue;
+          if (!state || !sched.target.covers(job, vma)) continue;
           seen = j.value("state", "");
           if (stop ? active(*state) : resumable_state(*state)) {
             stop ? stop_job(self, job, sched) : resume_job(self, job, sched);
@@ -173,8 +169,9 @@ void fire_once(self_ptr self, const std::string& id) {
         std::string detail = "asked " + std::to_string(asked.size()) +
                              (asked.size() == 1 ? " job to " : " jobs to ") + sched.action;
         if (asked.empty() && sched.target.k == schedule_target::kind::job)
-          detail = seen.empty() ? "job " + sched.target.id + " no longer exists"
-                                : "job " + sched.target.id + " is " + seen + ": nothing to " + sched.action;
+          detail = seen.empty()
+                       ? "job " + sched.target.id + " no longer exists"
+                       : "job " + sched.target.id + " is " + seen + ": nothing to " + sched.action;
         finish_once(self, id, std::move(asked), std::move(detail));
       },
       // Not marked fired: the next look (within a minute) tries again.
@@ -187,8 +184,7 @@ void close_window(self_ptr self, const std::string& id) {
       [self, id](const json& jobs) {
         auto& st = self->state;
         auto it = st.schedules.find(id);
-        if (it == st.schedules.end() || it->second.window.open_at(st.opts.now_unix_ms()))
-          return;
+        if (it == st.schedules.end() || it->second.window.open_at(st.opts.now_unix_ms())) return;
         for (const auto& j : jobs) {
           auto state = state_of(j);
           const auto job = j.value("id", "");
@@ -218,8 +214,7 @@ void open_window(self_ptr self, const schedule& s) {
                 forget(self, s.id, job);
             },
             [self, id = s.id, job](const caf::error& err) {
-              if (code_of(err) == errc::not_found)
-                return forget(self, id, job);
+              if (code_of(err) == errc::not_found) return forget(self, id, job);
               spdlog::warn("scheduler: window {}: job {} not looked at: {}", id, job,
                            message_of(err));
             });
@@ -240,15 +235,12 @@ void on_job_state(self_ptr self, const msg::job_state_changed& c) {
     }
     forget(self, pending.schedule, c.job);
   }
-  if (c.state != job_state::queued)
-    return;
+  if (c.state != job_state::queued) return;
   // Queued (new or resumed) while a window of its scope is closed: it waits for the opening.
   for (auto& [id, s] : st.schedules) {
-    if (!s.is_window || s.open != false)
-      continue;
+    if (!s.is_window || s.open != false) continue;
     if (s.target.k != schedule_target::kind::vma) {
-      if (s.target.covers(c.job, ""))
-        window_stops(self, s, c.job);
+      if (s.target.covers(c.job, "")) window_stops(self, s, c.job);
       continue;
     }
     self->request(st.registry, defaults::jobs::start_timeout, get_atom::value, c.job)
@@ -256,8 +248,8 @@ void on_job_state(self_ptr self, const msg::job_state_changed& c) {
             [self, id, job = c.job](const std::string& text) {
               auto j = json::parse(text, nullptr, false);
               auto it = self->state.schedules.find(id);
-              if (it == self->state.schedules.end() || it->second.open != false ||
-                  !j.is_object() || !it->second.target.covers(job, j.value("vma", "")) ||
+              if (it == self->state.schedules.end() || it->second.open != false || !j.is_object() ||
+                  !it->second.target.covers(job, j.value("vma", "")) ||
                   !active(state_of(j).value_or(job_state::stopped)))
                 return;
               window_stops(self, it->second, job);

@@ -32,8 +32,7 @@ bool known_action(const std::string& action) {
 caf::result<std::string> add_trigger(self_ptr self, const std::string& job,
                                      const std::string& action, std::int64_t at_unix_ms) {
   auto& st = self->state;
-  if (!msg::valid_id(job))
-    return make_error(errc::invalid, "invalid job id \"" + job + "\"");
+  if (!msg::valid_id(job)) return make_error(errc::invalid, "invalid job id \"" + job + "\"");
   if (!known_action(action))
     return make_error(errc::invalid, "trigger for job " + job + ": unknown action \"" + action +
                                          "\" (start, stop or resume)");
@@ -51,8 +50,7 @@ caf::result<std::string> add_trigger(self_ptr self, const std::string& job,
 void fire_trigger(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto t = st.triggers.find(id);
-  if (t == st.triggers.end())
-    return;
+  if (t == st.triggers.end()) return;
   spdlog::info("scheduler: trigger {}: {} job {}", id, t->second.action, t->second.job);
   self->send(st.registry, trigger_atom::value, t->second.job, t->second.action);
   st.triggers.erase(t);
@@ -69,27 +67,23 @@ std::string list_triggers(const scheduler_state& st) {
 
 std::string list_schedules(const scheduler_state& st) {
   std::vector<const schedule*> sorted;
-  for (const auto& [_, s] : st.schedules)
-    sorted.push_back(&s);
+  for (const auto& [_, s] : st.schedules) sorted.push_back(&s);
   std::ranges::stable_sort(sorted, {}, [](const schedule* s) { return s->created_ms; });
   const auto now = st.opts.now_unix_ms();
   auto out = json::array();
-  for (const auto* s : sorted)
-    out.push_back(to_json(*s, now));
+  for (const auto* s : sorted) out.push_back(to_json(*s, now));
   return json{{"schedules", std::move(out)}}.dump();
 }
 
 void tell_changed(self_ptr self) {
-  if (self->state.opts.changed)
-    self->state.opts.changed(list_schedules(self->state));
+  if (self->state.opts.changed) self->state.opts.changed(list_schedules(self->state));
 }
 
 /// The one wake-up: at the earliest due schedule, and at least every `recheck`.
 void arm(self_ptr self) {
   auto& st = self->state;
   const auto generation = ++st.tick_generation;
-  if (st.schedules.empty() || !st.started)
-    return;
+  if (st.schedules.empty() || !st.started) return;
   const auto now = st.opts.now_unix_ms();
   std::int64_t wait = std::chrono::milliseconds(defaults::schedules::recheck).count();
   for (const auto& [_, s] : st.schedules) {
@@ -118,16 +112,14 @@ void forget_fired(self_ptr self, const std::vector<std::string>& ids) {
     st.schedules.erase(id);
     ++forgotten;
   }
-  if (forgotten)
-    tell_changed(self);
+  if (forgotten) tell_changed(self);
 }
 
 /// Acts on whatever is due: one-shots whose time came, windows that opened or closed (and,
 /// once after a start, every window's jobs brought in line with it).
 void evaluate(self_ptr self) {
   auto& st = self->state;
-  if (!st.started)
-    return;
+  if (!st.started) return;
   const auto now = st.opts.now_unix_ms();
   std::vector<std::string> once, closing, expired;
   std::vector<schedule> opening;
@@ -155,12 +147,9 @@ void evaluate(self_ptr self) {
     else if (!s.stopped.empty())
       opening.push_back(s);
   }
-  for (const auto& id : once)
-    fire_once(self, id);
-  for (const auto& id : closing)
-    close_window(self, id);
-  for (const auto& s : opening)
-    open_window(self, s);
+  for (const auto& id : once) fire_once(self, id);
+  for (const auto& id : closing) close_window(self, id);
+  for (const auto& s : opening) open_window(self, s);
   forget_fired(self, expired);
 }
 
@@ -168,12 +157,10 @@ caf::result<std::string> add_schedule(self_ptr self, const std::string& body,
                                       const std::string& by) {
   auto& st = self->state;
   auto parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded())
-    return make_error(errc::invalid, "the body: not JSON");
+  if (parsed.is_discarded()) return make_error(errc::invalid, "the body: not JSON");
   const auto now = st.opts.now_unix_ms();
   auto s = schedule_from_request(parsed, now);
-  if (!s)
-    return make_error(errc::invalid, s.error());
+  if (!s) return make_error(errc::invalid, s.error());
   if (st.schedules.size() >= defaults::schedules::max_count)
     return make_error(errc::conflict, "there are " + std::to_string(st.schedules.size()) +
                                           " schedules already, the most kept; remove some first");
@@ -212,8 +199,7 @@ caf::result<std::string> add_schedule(self_ptr self, const std::string& body,
 caf::result<std::string> remove_schedule(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
-  if (it == st.schedules.end())
-    return make_error(errc::not_found, "no schedule " + id);
+  if (it == st.schedules.end()) return make_error(errc::not_found, "no schedule " + id);
   if (auto r = st.opts.documents->erase(id); !r)
     return make_error(errc::internal, "schedules: store: " + r.error().message);
   auto gone = std::move(it->second);
@@ -221,8 +207,7 @@ caf::result<std::string> remove_schedule(self_ptr self, const std::string& id) {
   st.reconciled.erase(id);
   spdlog::info("scheduler: schedule {} removed", id);
   // The jobs it stopped would otherwise wait for an opening that never comes.
-  if (gone.is_window && !gone.stopped.empty())
-    open_window(self, gone);
+  if (gone.is_window && !gone.stopped.empty()) open_window(self, gone);
   tell_changed(self);
   arm(self);
   return to_json(gone, st.opts.now_unix_ms()).dump();
@@ -246,15 +231,13 @@ void load(self_ptr self) {
     else
       spdlog::error("scheduler: schedule {} is damaged and left out: {}", key, s.error());
   }
-  if (!st.schedules.empty())
-    spdlog::info("scheduler: {} schedules", st.schedules.size());
+  if (!st.schedules.empty()) spdlog::info("scheduler: {} schedules", st.schedules.size());
 }
 
 void on_stop(self_ptr self, const bus::envelope& e) {
   auto& st = self->state;
   auto stop = st.answers.take(*st.bus, e);
-  if (!stop)
-    return;
+  if (!stop) return;
   const auto dropped =
       std::erase_if(st.triggers, [&](const auto& entry) { return entry.second.job == stop->job; });
   st.answers.confirm(
@@ -265,8 +248,7 @@ void on_stop(self_ptr self, const bus::envelope& e) {
 void on_envelope(self_ptr self, const bus::envelope& e) {
   if (e.subject.ends_with(".state")) {
     if (auto m = msg::decode_any(e.data))
-      if (auto* c = std::get_if<msg::job_state_changed>(&*m))
-        on_job_state(self, *c);
+      if (auto* c = std::get_if<msg::job_state_changed>(&*m)) on_job_state(self, *c);
     return;
   }
   on_stop(self, e);
@@ -279,10 +261,8 @@ caf::behavior scheduler(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor
   st.registry = std::move(registry);
   log_stray_errors(self, "scheduler");
   st.opts = std::move(opts);
-  if (!st.opts.now_unix_ms)
-    st.opts.now_unix_ms = unix_ms;
-  if (!st.opts.documents)
-    st.opts.documents = std::make_shared<memory_documents>();
+  if (!st.opts.now_unix_ms) st.opts.now_unix_ms = unix_ms;
+  if (!st.opts.documents) st.opts.documents = std::make_shared<memory_documents>();
   load(self);
   auto me = caf::actor_cast<caf::actor>(self);
   auto stops = subscribe_stops(*st.bus, me);
@@ -330,8 +310,7 @@ caf::behavior scheduler(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor
 void store_schedule(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
-  if (it == st.schedules.end())
-    return;
+  if (it == st.schedules.end()) return;
   if (auto r = st.opts.documents->put(id, to_json(it->second, st.opts.now_unix_ms()).dump()); !r)
     spdlog::error("scheduler: schedule {} not stored: {}", id, r.error().message);
   tell_changed(self);

@@ -31,7 +31,7 @@ struct scheduler_options {
   std::chrono::milliseconds fired_retention = defaults::schedules::fired_retention;
 };
 
-/// The OMA's scheduler (SPEC section 7): the schedules, and per-job triggers.
+/// The OMA's scheduler (docs/operations.md): the schedules, and per-job triggers.
 ///
 /// A one-shot schedule fires once at its time (at once after a restart that missed it):
 /// `stop` and `resume` publish a msg::stop_request (reason `schedule`, a comment naming the

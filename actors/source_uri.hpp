@@ -6,7 +6,7 @@
 namespace mk::actors {
 
 /// What is wrong with `source` as the source of a new replication, naming `source`; empty when
-/// nothing is. A source is an NBD URI (SPEC section 9):
+/// nothing is. A source is an NBD URI (docs/security.md):
 ///
 ///   nbd://HOST[:PORT]/EXPORT        nbds://HOST[:PORT]/EXPORT
 ///   nbd+unix:///EXPORT?socket=PATH  nbds+unix:///EXPORT?socket=PATH

@@ -10,7 +10,7 @@
 
 namespace mk::actors {
 
-/// Stop analytics (SPEC section 7, GET /analytics/stops) from the JobLog, the audit trail that
+/// Stop analytics (docs/operations.md, GET /analytics/stops) from the JobLog, the audit trail that
 /// outlives deleted jobs. Entries go in one by one, in the order they were appended; memory
 /// grows with the stops counted, not with the log.
 ///

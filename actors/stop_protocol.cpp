@@ -8,8 +8,8 @@ using msg::participant;
 
 namespace {
 
-constexpr std::array<participant, 3> quiesce_parts{participant::vma_process,
-                                                   participant::scheduler, participant::poller};
+constexpr std::array<participant, 3> quiesce_parts{participant::vma_process, participant::scheduler,
+                                                   participant::poller};
 
 }  // namespace
 
@@ -18,8 +18,7 @@ stop_protocol::stop_protocol(options opts, timing t, time_point now)
 
 std::vector<stop_protocol::send_stop> stop_protocol::begin() {
   std::vector<send_stop> out;
-  for (auto p : quiesce_parts)
-    ask(p, started_, out);
+  for (auto p : quiesce_parts) ask(p, started_, out);
   return out;
 }
 
@@ -38,8 +37,7 @@ std::vector<stop_protocol::send_stop> stop_protocol::confirm(participant who, ms
   std::vector<send_stop> out;
   auto& s = at(who);
   // Idempotent: late, repeated or unasked confirmations change nothing.
-  if (settled_ || s.result || !s.asked)
-    return out;
+  if (settled_ || s.result || !s.asked) return out;
   s.result = result;
   s.detail = std::move(detail);
   if (who == participant::vma_process) {
@@ -62,8 +60,7 @@ std::vector<stop_protocol::send_stop> stop_protocol::confirm(participant who, ms
 
 void stop_protocol::maybe_settle(time_point, std::vector<send_stop>&) {
   for (const auto& s : parts_)
-    if (!s.result)
-      return;
+    if (!s.result) return;
   // Scheduler and poller failures are reported in the participants, but they touch no data:
   // the stop itself still holds.
   if (mover_completed_)
@@ -81,23 +78,19 @@ void stop_protocol::settle(msg::job_state st, std::string error) {
 
 std::vector<stop_protocol::send_stop> stop_protocol::escalate(time_point now) {
   std::vector<send_stop> out;
-  if (settled_ || opts_.mode == msg::stop_mode::force)
-    return out;
+  if (settled_ || opts_.mode == msg::stop_mode::force) return out;
   opts_.mode = msg::stop_mode::force;
-  if (!at(participant::vma_process).result)
-    ask(participant::vma_process, now, out);
+  if (!at(participant::vma_process).result) ask(participant::vma_process, now, out);
   return out;
 }
 
 std::vector<stop_protocol::send_stop> stop_protocol::tick(time_point now) {
   std::vector<send_stop> out;
-  if (settled_)
-    return out;
+  if (settled_) return out;
   if (now >= quiesce_deadline_)
     for (auto p : quiesce_parts)
       if (!at(p).result) {
-        settle(msg::job_state::failed,
-               "stop_unconfirmed: " + std::string(msg::name_of(p)));
+        settle(msg::job_state::failed, "stop_unconfirmed: " + std::string(msg::name_of(p)));
         return out;
       }
   if (now >= volumes_deadline_ && !at(participant::volume).result) {
@@ -120,17 +113,14 @@ const std::string& stop_protocol::detail_of(participant who) const { return at(w
 
 stop_protocol::time_point stop_protocol::next_deadline() const {
   auto next = time_point::max();
-  if (settled_)
-    return next;
+  if (settled_) return next;
   bool quiesce_pending = std::any_of(quiesce_parts.begin(), quiesce_parts.end(),
                                      [&](participant p) { return !at(p).result; });
-  if (quiesce_pending)
-    next = std::min(next, quiesce_deadline_);
+  if (quiesce_pending) next = std::min(next, quiesce_deadline_);
   if (at(participant::volume).asked && !at(participant::volume).result)
     next = std::min(next, volumes_deadline_);
   for (const auto& s : parts_)
-    if (s.asked && !s.result)
-      next = std::min(next, s.last_sent + timing_.republish);
+    if (s.asked && !s.result) next = std::min(next, s.last_sent + timing_.republish);
   return next;
 }
 

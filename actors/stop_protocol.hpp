@@ -6,11 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "config/defaults.hpp"
 #include "messages/enums.hpp"
 
 namespace mk::actors {
 
-/// The stop protocol of SPEC section 4 as a pure state machine: events in, actions out, time
+/// The stop protocol of docs/stop-protocol.md as a pure state machine: events in, actions out, time
 /// passed in, no I/O. The job actor wraps it (persisting, publishing, settling), so every
 /// rule can be tested on its own, to the millisecond.
 ///
@@ -27,10 +28,10 @@ class stop_protocol {
   using time_point = clock::time_point;
 
   struct timing {
-    std::chrono::milliseconds grace{30'000};
-    std::chrono::milliseconds quiesce_extra{15'000};  ///< quiesce deadline = grace + this
-    std::chrono::milliseconds volumes_deadline{30'000};
-    std::chrono::milliseconds republish{1'000};
+    std::chrono::milliseconds grace = defaults::vma::grace;
+    std::chrono::milliseconds quiesce_extra = defaults::jobs::quiesce_extra;
+    std::chrono::milliseconds volumes_deadline = defaults::jobs::volumes_deadline;
+    std::chrono::milliseconds republish = defaults::jobs::republish;
   };
 
   struct options {

@@ -1,17 +1,17 @@
 #include "actors/vma_agent.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <caf/all.hpp>
 
 #include "actors/agent_identity.hpp"
 #include "actors/atoms.hpp"
-#include "messages/caf_types.hpp"
 #include "actors/errors.hpp"
 #include "actors/vma_process.hpp"
+#include "messages/caf_types.hpp"
 #include "vma/mover_process.hpp"
 
 namespace mk::actors {
@@ -242,8 +242,7 @@ std::vector<msg::mover_info> movers(const vma_agent_state& st) {
 void on_status(self_ptr self, const bus::envelope& e) {
   auto& st = self->state;
   if (auto req = msg::decode<msg::vma_status_request>(e.data); !req) {
-    spdlog::warn("{}: dropped a malformed status request: {}", st.bus->from(),
-                 req.error().message);
+    spdlog::warn("{}: dropped a malformed status request: {}", st.bus->from(), req.error().message);
     return;
   }
   if (e.reply.empty()) return;

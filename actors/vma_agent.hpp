@@ -19,7 +19,8 @@
 #include "messages/catalogue.hpp"
 
 /// The VMA agent (`migratekit vma --id ID`): starts movers, answers for them on the bus, and
-/// spawns one vma_process actor per running mover (SPEC sections 1, 4, 6, 8).
+/// spawns one vma_process actor per running mover (docs/overview.md, docs/stop-protocol.md,
+/// docs/bus.md and docs/recovery.md).
 ///
 ///   OMA --<prefix>.vma.<id>.start (request)--> agent --argv--> mover; spawns vma_process
 ///   OMA --<prefix>.vma.<id>.status (request)--> agent: the running movers and the newest

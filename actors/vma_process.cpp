@@ -1,14 +1,14 @@
 #include "actors/vma_process.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <caf/all.hpp>
 #include <cstring>
 #include <fstream>
 
 #include "actors/atoms.hpp"
-#include "messages/caf_types.hpp"
 #include "actors/mover_record.hpp"
+#include "messages/caf_types.hpp"
 #include "nbd/checkpoint.hpp"
 
 namespace mk::actors {
@@ -75,7 +75,8 @@ bool failed(const vma::outcome& o, const checkpoint_view& cp, bool stop_asked) {
 
 /// "exit 3, checkpoint stopped", "killed by SIGKILL after 30 s grace, checkpoint copying",
 /// "exited before the stop: exit 0, checkpoint completed", ...
-std::string describe(const vma::outcome& o, const checkpoint_view& cp, const vma_process_state& st) {
+std::string describe(const vma::outcome& o, const checkpoint_view& cp,
+                     const vma_process_state& st) {
   std::string text;
   if (o.what == vma::outcome::kind::killed) {
     text = st.forced ? "killed by SIGKILL (force stop)"
@@ -132,7 +133,8 @@ std::optional<msg::progress> current_progress(vma_process_state& st, clock::time
   if (st.last && p.bytes_done > st.last->bytes_done) {
     const auto secs = std::chrono::duration<double>(now - st.last_sent).count();
     if (secs > 0)
-      p.rate_bps = static_cast<std::uint64_t>(static_cast<double>(p.bytes_done - st.last->bytes_done) / secs);
+      p.rate_bps = static_cast<std::uint64_t>(
+          static_cast<double>(p.bytes_done - st.last->bytes_done) / secs);
   }
   return p;
 }
@@ -180,8 +182,8 @@ void finish(self_ptr self, const vma::outcome& o) {
 
   msg::stop_confirm answer;
   if (st.stopping) {
-    spdlog::info("job {}: mover {} stopped: {} ({})", st.args.job, info.pid,
-                 vma::to_string(o.what), detail);
+    spdlog::info("job {}: mover {} stopped: {} ({})", st.args.job, info.pid, vma::to_string(o.what),
+                 detail);
     st.answers.confirm(*st.args.bus, *st.stopping, wire_outcome(o.what), detail, whole);
     if (const auto* a = st.answers.answered(st.stopping->job, st.stopping->stop_id)) answer = *a;
   } else {
@@ -232,15 +234,14 @@ void on_stop(self_ptr self, const msg::stop_request& req) {
   const bool same = st.stopping && st.stopping->stop_id == req.stop_id;
   // A re-sent request changes nothing, unless it escalates a graceful stop.
   if (same && (!force || st.forced)) return;
-  const auto grace = req.grace_seconds > 0 ? std::chrono::milliseconds(
-                                                 std::chrono::seconds(req.grace_seconds))
-                                           : defaults::vma::grace;
+  const auto grace = req.grace_seconds > 0
+                         ? std::chrono::milliseconds(std::chrono::seconds(req.grace_seconds))
+                         : defaults::vma::grace;
   if (!st.stopping) st.grace = grace;  // the first stop's grace is the one that runs
   st.stopping = req;
   st.forced = st.forced || force;
-  spdlog::info("job {}: stop {} ({}): {} to mover {}", req.job, req.stop_id,
-               msg::name_of(req.mode), force ? "SIGKILL" : "SIGTERM",
-               st.args.mover->identity().pid);
+  spdlog::info("job {}: stop {} ({}): {} to mover {}", req.job, req.stop_id, msg::name_of(req.mode),
+               force ? "SIGKILL" : "SIGTERM", st.args.mover->identity().pid);
   if (!force && !st.args.mover->result_outcome() && !st.args.record.stopping) {
     // Written before the SIGTERM: an agent that restarts mid-drain must not send another.
     st.args.record.stopping = mover_record::stop_sent{
@@ -288,12 +289,12 @@ caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_proc
     req.to = std::string(msg::name_of(msg::participant::vma_process));
     st.stopping = req;
     st.grace = std::chrono::milliseconds(sent->grace_ms);
-    const auto elapsed = std::chrono::milliseconds(std::max<std::int64_t>(
-        0, unix_ms() - sent->term_sent_at));
+    const auto elapsed =
+        std::chrono::milliseconds(std::max<std::int64_t>(0, unix_ms() - sent->term_sent_at));
     const auto left = st.grace > elapsed ? st.grace - elapsed : std::chrono::milliseconds(0);
     st.args.mover->carry_on_stop(vma::mover_process::clock::now() + left);
-    spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends",
-                 req.job, req.stop_id, left.count());
+    spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends", req.job,
+                 req.stop_id, left.count());
   }
   self->send(self, tick_atom::value, self->state.tick_generation);
   return {

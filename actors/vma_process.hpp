@@ -16,7 +16,8 @@
 #include "messages/catalogue.hpp"
 #include "vma/mover_process.hpp"
 
-/// The vma-process actor: one per running mover, spawned by its VMA agent (SPEC sections 1, 4).
+/// The vma-process actor: one per running mover, spawned by its VMA agent (docs/overview.md and
+/// docs/stop-protocol.md).
 ///
 ///   running --stop request--> stopping --mover ended--> confirm on .stopped, tell agent, quit
 ///   running --mover ended by itself--> `exited` progress, tell agent, quit
@@ -64,7 +65,7 @@ struct vma_process_state {
 
   vma_process_state() = default;
   /// Lets a mover that is still running go on unsupervised, whatever ends the actor: movers
-  /// outlive their agent (SPEC section 8); only a stop request ends one.
+  /// outlive their agent (docs/recovery.md); only a stop request ends one.
   ~vma_process_state();
   vma_process_state(const vma_process_state&) = delete;
   vma_process_state& operator=(const vma_process_state&) = delete;

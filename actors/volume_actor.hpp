@@ -19,8 +19,8 @@ struct volume_actor_options {
   bool detached = true;
 };
 
-/// The owner of the target volumes (SPEC sections 1 and 4), over a volumes::volume_backend.
-/// A job's volume is `volume_id_for(job)`.
+/// The owner of the target volumes (docs/overview.md and docs/stop-protocol.md), over a
+/// volumes::volume_backend. A job's volume is `volume_id_for(job)`.
 ///
 /// Messages (errors: actors/errors.hpp, category `mk`, with a message that names the volume and
 /// the cause; `invalid` bad id or source, `not_found` unknown volume, `conflict` a size that

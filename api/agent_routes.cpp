@@ -1,4 +1,4 @@
-// /api/v1/agents (SPEC section 11), read-only for now: the agents the OMA knows, from their
+// /api/v1/agents (docs/overview.md), read-only for now: the agents the OMA knows, from their
 // hellos and their answers to the poller, as the registry keeps them.
 #include "actors/atoms.hpp"
 #include "api/routes.hpp"

@@ -1,4 +1,4 @@
-// /api/v1/analytics/stops (SPEC section 7): the stop analytics, computed on each request from
+// /api/v1/analytics/stops (docs/operations.md): the stop analytics, computed on each request from
 // the whole JobLog, which outlives deleted jobs, so that they count too. The read is bounded
 // by the store's read timeout; a log that cannot be read whole is an error, never a partial
 // answer.

@@ -21,16 +21,15 @@ httplib::Server::HandlerWithContentReader reading_first(httplib::Server::Handler
     // is kept here for both.
     if (framed(req) && !reader([&](const char* data, std::size_t size) {
           too_large = full.body.size() + size > defaults::api::max_body;
-          if (!too_large)
-            full.body.append(data, size);
+          if (!too_large) full.body.append(data, size);
           return !too_large;
         })) {
       // What is left of such a body cannot be told from the next request: the connection ends.
       res.set_header("Connection", "close");
       if (too_large || res.status == 413)
-        return send_error(res, {413, "too_large",
-                                "the body is over " + std::to_string(defaults::api::max_body) +
-                                    " bytes"});
+        return send_error(
+            res, {413, "too_large",
+                  "the body is over " + std::to_string(defaults::api::max_body) + " bytes"});
       return send_error(res, bad_request("body: could not be read"));
     }
     handler(full, res);

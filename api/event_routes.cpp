@@ -23,8 +23,7 @@ std::uint64_t start_after(const httplib::Request& req, const event_stream& event
   const auto last = req.get_header_value("Last-Event-ID");
   std::uint64_t seq = 0;
   auto [p, ec] = std::from_chars(last.data(), last.data() + last.size(), seq);
-  if (!last.empty() && ec == std::errc{} && p == last.data() + last.size() &&
-      seq <= events.last())
+  if (!last.empty() && ec == std::errc{} && p == last.data() + last.size() && seq <= events.last())
     return seq;
   return events.last();
 }
@@ -60,19 +59,16 @@ void events(const route_context& ctx, const httplib::Request& req, httplib::Resp
           out += sse(e);
           *after = e.seq;
         }
-        if (out.empty())
-          out = ": keepalive\n\n";
+        if (out.empty()) out = ": keepalive\n\n";
         return sink.write(out.data(), out.size());
       },
       [streams](bool) { streams->fetch_sub(1); });
 }
 
-
 }  // namespace
 
 void add_event_routes(httplib::Server& http, const route_context& ctx) {
-  http.Get("/api/v1/events",
-           [ctx](const auto& req, auto& res) { events(ctx, req, res); });
+  http.Get("/api/v1/events", [ctx](const auto& req, auto& res) { events(ctx, req, res); });
   auto health = [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, {{"status", "ok"}});
   };
@@ -81,9 +77,8 @@ void add_event_routes(httplib::Server& http, const route_context& ctx) {
   auto metrics = [ctx](const httplib::Request&, httplib::Response& res) {
     auto& feed = *ctx.deps.feed;
     const auto slow = ctx.deps.slow_consumer_drops ? ctx.deps.slow_consumer_drops() : 0;
-    res.set_content(
-        feed.stats().render(feed.view().count_by_state(), msg::decode_failures(), slow),
-        "text/plain; version=0.0.4");
+    res.set_content(feed.stats().render(feed.view().count_by_state(), msg::decode_failures(), slow),
+                    "text/plain; version=0.0.4");
   };
   http.Get("/metrics", metrics);
   http.Get("/api/v1/metrics", metrics);

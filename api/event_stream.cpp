@@ -6,8 +6,7 @@ void event_stream::publish(std::string type, std::string data) {
   {
     std::lock_guard lock(mutex_);
     recent_.push_back({++seq_, std::move(type), std::move(data)});
-    while (recent_.size() > capacity_)
-      recent_.pop_front();
+    while (recent_.size() > capacity_) recent_.pop_front();
   }
   changed_.notify_all();
 }
@@ -17,11 +16,9 @@ std::vector<event> event_stream::wait(std::uint64_t after,
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, timeout, [&] { return closed_ || seq_ > after; });
   std::vector<event> out;
-  if (closed_)
-    return out;
+  if (closed_) return out;
   for (const auto& e : recent_)
-    if (e.seq > after)
-      out.push_back(e);
+    if (e.seq > after) out.push_back(e);
   return out;
 }
 

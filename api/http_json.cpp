@@ -38,8 +38,7 @@ http_error from_actor(const caf::error& e) {
                                                       {errc::internal, 500}};
   int status = 500;
   for (const auto& [c, s] : statuses)
-    if (c == code)
-      status = s;
+    if (c == code) status = s;
   return {status, std::string(actors::to_string(code)), actors::message_of(e)};
 }
 
@@ -73,10 +72,8 @@ std::size_t nesting(std::string_view text) {
 bool is_json(const std::string& content_type) {
   const auto semi = content_type.find(';');
   auto type = content_type.substr(0, semi);
-  while (!type.empty() && type.back() == ' ')
-    type.pop_back();
-  for (auto& c : type)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return type == "application/json";
 }
 
@@ -96,12 +93,10 @@ std::optional<http_error> foreign_body(const httplib::Request& req) {
 
 checked<json> read_body(const httplib::Request& req, bool optional) {
   if (req.body.empty()) {
-    if (optional)
-      return json::object();
+    if (optional) return json::object();
     return unexpected(bad_request("body: a JSON object expected"));
   }
-  if (!is_json(req.get_header_value("Content-Type")))
-    return unexpected(not_json());
+  if (!is_json(req.get_header_value("Content-Type"))) return unexpected(not_json());
   if (nesting(req.body) > defaults::api::max_depth)
     return unexpected(bad_request("body: nested deeper than " +
                                   std::to_string(defaults::api::max_depth) + " levels"));
@@ -122,12 +117,10 @@ checked<json> read_body(const httplib::Request& req, bool optional) {
         return true;
       },
       false);
-  if (body.is_discarded())
-    return unexpected(bad_request("body: not valid JSON"));
+  if (body.is_discarded()) return unexpected(bad_request("body: not valid JSON"));
   if (!twice.empty())
     return unexpected(bad_request(twice.substr(0, 64) + ": given twice in one object"));
-  if (!body.is_object())
-    return unexpected(bad_request("body: a JSON object expected"));
+  if (!body.is_object()) return unexpected(bad_request("body: a JSON object expected"));
   return body;
 }
 
@@ -135,20 +128,16 @@ std::optional<http_error> unknown_fields(const json& body,
                                          std::initializer_list<std::string_view> known) {
   for (const auto& [key, value] : body.items()) {
     bool ok = false;
-    for (auto k : known)
-      ok = ok || key == k;
-    if (!ok)
-      return bad_request("unknown field '" + key.substr(0, 64) + "'");
+    for (auto k : known) ok = ok || key == k;
+    if (!ok) return bad_request("unknown field '" + key.substr(0, 64) + "'");
   }
   return std::nullopt;
 }
 
 checked<std::optional<std::string>> string_field(const json& body, const char* key) {
   auto it = body.find(key);
-  if (it == body.end() || it->is_null())
-    return std::optional<std::string>{};
-  if (!it->is_string())
-    return unexpected(bad_request(std::string(key) + ": a string expected"));
+  if (it == body.end() || it->is_null()) return std::optional<std::string>{};
+  if (!it->is_string()) return unexpected(bad_request(std::string(key) + ": a string expected"));
   return std::optional<std::string>{it->get<std::string>()};
 }
 
@@ -157,15 +146,12 @@ namespace {
 template <msg::wire_enum E>
 checked<std::optional<E>> enum_field(const json& body, const char* key) {
   auto text = string_field(body, key);
-  if (!text)
-    return unexpected(text.error());
-  if (!*text)
-    return std::optional<E>{};
+  if (!text) return unexpected(text.error());
+  if (!*text) return std::optional<E>{};
   auto e = msg::parse_enum<E>(**text);
   if (!e) {
     std::string names;
-    for (auto n : msg::enum_names<E>::names)
-      names += (names.empty() ? "" : ", ") + std::string(n);
+    for (auto n : msg::enum_names<E>::names) names += (names.empty() ? "" : ", ") + std::string(n);
     return unexpected(bad_request(std::string(key) + ": one of " + names + " expected"));
   }
   return std::optional<E>{*e};
@@ -177,30 +163,23 @@ checked<msg::stop_request> stop_options(const json& body, msg::stop_reason defau
                                         std::initializer_list<std::string_view> extra) {
   for (const auto& [key, value] : body.items()) {
     bool ok = false;
-    for (auto k : {"mode", "volumes", "reason", "comment", "grace_seconds"})
-      ok = ok || key == k;
-    for (auto k : extra)
-      ok = ok || key == k;
-    if (!ok)
-      return unexpected(bad_request("unknown field '" + key.substr(0, 64) + "'"));
+    for (auto k : {"mode", "volumes", "reason", "comment", "grace_seconds"}) ok = ok || key == k;
+    for (auto k : extra) ok = ok || key == k;
+    if (!ok) return unexpected(bad_request("unknown field '" + key.substr(0, 64) + "'"));
   }
   msg::stop_request r;
   r.reason = default_reason;
   auto mode = enum_field<msg::stop_mode>(body, "mode");
-  if (!mode)
-    return unexpected(mode.error());
+  if (!mode) return unexpected(mode.error());
   r.mode = mode->value_or(msg::stop_mode::graceful);
   auto volumes = enum_field<msg::volume_action>(body, "volumes");
-  if (!volumes)
-    return unexpected(volumes.error());
+  if (!volumes) return unexpected(volumes.error());
   r.volumes = volumes->value_or(msg::volume_action::keep);
   auto reason = enum_field<msg::stop_reason>(body, "reason");
-  if (!reason)
-    return unexpected(reason.error());
+  if (!reason) return unexpected(reason.error());
   r.reason = reason->value_or(default_reason);
   auto comment = string_field(body, "comment");
-  if (!comment)
-    return unexpected(comment.error());
+  if (!comment) return unexpected(comment.error());
   if (*comment) {
     if ((*comment)->size() > defaults::jobs::max_comment || !msg::printable(**comment))
       return unexpected(bad_request("comment: at most " +
@@ -220,8 +199,7 @@ checked<msg::stop_request> stop_options(const json& body, msg::stop_reason defau
 }
 
 std::optional<http_error> check_id(const std::string& id) {
-  if (msg::valid_id(id))
-    return std::nullopt;
+  if (msg::valid_id(id)) return std::nullopt;
   return bad_request("id: ^[a-z0-9][a-z0-9-]{0,62}$ expected");
 }
 

@@ -14,7 +14,7 @@
 
 namespace mk::api {
 
-/// A refusal as the API answers it: a status and SPEC section 5's error body.
+/// A refusal as the API answers it: a status and docs/api.md's error body.
 struct http_error {
   int status = 400;
   std::string code;
@@ -49,11 +49,10 @@ std::optional<http_error> unknown_fields(const nlohmann::json& body,
 /// A string field, absent (or null) as nullopt; 400 naming it when it is not a string.
 checked<std::optional<std::string>> string_field(const nlohmann::json& body, const char* key);
 
-/// The stop options of SPEC section 4 from a body (mode, volumes, reason, comment,
+/// The stop options of docs/stop-protocol.md from a body (mode, volumes, reason, comment,
 /// grace_seconds), each checked and named when wrong; `reason` defaults to `default_reason`.
 /// `extra` lists other keys the body may carry (a batch's ids or filter).
-checked<msg::stop_request> stop_options(const nlohmann::json& body,
-                                        msg::stop_reason default_reason,
+checked<msg::stop_request> stop_options(const nlohmann::json& body, msg::stop_reason default_reason,
                                         std::initializer_list<std::string_view> extra = {});
 
 /// 400 unless `id` is a job id (`^[a-z0-9][a-z0-9-]{0,62}$`): nothing else reaches a subject.

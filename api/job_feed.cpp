@@ -13,8 +13,7 @@ void job_feed::job_changed(const json& changed) {
   auto before = view_.raw(id);
   metrics_.observe(before ? *before : json(nullptr), job);
   view_.put(job);
-  if (before && *before == job)
-    return;
+  if (before && *before == job) return;
   // Progress reaches a job at most twice a second (the poller's snapshot interval), and a job
   // actor tells of each snapshot once: every change may be told as it comes.
   events_.publish("job", public_job(job).dump());

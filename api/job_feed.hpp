@@ -16,7 +16,9 @@ class job_feed final : public actors::job_observer {
   void job_changed(const nlohmann::json& job) override;
   void job_removed(const std::string& id) override;
   /// Maintenance mode changed (actors/maintenance_actor.hpp): an `event: maintenance`.
-  void maintenance_changed(const std::string& mode_json) { events_.publish("maintenance", mode_json); }
+  void maintenance_changed(const std::string& mode_json) {
+    events_.publish("maintenance", mode_json);
+  }
   /// The schedules changed (actors/scheduler_actor.hpp): an `event: schedules` with the list.
   void schedules_changed(const std::string& list_json) { events_.publish("schedules", list_json); }
   void job_logged(const nlohmann::json& entry) override;

@@ -14,14 +14,10 @@ std::string volume_state(const json& stored) {
   const auto state = text_of(stored, "state");
   const auto& in = stored.value("internal", json::object());
   const bool kept = in.value("volume_kept", false);
-  if (state == "cancelled")
-    return "deleted";
-  if (state == "completed")
-    return "complete";
-  if (state == "starting" || state == "replicating" || state == "stopping")
-    return "attached";
-  if (kept)
-    return "partial";
+  if (state == "cancelled") return "deleted";
+  if (state == "completed") return "complete";
+  if (state == "starting" || state == "replicating" || state == "stopping") return "attached";
+  if (kept) return "partial";
   return in.value("runs", 0u) > 0 ? "detached" : "none";
 }
 
@@ -46,8 +42,7 @@ std::string job_view::order_key(const json& job) {
 
 void job_view::put(const json& job) {
   const auto id = text_of(job, "id");
-  if (id.empty())
-    return;
+  if (id.empty()) return;
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
   if (it != jobs_.end()) {
@@ -62,8 +57,7 @@ void job_view::put(const json& job) {
 void job_view::remove(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end())
-    return;
+  if (it == jobs_.end()) return;
   order_.erase(order_key(it->second));
   jobs_.erase(it);
 }
@@ -71,15 +65,13 @@ void job_view::remove(const std::string& id) {
 std::optional<json> job_view::raw(const std::string& id) const {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(id);
-  if (it == jobs_.end())
-    return std::nullopt;
+  if (it == jobs_.end()) return std::nullopt;
   return it->second;
 }
 
 std::optional<json> job_view::get(const std::string& id) const {
   auto stored = raw(id);
-  if (!stored)
-    return std::nullopt;
+  if (!stored) return std::nullopt;
   return public_job(*stored);
 }
 
@@ -121,7 +113,8 @@ std::vector<std::string> job_view::ids(const std::string& state, const std::stri
   std::lock_guard lock(mutex_);
   for (const auto& key : order_) {
     const auto& job = jobs_.at(key.substr(key.rfind('/') + 1));
-    if ((state.empty() || text_of(job, "state") == state) && (vma.empty() || text_of(job, "vma") == vma))
+    if ((state.empty() || text_of(job, "state") == state) &&
+        (vma.empty() || text_of(job, "vma") == vma))
       out.push_back(text_of(job, "id"));
   }
   return out;
@@ -130,8 +123,7 @@ std::vector<std::string> job_view::ids(const std::string& state, const std::stri
 std::map<std::string, std::size_t> job_view::count_by_state() const {
   std::map<std::string, std::size_t> out;
   std::lock_guard lock(mutex_);
-  for (const auto& [id, job] : jobs_)
-    ++out[text_of(job, "state")];
+  for (const auto& [id, job] : jobs_) ++out[text_of(job, "state")];
   return out;
 }
 

@@ -36,7 +36,7 @@ class job_view {
 
   /// The stored object (with "internal"), if the job exists.
   std::optional<nlohmann::json> raw(const std::string& id) const;
-  /// The job as the API shows it (SPEC section 5), if it exists.
+  /// The job as the API shows it (docs/api.md), if it exists.
   std::optional<nlohmann::json> get(const std::string& id) const;
   /// A page; the error names the query parameter at fault.
   expected<list_page, std::string> list(const list_query& q) const;
@@ -49,14 +49,14 @@ class job_view {
   static std::string order_key(const nlohmann::json& job);
 
   mutable std::mutex mutex_;
-  std::map<std::string, nlohmann::json> jobs_;  // by id
+  std::map<std::string, nlohmann::json> jobs_;   // by id
   std::set<std::string, std::greater<>> order_;  // order keys, newest first
 };
 
 /// A string field of a job object; "" when it is absent or not a string.
 std::string text_of(const nlohmann::json& j, const char* key);
 
-/// SPEC section 5's job object from a stored one: the control plane's own part left out, and
+/// docs/api.md's job object from a stored one: the control plane's own part left out, and
 /// the volume described with its state.
 nlohmann::json public_job(const nlohmann::json& stored);
 

@@ -1,11 +1,11 @@
 #include "api/metrics.hpp"
 
-#include "api/job_view.hpp"
-
 #include <fmt/format.h>
 
 #include <chrono>
-#include <ctime>
+
+#include "api/job_view.hpp"
+#include "sys/rfc3339.hpp"
 
 namespace mk::api {
 
@@ -14,30 +14,22 @@ using nlohmann::json;
 namespace {
 
 std::uint64_t bytes_done(const json& job) {
-  if (!job.is_object())
-    return 0;
+  if (!job.is_object()) return 0;
   auto p = job.find("progress");
   return p != job.end() && p->is_object() ? p->value("bytes_done", std::uint64_t{0}) : 0;
 }
 
-/// Milliseconds of an RFC 3339 time as job_record writes it; nullopt if it is not one.
+/// Milliseconds of an RFC 3339 time; nullopt if it is not one.
 std::optional<std::int64_t> unix_ms(const std::string& t) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
-    return std::nullopt;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
+  auto ms = sys::parse_rfc3339(t);
+  return ms ? std::optional(*ms) : std::nullopt;
 }
 
 /// A label value in the exposition format: backslash, quote and newline escaped.
 std::string label(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\' || c == '"')
-      out += '\\';
+    if (c == '\\' || c == '"') out += '\\';
     out += c == '\n' ? 'n' : c;
   }
   return out;
@@ -50,24 +42,20 @@ void metrics::observe(const json& before, const json& after) {
   // Bytes a mover wrote since the job was last seen; a resume carries on from the checkpoint,
   // so the figure never goes back, and a first sighting (after an OMA restart) counts nothing.
   const auto was = bytes_done(before), now = bytes_done(after);
-  if (before.is_object() && now > was)
-    bytes_copied_ += now - was;
+  if (before.is_object() && now > was) bytes_copied_ += now - was;
 
   auto s = after.find("stop");
-  if (s == after.end() || !s->is_object() || !(*s)["settled_at"].is_string())
-    return;
+  if (s == after.end() || !s->is_object() || !(*s)["settled_at"].is_string()) return;
   const auto stop_id = text_of(*s, "id");
   const auto state = text_of(after, "state");
-  if (stop_id.empty() || state == "stopping" || !settled_.insert(stop_id).second)
-    return;
+  if (stop_id.empty() || state == "stopping" || !settled_.insert(stop_id).second) return;
   // Seen settled for the first time in this process: one stop, counted once.
   ++stops_[{text_of(*s, "reason"), state}];
   const auto from = unix_ms(text_of(*s, "requested_at")), to = unix_ms(text_of(*s, "settled_at"));
   if (from && to && *to >= *from) {
     const double seconds = static_cast<double>(*to - *from) / 1000.0;
     for (std::size_t i = 0; i < buckets.size(); ++i)
-      if (seconds <= buckets[i])
-        ++duration_buckets_[i];
+      if (seconds <= buckets[i]) ++duration_buckets_[i];
     ++duration_count_;
     duration_sum_ += seconds;
   }
@@ -77,11 +65,9 @@ void metrics::observe(const json& before, const json& after) {
 }
 
 void metrics::observe_log(const json& entry) {
-  if (!entry.is_object() || text_of(entry, "event") != "resumed_from_checkpoint")
-    return;
+  if (!entry.is_object() || text_of(entry, "event") != "resumed_from_checkpoint") return;
   auto d = entry.find("detail");
-  if (d == entry.end() || !d->is_object())
-    return;
+  if (d == entry.end() || !d->is_object()) return;
   auto n = d->find("bytes_recopied");
   if (n == d->end() || !n->is_number_integer() ||
       (!n->is_number_unsigned() && n->get<std::int64_t>() < 0))
@@ -100,8 +86,8 @@ std::string metrics::render(const std::map<std::string, std::size_t>& jobs_by_st
   };
   add("# HELP migratekit_jobs Replication jobs by state.");
   add("# TYPE migratekit_jobs gauge");
-  for (const auto* state : {"queued", "starting", "replicating", "stopping", "stopped",
-                            "cancelled", "failed", "completed"}) {
+  for (const auto* state : {"queued", "starting", "replicating", "stopping", "stopped", "cancelled",
+                            "failed", "completed"}) {
     auto it = jobs_by_state.find(state);
     add(fmt::format("migratekit_jobs{{state=\"{}\"}} {}", state,
                     it == jobs_by_state.end() ? 0 : it->second));
@@ -109,8 +95,8 @@ std::string metrics::render(const std::map<std::string, std::size_t>& jobs_by_st
   add("# HELP migratekit_stops_total Stops settled, by reason and by the job's final state.");
   add("# TYPE migratekit_stops_total counter");
   for (const auto& [key, n] : stops_)
-    add(fmt::format("migratekit_stops_total{{reason=\"{}\",outcome=\"{}\"}} {}",
-                    label(key.first), label(key.second), n));
+    add(fmt::format("migratekit_stops_total{{reason=\"{}\",outcome=\"{}\"}} {}", label(key.first),
+                    label(key.second), n));
   add("# HELP migratekit_stop_duration_seconds From the stop request to the settled state.");
   add("# TYPE migratekit_stop_duration_seconds histogram");
   for (std::size_t i = 0; i < buckets.size(); ++i)
@@ -119,7 +105,8 @@ std::string metrics::render(const std::map<std::string, std::size_t>& jobs_by_st
   add(fmt::format("migratekit_stop_duration_seconds_bucket{{le=\"+Inf\"}} {}", duration_count_));
   add(fmt::format("migratekit_stop_duration_seconds_sum {}", duration_sum_));
   add(fmt::format("migratekit_stop_duration_seconds_count {}", duration_count_));
-  add("# HELP migratekit_force_kills_total Movers ended with SIGKILL (force, or the grace ran out).");
+  add("# HELP migratekit_force_kills_total Movers ended with SIGKILL (force, or the grace ran "
+      "out).");
   add("# TYPE migratekit_force_kills_total counter");
   add(fmt::format("migratekit_force_kills_total {}", force_kills_));
   add("# HELP migratekit_bytes_copied_total Bytes the movers reported written.");

@@ -30,7 +30,7 @@ class metrics {
  private:
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> stops_;  // (reason, outcome)
-  std::set<std::string> settled_;  // stop ids counted
+  std::set<std::string> settled_;                                       // stop ids counted
   std::array<std::uint64_t, buckets.size()> duration_buckets_{};
   std::uint64_t duration_count_ = 0;
   double duration_sum_ = 0;

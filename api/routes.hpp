@@ -23,13 +23,13 @@ struct route_context {
   std::shared_ptr<std::atomic<std::size_t>> streams = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
-/// /api/v1/replications and below (SPEC section 5).
+/// /api/v1/replications and below (docs/api.md).
 void add_replication_routes(httplib::Server& http, const route_context& ctx);
 /// /api/v1/events, /healthz and /metrics.
 void add_event_routes(httplib::Server& http, const route_context& ctx);
-/// /api/v1/analytics/stops (SPEC section 7).
+/// /api/v1/analytics/stops (docs/operations.md).
 void add_analytics_routes(httplib::Server& http, const route_context& ctx);
-/// /api/v1/agents: the agents the OMA knows (SPEC section 11), read-only.
+/// /api/v1/agents: the agents the OMA knows (docs/overview.md), read-only.
 void add_agent_routes(httplib::Server& http, const route_context& ctx);
 /// The operator's page: `/` and its files under /ui/.
 void add_ui_routes(httplib::Server& http);
@@ -45,8 +45,7 @@ template <class... Ts>
 checked<nlohmann::json> ask_actor(const route_context& ctx, const caf::actor& dest, Ts&&... xs) {
   caf::scoped_actor self{*ctx.system};
   checked<nlohmann::json> out = unexpected(http_error{500, "internal", "no answer"});
-  if (!dest)
-    return unexpected(http_error{404, "not_found", "not offered by this OMA"});
+  if (!dest) return unexpected(http_error{404, "not_found", "not offered by this OMA"});
   self->request(dest, defaults::api::request_timeout, std::forward<Ts>(xs)...)
       .receive(
           [&](const std::string& text) {

@@ -1,5 +1,5 @@
 // The API's listener: cpp-httplib on its own threads, the bearer token checked before any
-// route, bodies limited, every refusal in SPEC section 5's error body.
+// route, bodies limited, every refusal in docs/api.md's error body.
 #include "api/server.hpp"
 
 #include <fcntl.h>
@@ -28,15 +28,13 @@ bool same_secret(std::string_view a, std::string_view b) {
 }
 
 bool needs_token(const std::string& path) {
-  if (path == "/api/v1/healthz")
-    return false;
+  if (path == "/api/v1/healthz") return false;
   return path.starts_with("/api/") || path == "/metrics";
 }
 
 bool authorised(const httplib::Request& req, const std::string& token) {
   const auto header = req.get_header_value("Authorization");
-  if (header.starts_with("Bearer ") && same_secret(header.substr(7), token))
-    return true;
+  if (header.starts_with("Bearer ") && same_secret(header.substr(7), token)) return true;
   // A browser's EventSource cannot set a header: the events stream also takes the token as a
   // query parameter (only that stream: elsewhere it would end up in logs and histories).
   return req.path == "/api/v1/events" && req.has_param("access_token") &&
@@ -53,8 +51,8 @@ http_error generic(int status) {
     case 405:
       return {405, "invalid", "method not allowed here"};
     case 413:
-      return {413, "too_large", "the body is over " +
-                                    std::to_string(defaults::api::max_body) + " bytes"};
+      return {413, "too_large",
+              "the body is over " + std::to_string(defaults::api::max_body) + " bytes"};
     case 415:
       return {415, "unsupported_media_type", "Content-Type: application/json expected"};
     default:
@@ -94,10 +92,8 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
                                                              server_options options,
                                                              server_deps deps) {
   auto where = parse_listen(options.listen);
-  if (!where)
-    return unexpected(where.error());
-  if (options.token.empty())
-    return unexpected(std::string("the API needs a token"));
+  if (!where) return unexpected(where.error());
+  if (options.token.empty()) return unexpected(std::string("the API needs a token"));
   auto p = std::make_unique<impl>();
   p->ctx.system = &system;
   p->ctx.deps = std::move(deps);
@@ -122,10 +118,9 @@ expected<std::unique_ptr<server>, std::string> server::start(caf::actor_system& 
                                                          : "Authorization: Bearer TOKEN expected"});
         return httplib::Server::HandlerResponse::Handled;
       });
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-        if (res.body.empty())
-          send_error(res, generic(res.status));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (res.body.empty()) send_error(res, generic(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
   http.set_exception_handler(
@@ -166,14 +161,12 @@ std::string server::url() const {
 }
 
 void server::stop() {
-  if (!impl_ || impl_->stopped)
-    return;
+  if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
   // The event streams end first: each holds a pool thread that stop() would wait for.
   impl_->ctx.deps.feed->events().close();
   impl_->http.stop();
-  if (impl_->thread.joinable())
-    impl_->thread.join();
+  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 namespace {
@@ -199,7 +192,7 @@ expected<std::string, std::string> load_or_create_token(const std::filesystem::p
     std::getline(in, token);
     if (token.size() < 32)
       return unexpected(file.string() + ": a token of at least 32 characters expected");
-    struct stat st{};
+    struct stat st {};
     if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
       spdlog::warn("{}: readable by others; made private (0600)", file.string());
       ::chmod(file.c_str(), 0600);
@@ -215,8 +208,7 @@ expected<std::string, std::string> load_or_create_token(const std::filesystem::p
     token += hex[b >> 4];
     token += hex[b & 15];
   }
-  if (auto w = write_private(file, token + "\n", true); !w)
-    return unexpected(w.error());
+  if (auto w = write_private(file, token + "\n", true); !w) return unexpected(w.error());
   spdlog::info("api: a new token in {}", file.string());
   return token;
 }

@@ -34,7 +34,7 @@ struct server_deps {
   std::function<std::uint64_t()> slow_consumer_drops;
 };
 
-/// The REST API of SPEC section 5 under /api/v1, `/events` as Server-Sent Events, `/healthz`
+/// The REST API of docs/api.md under /api/v1, `/events` as Server-Sent Events, `/healthz`
 /// and `/metrics`, and `/` (the operator's page). Serves on its own threads from start() until
 /// stop() or destruction.
 class server {

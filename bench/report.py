@@ -1,4 +1,4 @@
-"""The one table of SPEC section 10 from the results of the benchmarks that ran
+"""The one table of docs/performance.md from the results of the benchmarks that ran
 (build/bench/NAME.json), with the machine they ran on: printed as markdown, written with every
 figure and sample to build/bench/results.json, and drawn in build/bench/bench.svg (the stop
 latency distribution, and copy throughput of each run against nbdcopy).
@@ -276,7 +276,7 @@ def main(names):
     rows = [r for name in ROWS if name in results for r in ROWS[name](results[name])]
     m = machine()
     elapsed = os.environ.get("MK_BENCH_ELAPSED_S")
-    print("## Benchmarks (SPEC section 10)\n")
+    print("## Benchmarks (docs/performance.md)\n")
     print(table(rows))
     print(f"\nMachine: {machine_line(m)}.")
     if elapsed:

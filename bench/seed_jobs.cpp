@@ -1,7 +1,7 @@
 // mk-bench-seed --data DIR --count N
 //
 // Fills the job store of a `migratekit up` data folder with N finished replications, as an
-// OMA that ran them would have left them, for bench/records (SPEC section 10: the OMA with
+// OMA that ran them would have left them, for bench/records (docs/performance.md: the OMA with
 // 10,000 job records). Starting 10,000 movers through the API would take hours; the records
 // are written with the product's own job_record and job_store into the JetStream bucket
 // `mk_jobs` of the nats-server that `up` runs on that folder (started here the same way).

@@ -121,8 +121,7 @@ struct pull_consumer {
   pull_consumer(const pull_consumer&) = delete;
   pull_consumer& operator=(const pull_consumer&) = delete;
   ~pull_consumer() {
-    if (!sub)
-      return;
+    if (!sub) return;
     natsSubscription_Unsubscribe(sub);
     natsSubscription_Destroy(sub);
   }
@@ -150,9 +149,9 @@ result<> job_log::read_all(std::int64_t since_unix_ms,
   const auto what = detail::where(*js.conn, "read all of " + impl_->stream);
   const auto deadline = std::chrono::steady_clock::now() + impl_->read_timeout;
   auto time_left = [&] {
-    return std::min(std::chrono::duration_cast<milliseconds>(deadline -
-                                                             std::chrono::steady_clock::now()),
-                    js.timeout);
+    return std::min(
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()),
+        js.timeout);
   };
   jsOptions jo;
   jsOptions_Init(&jo);
@@ -162,13 +161,11 @@ result<> job_log::read_all(std::int64_t since_unix_ms,
   // The end of this read: what is stored now. Entries appended meanwhile are the next read's.
   jsStreamInfo* info = nullptr;
   auto s = js_GetStreamInfo(&info, js.js, impl_->stream.c_str(), &jo, &code);
-  if (s != NATS_OK)
-    return std::unexpected(detail::nats_error(s, what, code));
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, what, code));
   const auto last = info->State.LastSeq;
   const auto stored = info->State.Msgs;
   jsStreamInfo_Destroy(info);
-  if (stored == 0)
-    return {};
+  if (stored == 0) return {};
 
   jsSubOptions so;
   jsSubOptions_Init(&so);
@@ -179,8 +176,7 @@ result<> job_log::read_all(std::int64_t since_unix_ms,
   so.Config.InactiveThreshold = nanos(impl_->read_timeout + js.timeout);
   const auto from = since_unix_ms - defaults::bus::log_clock_margin.count();
   // The server keeps times as nanoseconds in 64 bits (up to 2262): none is stored later.
-  if (from > std::numeric_limits<std::int64_t>::max() / 1'000'000)
-    return {};
+  if (from > std::numeric_limits<std::int64_t>::max() / 1'000'000) return {};
   if (since_unix_ms > 0 && from > 0) {
     so.Config.DeliverPolicy = js_DeliverByStartTime;
     so.Config.OptStartTime = from * 1'000'000;
@@ -188,30 +184,25 @@ result<> job_log::read_all(std::int64_t since_unix_ms,
   const auto subject = impl_->prefix + ".log.>";
   pull_consumer consumer;
   s = js_PullSubscribe(&consumer.sub, js.js, subject.c_str(), nullptr, &jo, &so, &code);
-  if (s != NATS_OK)
-    return std::unexpected(detail::nats_error(s, what, code));
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, what, code));
   // Nothing to deliver (nothing since `since`) is known now, rather than after a fetch's wait.
   jsConsumerInfo* ci = nullptr;
   s = natsSubscription_GetConsumerInfo(&ci, consumer.sub, &jo, &code);
-  if (s != NATS_OK)
-    return std::unexpected(detail::nats_error(s, what, code));
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, what, code));
   const auto pending = ci->NumPending;
   jsConsumerInfo_Destroy(ci);
-  if (pending == 0)
-    return {};
+  if (pending == 0) return {};
 
   for (;;) {
     const auto w = time_left();
     if (w <= milliseconds::zero())
-      return fail(errc::timeout, what + ": not read in " +
-                                     std::to_string(impl_->read_timeout.count()) + " ms");
+      return fail(errc::timeout,
+                  what + ": not read in " + std::to_string(impl_->read_timeout.count()) + " ms");
     fetched batch;
-    s = natsSubscription_Fetch(&batch.list, consumer.sub, defaults::bus::log_read_batch,
-                               w.count(), &code);
-    if (s == NATS_TIMEOUT)
-      continue;  // the deadline above decides
-    if (s != NATS_OK)
-      return std::unexpected(detail::nats_error(s, what, code));
+    s = natsSubscription_Fetch(&batch.list, consumer.sub, defaults::bus::log_read_batch, w.count(),
+                               &code);
+    if (s == NATS_TIMEOUT) continue;  // the deadline above decides
+    if (s != NATS_OK) return std::unexpected(detail::nats_error(s, what, code));
     for (int i = 0; i < batch.list.Count; ++i) {
       natsMsg* msg = batch.list.Msgs[i];
       jsMsgMetaData* meta = nullptr;
@@ -220,12 +211,10 @@ result<> job_log::read_all(std::int64_t since_unix_ms,
       const auto seq = meta->Sequence.Stream;
       const auto more = meta->NumPending;
       jsMsgMetaData_Destroy(meta);
-      if (seq > last)
-        return {};  // appended after the read began
+      if (seq > last) return {};  // appended after the read began
       const auto* data = reinterpret_cast<const std::uint8_t*>(natsMsg_GetData(msg));
       each({data, static_cast<std::size_t>(natsMsg_GetDataLength(msg))});
-      if (seq == last || more == 0)
-        return {};
+      if (seq == last || more == 0) return {};
     }
   }
 }

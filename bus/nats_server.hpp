@@ -22,7 +22,7 @@ struct nats_server_options {
   /// DATA: the server's files go to DATA/nats (mode 0700).
   std::filesystem::path data_dir;
   std::string prefix{defaults::bus::prefix};
-  /// The agents the vma user may speak for (SPEC section 9).
+  /// The agents the vma user may speak for (docs/security.md).
   std::vector<std::string> vma_agents{"local"};
   /// Empty: `nats-server` on PATH, then /usr/sbin (Debian installs it there).
   std::filesystem::path executable;

@@ -8,7 +8,7 @@
 
 namespace mk::bus {
 
-/// Who connects to the bus; each role has one user on the embedded server (SPEC section 9).
+/// Who connects to the bus; each role has one user on the embedded server (docs/security.md).
 enum class role { oma, vma, ctl };
 
 inline constexpr std::array<role, 3> all_roles = {role::oma, role::vma, role::ctl};
@@ -24,7 +24,7 @@ struct permissions {
   bool allow_responses = false;
 };
 
-/// The subject permissions of SPEC section 9 under `prefix`. The oma keeps the JetStream
+/// The subject permissions of docs/security.md under `prefix`. The oma keeps the JetStream
 /// state, so it also gets the JetStream API, KeyValue and flow-control subjects; vma and ctl
 /// get no JetStream at all. A vma user may only speak for `vma_agents`.
 permissions permissions_for(role r, const std::string& prefix,

@@ -93,7 +93,7 @@ struct state_options {
   std::chrono::milliseconds log_read_timeout = defaults::bus::log_read_timeout;
 };
 
-/// The durable state of the OMA in JetStream (SPEC section 8): buckets `<prefix>_jobs`,
+/// The durable state of the OMA in JetStream (docs/recovery.md): buckets `<prefix>_jobs`,
 /// `<prefix>_schedules` and `<prefix>_settings`, and the JobLog stream. Opening creates what
 /// is missing and binds to what exists, so every start may do it. Needs the oma role's
 /// credentials; destroy it before its transport.

@@ -7,7 +7,7 @@
 namespace mk::bus {
 
 /// Ids of jobs, agents and KeyValue keys are checked with the catalogue's msg::valid_id
-/// (SPEC section 5): only such ids become a token of a subject or a key.
+/// (docs/api.md): only such ids become a token of a subject or a key.
 using msg::valid_id;
 
 /// The subject prefix: one token, `^[a-z0-9][a-z0-9_-]{0,31}$`, as it also names buckets

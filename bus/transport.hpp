@@ -61,7 +61,7 @@ class subscription {
 
 /// The one bus interface: subjects and bytes. NATS carries it for everything that runs
 /// (nats_transport); memory carries it in deterministic unit tests (in_memory_transport).
-/// Delivery is at most once: protocols on top retry and are idempotent (SPEC section 4).
+/// Delivery is at most once: protocols on top retry and are idempotent (docs/stop-protocol.md).
 /// Every member may be called from any thread.
 class transport {
  public:

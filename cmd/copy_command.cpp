@@ -33,20 +33,16 @@ struct copy_args {
 };
 
 nbd::progress_mode progress_mode(const CLI::Option* opt, const std::string& value) {
-  if (opt->count() == 0)
-    return nbd::progress_mode::none;
-  if (value == "json")
-    return nbd::progress_mode::json;
-  if (value == "bar")
-    return nbd::progress_mode::bar;
+  if (opt->count() == 0) return nbd::progress_mode::none;
+  if (value == "json") return nbd::progress_mode::json;
+  if (value == "bar") return nbd::progress_mode::bar;
   // Plain --progress: a bar for a person at a terminal, JSON lines for a program.
   return isatty(STDERR_FILENO) ? nbd::progress_mode::bar : nbd::progress_mode::json;
 }
 
 int run(copy_args& a, const CLI::Option* progress_opt) {
   a.opts.progress = progress_mode(progress_opt, a.progress);
-  if (!a.checkpoint.empty())
-    a.opts.checkpoint_path = a.checkpoint;
+  if (!a.checkpoint.empty()) a.opts.checkpoint_path = a.checkpoint;
   auto report = nbd::run_copy(a.opts);
   if (!report) {
     const auto& e = report.error();
@@ -63,8 +59,7 @@ int run(copy_args& a, const CLI::Option* progress_opt) {
                    report->bytes_skipped);
       return completed;
     case nbd::copy_state::stopped:
-      if (report->err)
-        spdlog::warn("{}", report->err->message);
+      if (report->err) spdlog::warn("{}", report->err->message);
       spdlog::info("stopped at {} of {} bytes; checkpoint saved", report->bytes_done,
                    report->bytes_total);
       return stopped;

@@ -42,8 +42,7 @@ std::string describe(httplib::Error e) {
 
 ctl_error no_answer(const api_endpoint& ep, httplib::Error e) {
   auto message = "cannot reach the API at " + ep.url + ": " + describe(e);
-  if (!ep.found.empty())
-    message += " (found in " + ep.found + "; is `migratekit up` running?)";
+  if (!ep.found.empty()) message += " (found in " + ep.found + "; is `migratekit up` running?)";
   return {ctl_errc::unreachable, message};
 }
 
@@ -59,16 +58,13 @@ ctl_error refusal(int status, const std::string& body) {
     text.erase(text.find_last_not_of(" \r\n\t") + 1);
   }
   auto message = fmt::format("HTTP {}{}{}", status, text.empty() ? "" : " ", text);
-  if (status == 401)
-    message += " (check --token or MIGRATEKIT_TOKEN)";
+  if (status == 401) message += " (check --token or MIGRATEKIT_TOKEN)";
   return {status == 404 ? ctl_errc::not_found : ctl_errc::refused, message};
 }
 
 ctl_result<api_reply> answer(const api_endpoint& ep, const httplib::Result& r) {
-  if (!r)
-    return unexpected(no_answer(ep, r.error()));
-  if (r->status < 200 || r->status >= 300)
-    return unexpected(refusal(r->status, r->body));
+  if (!r) return unexpected(no_answer(ep, r.error()));
+  if (r->status < 200 || r->status >= 300) return unexpected(refusal(r->status, r->body));
   api_reply reply{r->status, r->body, nullptr};
   if (!r->body.empty()) {
     reply.json = json::parse(r->body, nullptr, false);
@@ -127,8 +123,7 @@ ctl_result<void> api_client::stream(const std::string& path, const std::string& 
     httplib::Client cli(endpoint_.url);
     setup(cli, endpoint_, idle);
     httplib::Headers headers = {{"Accept", "text/event-stream"}};
-    if (!last_event_id.empty())
-      headers.emplace("Last-Event-ID", last_event_id);
+    if (!last_event_id.empty()) headers.emplace("Last-Event-ID", last_event_id);
     int status = 0;
     bool ended_here = false;
     std::string refused_body;
@@ -136,8 +131,7 @@ ctl_result<void> api_client::stream(const std::string& path, const std::string& 
         std::string(base) + path, headers,
         [&](const httplib::Response& res) {
           status = res.status;
-          if (status != 200)
-            return true;  // read on: the body says why
+          if (status != 200) return true;  // read on: the body says why
           ended_here = !handlers.opened();
           return !ended_here;
         },
@@ -149,12 +143,9 @@ ctl_result<void> api_client::stream(const std::string& path, const std::string& 
           ended_here = !handlers.received(std::string_view(data, size));
           return !ended_here;
         });
-    if (ended_here)
-      return {};
-    if (status != 0 && status != 200)
-      return unexpected(refusal(status, refused_body));
-    if (!r)
-      return unexpected(no_answer(endpoint_, r.error()));
+    if (ended_here) return {};
+    if (status != 0 && status != 200) return unexpected(refusal(status, refused_body));
+    if (!r) return unexpected(no_answer(endpoint_, r.error()));
     return fail(ctl_errc::unreachable, "the API ended the event stream");
   } catch (const std::exception& e) {
     return fail(ctl_errc::unreachable, "event stream of " + endpoint_.url + ": " + e.what());

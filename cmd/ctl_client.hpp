@@ -10,7 +10,7 @@
 #include "cmd/ctl_endpoint.hpp"
 #include "cmd/ctl_error.hpp"
 
-/// The REST API of SPEC section 5 as `migratekit ctl` calls it: cpp-httplib underneath,
+/// The REST API of docs/api.md as `migratekit ctl` calls it: cpp-httplib underneath,
 /// errors as values above. The only file of ctl that includes <httplib.h>.
 namespace mk::cmd {
 

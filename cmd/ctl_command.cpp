@@ -18,8 +18,7 @@ using nlohmann::json;
 
 std::string list_text(const json& page) {
   auto table = jobs_table(field(page, "replications"));
-  if (table.empty())
-    table = "no replications\n";
+  if (table.empty()) table = "no replications\n";
   if (!field(page, "next_cursor").is_null())
     table += "(more on the next pages: --all lists them all)\n";
   return table;
@@ -45,8 +44,7 @@ void add_replicate(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
   cmd->callback([ctx, args] {
     run_ctl(*ctx, [&](const api_client& api) -> ctl_result<ctl_exit> {
       json body = {{"name", args->name}, {"source", args->source}};
-      if (!args->vma.empty())
-        body["vma"] = args->vma;
+      if (!args->vma.empty()) body["vma"] = args->vma;
       return print_answer(*ctx, api.post("/replications", body), job_detail);
     });
   });
@@ -73,17 +71,12 @@ void add_list(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
   cmd->callback([ctx, args] {
     run_ctl(*ctx, [&](const api_client& api) -> ctl_result<ctl_exit> {
       api_query query;
-      if (!args->state.empty())
-        query.emplace("state", args->state);
-      if (!args->vma.empty())
-        query.emplace("vma", args->vma);
-      if (args->limit)
-        query.emplace("limit", std::to_string(args->limit));
-      if (!args->all)
-        return print_answer(*ctx, api.get("/replications", query), list_text);
+      if (!args->state.empty()) query.emplace("state", args->state);
+      if (!args->vma.empty()) query.emplace("vma", args->vma);
+      if (args->limit) query.emplace("limit", std::to_string(args->limit));
+      if (!args->all) return print_answer(*ctx, api.get("/replications", query), list_text);
       auto jobs = list_all(api, query);
-      if (!jobs)
-        return unexpected(jobs.error());
+      if (!jobs) return unexpected(jobs.error());
       json all = {{"replications", *jobs}, {"next_cursor", nullptr}};
       print_reply(*ctx, {200, all.dump(), all}, list_text);
       return exit_done;
@@ -148,8 +141,7 @@ void add_watch(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
     run_ctl(*ctx, [&](const api_client& api) -> ctl_result<ctl_exit> {
       job_board board(*ids, std::nullopt);
       auto r = follow_live(api, board, {.timeout_s = std::nullopt, .json = ctx->json, .seed = {}});
-      if (!r)
-        return unexpected(r.error());
+      if (!r) return unexpected(r.error());
       return exit_done;
     });
   });

@@ -25,15 +25,13 @@ void run_ctl(const ctl_context& ctx, const ctl_body& body) {
 
 void print_reply(const ctl_context& ctx, const api_reply& reply, const human_view& human) {
   auto text = ctx.json ? reply.body : human(reply.json);
-  if (!text.empty() && text.back() != '\n')
-    text += '\n';
+  if (!text.empty() && text.back() != '\n') text += '\n';
   std::fputs(text.c_str(), stdout);
 }
 
 ctl_result<ctl_exit> print_answer(const ctl_context& ctx, const ctl_result<api_reply>& answer,
                                   const human_view& human) {
-  if (!answer)
-    return unexpected(answer.error());
+  if (!answer) return unexpected(answer.error());
   print_reply(ctx, *answer, human);
   return exit_done;
 }
@@ -59,15 +57,12 @@ ctl_result<nlohmann::json> list_all(const api_client& api, api_query query) {
   auto jobs = nlohmann::json::array();
   for (std::string cursor;;) {
     auto r = api.get("/replications", query);
-    if (!r)
-      return unexpected(r.error());
+    if (!r) return unexpected(r.error());
     const auto& page = field(r->json, "replications");
-    if (page.is_array())
-      jobs.insert(jobs.end(), page.begin(), page.end());
+    if (page.is_array()) jobs.insert(jobs.end(), page.begin(), page.end());
     const auto& next = field(r->json, "next_cursor");
     // A cursor seen before would loop for ever: a server that repeats itself ends here.
-    if (!next.is_string() || next.get<std::string>().empty() || next == cursor)
-      return jobs;
+    if (!next.is_string() || next.get<std::string>().empty() || next == cursor) return jobs;
     cursor = next.get<std::string>();
     query.erase("cursor");
     query.emplace("cursor", cursor);
@@ -85,13 +80,11 @@ void add_wait_options(CLI::App* cmd, wait_args& args, const std::string& until) 
 ctl_result<ctl_exit> answer_or_wait(const ctl_context& ctx, const api_client& api,
                                     const ctl_result<api_reply>& answer, const std::string& id,
                                     wait_goal goal, const wait_args& args) {
-  if (!answer)
-    return unexpected(answer.error());
+  if (!answer) return unexpected(answer.error());
   if (!args.wait || ctx.json)
     print_reply(ctx, *answer,
                 [](const nlohmann::json& job) { return render_table({}, {job_row(job)}); });
-  if (!args.wait)
-    return exit_done;
+  if (!args.wait) return exit_done;
   return wait_for(ctx, api, {id}, std::move(goal), {answer->json}, args);
 }
 
@@ -100,16 +93,12 @@ ctl_result<ctl_exit> wait_for(const ctl_context& ctx, const api_client& api,
                               const std::vector<nlohmann::json>& seed, const wait_args& args) {
   job_board board(std::move(ids), std::move(goal));
   follow_options options{.timeout_s = std::nullopt, .json = ctx.json, .seed = seed};
-  if (args.timeout_s > 0)
-    options.timeout_s = args.timeout_s;
+  if (args.timeout_s > 0) options.timeout_s = args.timeout_s;
   auto as_asked = follow_live(api, board, options);
-  if (!as_asked)
-    return unexpected(as_asked.error());
-  if (*as_asked)
-    return exit_done;
+  if (!as_asked) return unexpected(as_asked.error());
+  if (*as_asked) return exit_done;
   std::string which;
-  for (const auto& miss : board.misses())
-    which += (which.empty() ? "" : ", ") + miss;
+  for (const auto& miss : board.misses()) which += (which.empty() ? "" : ", ") + miss;
   std::fprintf(stderr, "migratekit ctl: ended, but not as asked: %s\n", which.c_str());
   return exit_not_as_asked;
 }
@@ -118,11 +107,9 @@ std::string exit_footer(const std::string& done, const std::string& not_as_asked
   std::string text = "Exit status: 0 " + done +
                      "; 1 the API refused (its error code and message are printed); "
                      "2 bad usage, or no API found";
-  if (!not_as_asked.empty())
-    text += "; 3 " + not_as_asked;
+  if (!not_as_asked.empty()) text += "; 3 " + not_as_asked;
   text += "; 4 the API could not be reached";
-  if (!not_as_asked.empty())
-    text += ", or --timeout passed";
+  if (!not_as_asked.empty()) text += ", or --timeout passed";
   return text + ".";
 }
 

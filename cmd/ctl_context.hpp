@@ -40,7 +40,7 @@ void print_reply(const ctl_context& ctx, const api_reply& reply, const human_vie
 ctl_result<ctl_exit> print_answer(const ctl_context& ctx, const ctl_result<api_reply>& answer,
                                   const human_view& human);
 
-/// The job states of SPEC section 3, for --state options.
+/// The job states of docs/states.md, for --state options.
 const std::vector<std::string>& job_states();
 
 /// Checks that an argument is an id (`^[a-z0-9][a-z0-9-]{0,62}$`) before it becomes part of

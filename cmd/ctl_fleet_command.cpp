@@ -15,8 +15,7 @@ ctl_exit usage(const std::string& message) { return report({ctl_errc::usage, mes
 
 /// "all" or "vma:ID", the scopes of maintenance mode.
 std::string scope_error(std::string& scope) {
-  if (scope == "all" || (scope.starts_with("vma:") && msg::valid_id(scope.substr(4))))
-    return "";
+  if (scope == "all" || (scope.starts_with("vma:") && msg::valid_id(scope.substr(4)))) return "";
   return "scope: all or vma:ID expected, not '" + scope + "'";
 }
 
@@ -53,14 +52,10 @@ void add_maintenance(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
         return print_answer(*ctx, api.get("/maintenance"), key_values);
       }
       json body = {{"enabled", a->action == "on"}};
-      if (reason->count())
-        body["reason"] = a->reason;
-      if (scope->count())
-        body["scope"] = a->scope;
-      if (resume->count())
-        body["resume_after"] = a->resume_after;
-      if (parallel->count())
-        body["max_parallel"] = a->max_parallel;
+      if (reason->count()) body["reason"] = a->reason;
+      if (scope->count()) body["scope"] = a->scope;
+      if (resume->count()) body["resume_after"] = a->resume_after;
+      if (parallel->count()) body["max_parallel"] = a->max_parallel;
       return print_answer(*ctx, api.put("/maintenance", body), key_values);
     });
   });
@@ -70,8 +65,7 @@ void add_maintenance(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
 /// dash.
 json window(const std::string& text) {
   auto dash = text.find('-');
-  if (dash == std::string::npos)
-    return nullptr;
+  if (dash == std::string::npos) return nullptr;
   return {{"from", text.substr(0, dash)}, {"to", text.substr(dash + 1)}};
 }
 
@@ -100,8 +94,7 @@ void add_schedule(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
   job->excludes(vma)->excludes(all);
   vma->excludes(all);
   auto* at = add->add_option("--at", a->at, "When, RFC 3339 (2026-11-28T22:00:00Z)");
-  add->add_option("--window", a->window,
-                  "Daily window in UTC, HH:MM[:SS]-HH:MM[:SS] (22:00-06:00)")
+  add->add_option("--window", a->window, "Daily window in UTC, HH:MM[:SS]-HH:MM[:SS] (22:00-06:00)")
       ->excludes(at);
   add->callback([ctx, a] {
     if (a->job.empty() && a->vma.empty() && !a->all) {
@@ -161,8 +154,7 @@ void add_analytics(CLI::App& ctl, std::shared_ptr<ctl_context> ctx) {
   cmd->callback([ctx, since] {
     run_ctl(*ctx, [&](const api_client& api) -> ctl_result<ctl_exit> {
       api_query query;
-      if (!since->empty())
-        query.emplace("since", *since);
+      if (!since->empty()) query.emplace("since", *since);
       return print_answer(*ctx, api.get("/analytics/stops", query), key_values);
     });
   });

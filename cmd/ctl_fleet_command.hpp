@@ -7,7 +7,7 @@
 
 namespace mk::cmd {
 
-/// The ctl subcommands that act on many jobs over time (SPEC section 7): `maintenance`,
+/// The ctl subcommands that act on many jobs over time (docs/operations.md): `maintenance`,
 /// `schedule add|list|rm` and `analytics`.
 void add_ctl_fleet_commands(CLI::App& ctl, std::shared_ptr<ctl_context> ctx);
 

@@ -29,8 +29,7 @@ std::string stamp() {
 }
 
 void write_out(std::string_view text) {
-  if (text.empty())
-    return;
+  if (text.empty()) return;
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 }
@@ -55,18 +54,13 @@ class follower {
       if (!first)
         std::this_thread::sleep_for(
             std::min<clock::duration>(defaults::ctl::reconnect_wait, left()));
-      if (expired())
-        return timed_out();
+      if (expired()) return timed_out();
       again_ = false;
-      if (!first)
-        follow_moved_api();
+      if (!first) follow_moved_api();
       auto r = connect();
-      if (board_.ended())
-        break;
-      if (error_)
-        return unexpected(*error_);
-      if (!r && (r.error().code != ctl_errc::unreachable || !opened_))
-        return unexpected(r.error());
+      if (board_.ended()) break;
+      if (error_) return unexpected(*error_);
+      if (!r && (r.error().code != ctl_errc::unreachable || !opened_)) return unexpected(r.error());
       if (!r && !lost_) {
         lost_ = true;
         show({"event stream lost (" + r.error().message + "); reconnecting"});
@@ -80,15 +74,13 @@ class follower {
   static live_display make_display() {
     const bool terminal = isatty(STDOUT_FILENO) == 1;
     winsize ws{};
-    if (terminal)
-      ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
+    if (terminal) ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws);
     return live_display(terminal, ws.ws_col ? ws.ws_col : 80, ws.ws_row ? ws.ws_row : 24);
   }
 
   void follow_moved_api() {
     auto now = reread_endpoint(api_.endpoint());
-    if (now.url == api_.endpoint().url)
-      return;
+    if (now.url == api_.endpoint().url) return;
     show({"the API is now at " + now.url + " (" + now.found + ")"});
     api_ = api_client(std::move(now));
   }
@@ -109,13 +101,11 @@ class follower {
   bool go_on() const { return !board_.ended() && !expired() && !error_ && !again_; }
 
   void show(const std::vector<std::string>& notices, bool final = false) {
-    if (!options_.json)
-      write_out(display_.frame(notices, board_, clock::now(), stamp(), final));
+    if (!options_.json) write_out(display_.frame(notices, board_, clock::now(), stamp(), final));
   }
 
   void print_json(std::string_view data) {
-    if (options_.json)
-      write_out(std::string(data) + "\n");
+    if (options_.json) write_out(std::string(data) + "\n");
   }
 
   ctl_result<void> connect() {
@@ -137,8 +127,7 @@ class follower {
                         .received =
                             [&](std::string_view chunk) {
                               std::vector<std::string> notices;
-                              for (const auto& ev : parser.feed(chunk))
-                                take(ev, notices);
+                              for (const auto& ev : parser.feed(chunk)) take(ev, notices);
                               last_id_ = parser.last_id();
                               show(notices);
                               return go_on();
@@ -164,8 +153,7 @@ class follower {
     };
     if (board_.ids().empty()) {
       auto page = api_.get("/replications");
-      if (!page)
-        return failed(page.error(), notices);
+      if (!page) return failed(page.error(), notices);
       if (const auto& jobs = field(page->json, "replications"); jobs.is_array())
         for (const auto& job : jobs) {
           print_json(job.dump());
@@ -188,11 +176,9 @@ class follower {
 
   void take(const sse_event& ev, std::vector<std::string>& notices) {
     auto data = json::parse(ev.data, nullptr, false);
-    if (!data.is_object())
-      return;
+    if (!data.is_object()) return;
     auto id = field_text(data, "id");
-    if (!board_.follows(id))
-      return;
+    if (!board_.follows(id)) return;
     std::vector<std::string> more;
     if (ev.type == "job") {
       print_json(ev.data);

@@ -24,20 +24,15 @@ struct stop_args {
   bool by_filter() const { return !filter_vma.empty() || !filter_state.empty(); }
 };
 
-/// The stop options of SPEC section 4, only those given: the server fills in its defaults
+/// The stop options of docs/stop-protocol.md, only those given: the server fills in its defaults
 /// (and a batch's reason is `batch`).
 json stop_options(const stop_args& a) {
   json o = json::object();
-  if (a.force)
-    o["mode"] = "force";
-  if (a.remove)
-    o["volumes"] = "delete";
-  if (!a.reason.empty())
-    o["reason"] = a.reason;
-  if (!a.comment.empty())
-    o["comment"] = a.comment;
-  if (a.grace->count())
-    o["grace_seconds"] = a.grace_s;
+  if (a.force) o["mode"] = "force";
+  if (a.remove) o["volumes"] = "delete";
+  if (!a.reason.empty()) o["reason"] = a.reason;
+  if (!a.comment.empty()) o["comment"] = a.comment;
+  if (a.grace->count()) o["grace_seconds"] = a.grace_s;
   return o;
 }
 
@@ -53,21 +48,17 @@ ctl_result<ctl_exit> stop_one(const ctl_context& ctx, const api_client& api, con
 /// The jobs a batch would stop: the ids given, or what the filter finds. Without a state the
 /// filter means the jobs that may run, as the API's batch takes it.
 ctl_result<std::vector<std::string>> batch_targets(const api_client& api, const stop_args& a) {
-  if (!a.by_filter())
-    return a.ids;
+  if (!a.by_filter()) return a.ids;
   std::vector<std::string> ids;
   auto states = a.filter_state.empty()
                     ? std::vector<std::string>{"queued", "starting", "replicating"}
                     : std::vector<std::string>{a.filter_state};
   for (const auto& state : states) {
     api_query query{{"state", state}};
-    if (!a.filter_vma.empty())
-      query.emplace("vma", a.filter_vma);
+    if (!a.filter_vma.empty()) query.emplace("vma", a.filter_vma);
     auto jobs = list_all(api, query);
-    if (!jobs)
-      return unexpected(jobs.error());
-    for (const auto& job : *jobs)
-      ids.push_back(field_text(job, "id"));
+    if (!jobs) return unexpected(jobs.error());
+    for (const auto& job : *jobs) ids.push_back(field_text(job, "id"));
   }
   return ids;
 }
@@ -76,8 +67,7 @@ ctl_result<std::vector<std::string>> batch_targets(const api_client& api, const 
 /// none); the jobs that a stop would refuse are shown with the API's reason.
 ctl_result<ctl_exit> plan_many(const ctl_context& ctx, const api_client& api, const stop_args& a) {
   auto ids = batch_targets(api, a);
-  if (!ids)
-    return unexpected(ids.error());
+  if (!ids) return unexpected(ids.error());
   json plans = json::array(), rejected = json::array();
   std::string text;
   for (const auto& id : *ids) {
@@ -92,42 +82,34 @@ ctl_result<ctl_exit> plan_many(const ctl_context& ctx, const api_client& api, co
       return unexpected(plan.error());
     }
   }
-  if (ids->empty())
-    text = "no job matches\n";
+  if (ids->empty()) text = "no job matches\n";
   json all = {{"plans", plans}, {"rejected", rejected}};
   print_reply(ctx, {200, all.dump(), all}, [&](const json&) { return text; });
   return rejected.empty() ? exit_done : exit_refused;
 }
 
 ctl_result<ctl_exit> stop_many(const ctl_context& ctx, const api_client& api, const stop_args& a) {
-  if (a.dry_run)
-    return plan_many(ctx, api, a);
+  if (a.dry_run) return plan_many(ctx, api, a);
   json body = stop_options(a);
   if (a.by_filter()) {
     body["filter"] = json::object();
-    if (!a.filter_vma.empty())
-      body["filter"]["vma"] = a.filter_vma;
-    if (!a.filter_state.empty())
-      body["filter"]["state"] = a.filter_state;
+    if (!a.filter_vma.empty()) body["filter"]["vma"] = a.filter_vma;
+    if (!a.filter_state.empty()) body["filter"]["state"] = a.filter_state;
   } else {
     body["ids"] = a.ids;
   }
   auto r = api.post("/replications/stop", body);
-  if (!r)
-    return unexpected(r.error());
+  if (!r) return unexpected(r.error());
   print_reply(ctx, *r, batch_text);
   std::vector<std::string> accepted;
   if (const auto& ids = field(r->json, "accepted"); ids.is_array())
     for (const auto& id : ids)
-      if (id.is_string())
-        accepted.push_back(id.get<std::string>());
+      if (id.is_string()) accepted.push_back(id.get<std::string>());
   const auto& rejected = field(r->json, "rejected");
   const auto refused = rejected.is_array() && !rejected.empty() ? exit_refused : exit_done;
-  if (!a.wait.wait || accepted.empty())
-    return refused;
+  if (!a.wait.wait || accepted.empty()) return refused;
   auto waited = wait_for(ctx, api, accepted, stop_goal(a.remove), {}, a.wait);
-  if (waited && refused != exit_done)
-    return refused;
+  if (waited && refused != exit_done) return refused;
   return waited;
 }
 

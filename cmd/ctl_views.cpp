@@ -33,43 +33,33 @@ void flatten(const std::string& prefix, const json& value, pairs& out) {
 /// `detail` speaks for itself.
 std::string plan_extras(const json& step) {
   std::string out;
-  if (!step.is_object())
-    return out;
+  if (!step.is_object()) return out;
   for (const auto& [key, value] : step.items()) {
-    if (key == "action" || value.is_null())
-      continue;
+    if (key == "action" || value.is_null()) continue;
     out += (out.empty() ? "" : ", ") + (key == "detail" ? "" : key + " ") + compact(value);
   }
   return out;
 }
 
 std::string target_text(const json& target) {
-  if (!target.is_object())
-    return compact(target);
-  if (target.contains("job"))
-    return "job " + field_text(target, "job");
-  if (target.contains("vma"))
-    return "vma " + field_text(target, "vma");
-  if (field(target, "all") == true)
-    return "all";
+  if (!target.is_object()) return compact(target);
+  if (target.contains("job")) return "job " + field_text(target, "job");
+  if (target.contains("vma")) return "vma " + field_text(target, "vma");
+  if (field(target, "all") == true) return "all";
   return compact(target);
 }
 
 }  // namespace
 
 std::string compact(const json& value) {
-  if (value.is_string())
-    return value.get<std::string>();
-  if (value.is_null())
-    return "";
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "";
   if (value.is_array() && std::all_of(value.begin(), value.end(), plain)) {
     std::string out;
-    for (const auto& v : value)
-      out += (out.empty() ? "" : ", ") + compact(v);
+    for (const auto& v : value) out += (out.empty() ? "" : ", ") + compact(v);
     return out;
   }
-  if (!value.is_object())
-    return value.dump();
+  if (!value.is_object()) return value.dump();
   std::string out;
   for (const auto& [key, member] : value.items())
     out +=
@@ -109,8 +99,7 @@ std::string plan_text(const json& plan) {
   for (const auto& who : participant_order(parts)) {
     const auto& step = parts[who];
     auto text = step.is_object() ? field_text(step, "action") : compact(step);
-    if (auto extras = plan_extras(step); !extras.empty())
-      text += " (" + extras + ")";
+    if (auto extras = plan_extras(step); !extras.empty()) text += " (" + extras + ")";
     lines.emplace_back("  " + who, text);
   }
   if (!field(plan, "bytes_kept").is_null())
@@ -135,15 +124,13 @@ std::string batch_text(const json& outcome) {
                           ? field_text(error, "code") + ": " + field_text(error, "message")
                           : compact(error)});
     }
-  if (!rows.empty())
-    out += "rejected:\n" + render_table({}, rows);
+  if (!rows.empty()) out += "rejected:\n" + render_table({}, rows);
   return out;
 }
 
 std::string schedules_table(const json& answer) {
   const auto& schedules = field(answer, "schedules");
-  if (!schedules.is_array())
-    return key_values(answer);
+  if (!schedules.is_array()) return key_values(answer);
   std::vector<table_row> rows;
   for (const auto& s : schedules) {
     std::string what = field_text(s, "action"), when = field_text(s, "at"),
@@ -156,8 +143,8 @@ std::string schedules_table(const json& answer) {
                field_text(s, "next_change_at") +
                (stopped ? ", " + std::to_string(stopped) + " stopped" : "");
     } else if (field(s, "fired_at").is_string()) {
-      status = "fired " + field_text(s, "fired_at") + ": " +
-               field_text(field(s, "result"), "detail");
+      status =
+          "fired " + field_text(s, "fired_at") + ": " + field_text(field(s, "result"), "detail");
     }
     rows.push_back({field_text(s, "id"), what, target_text(field(s, "target")), when, status});
   }

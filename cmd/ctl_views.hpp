@@ -5,7 +5,7 @@
 
 /// The API's answers other than jobs, as `migratekit ctl` shows them: the JobLog, a stop's
 /// dry-run plan, a batch's outcome, schedules, and any other object as aligned key/value
-/// lines (maintenance, analytics: SPEC section 7 leaves their exact shape to the server).
+/// lines (maintenance, analytics: docs/operations.md leaves their exact shape to the server).
 /// Pure functions, as lenient as ctl_render.hpp about missing fields.
 namespace mk::cmd {
 

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <ctime>
 
+#include "config/defaults.hpp"
+
 namespace mk::cmd {
 
 namespace {
@@ -29,8 +31,7 @@ void block_stop_signals() {
 int wait_for_stop_signal(const std::atomic<bool>& done) {
   // Short slices, so that `done` is seen soon after it turns.
   while (!done.load()) {
-    if (const int sig = take_stop_signal(std::chrono::milliseconds(200)); sig > 0)
-      return sig;
+    if (const int sig = take_stop_signal(defaults::nodes::signal_poll); sig > 0) return sig;
   }
   return 0;
 }

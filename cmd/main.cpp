@@ -1,4 +1,4 @@
-// migratekit: one binary, one subcommand per process of the system (SPEC section 2).
+// migratekit: one binary, one subcommand per process of the system (docs/overview.md).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,8 +21,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log debugging detail");
   app.parse_complete_callback([&] {
-    if (verbose)
-      spdlog::set_level(spdlog::level::debug);
+    if (verbose) spdlog::set_level(spdlog::level::debug);
   });
 
   int exit_code = 0;

@@ -26,13 +26,13 @@ int run(const oma_node_options& options) {
       if (sig == 0)
         rc = 1;
       else
-        spdlog::info("{}: shutting down; running movers go on and are found again at the next "
-                     "start",
-                     stop_signal_name(sig));
+        spdlog::info(
+            "{}: shutting down; running movers go on and are found again at the next "
+            "start",
+            stop_signal_name(sig));
     }
   }
-  if (auto closed = bus::close_nats(); !closed)
-    spdlog::warn("{}", closed.error().message);
+  if (auto closed = bus::close_nats(); !closed) spdlog::warn("{}", closed.error().message);
   return rc;
 }
 

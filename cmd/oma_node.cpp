@@ -28,12 +28,10 @@ std::shared_ptr<bus::state_store> open_state(bus::nats_transport& t, const std::
   opts.prefix = prefix;
   for (int attempt = 1;; ++attempt) {
     auto state = bus::state_store::open(t, opts);
-    if (state)
-      return std::shared_ptr<bus::state_store>(std::move(*state));
+    if (state) return std::shared_ptr<bus::state_store>(std::move(*state));
     if (attempt == 1 || attempt % 20 == 0)
       spdlog::warn("the JetStream state cannot be opened yet: {}", state.error().message);
-    if (attempt >= 120)
-      return nullptr;
+    if (attempt >= 120) return nullptr;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
@@ -68,12 +66,11 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   if (!bus::valid_prefix(o.prefix))
     return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
   if (!(o.grace_s > 0 && o.grace_s <= 24 * 3600))
-    return failed(2, "--grace " + std::to_string(o.grace_s) +
-                         ": between 0 and 86400 seconds expected");
+    return failed(
+        2, "--grace " + std::to_string(o.grace_s) + ": between 0 and 86400 seconds expected");
   const auto data_dir = std::filesystem::absolute(o.data_dir);
   auto lock = folder_lock::take(data_dir, "oma");
-  if (!lock)
-    return failed(1, lock.error());
+  if (!lock) return failed(1, lock.error());
   lock_ = std::move(*lock);
 
   bus::nats_options nats;
@@ -81,8 +78,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   nats.name = "oma";
   nats.retry_on_failed_connect = true;
   auto connected = bus::nats_transport::connect(nats);
-  if (!connected)
-    return failed(1, connected.error().message);
+  if (!connected) return failed(1, connected.error().message);
   transport_ = std::move(*connected);
   state_ = open_state(*transport_, o.prefix);
   if (!state_)
@@ -92,14 +88,12 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   volumes::local_backend_options vopts;
   vopts.data_dir = data_dir;
   auto backend = volumes::local_backend::open(vopts);
-  if (!backend)
-    return failed(1, "volumes: " + backend.error().message);
+  if (!backend) return failed(1, "volumes: " + backend.error().message);
   for (const auto& damaged : (*backend)->damaged())
     spdlog::error("{} (left as it is; its job fails when it uses it)", damaged);
   volumes_ = std::move(*backend);
   auto token = api::load_or_create_token(data_dir);
-  if (!token)
-    return failed(1, "the API token: " + token.error());
+  if (!token) return failed(1, "the API token: " + token.error());
   token_ = std::move(*token);
 
   config_ = std::make_unique<actors::actor_config>();
@@ -126,8 +120,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     caf::error not_ready;
     self->request(maintenance_, defaults::jobs::start_timeout, actors::get_atom::value)
         .receive([](const std::string&) {}, [&not_ready](const caf::error& e) { not_ready = e; });
-    if (not_ready)
-      return failed(1, "maintenance mode: " + caf::to_string(not_ready));
+    if (not_ready) return failed(1, "maintenance mode: " + caf::to_string(not_ready));
   }
   poller_ = actors::spawn_poller(*system_, link_, registry_, {});
   actors::scheduler_options sopts;
@@ -142,13 +135,13 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   });
   // Without the volume actor no job can start, stop or resume: the OMA ends (and its
   // supervisor starts it again, which recovers every job from the store) rather than limp.
-  const std::pair<caf::actor*, const char*> parts[] = {
-      {&volume_, "volume"}, {&scheduler_, "scheduler"}, {&poller_, "poller"},
-      {&maintenance_, "maintenance"}};
+  const std::pair<caf::actor*, const char*> parts[] = {{&volume_, "volume"},
+                                                       {&scheduler_, "scheduler"},
+                                                       {&poller_, "poller"},
+                                                       {&maintenance_, "maintenance"}};
   for (const auto& [part, name] : parts)
     (*part)->attach_functor([this, name](const caf::error& why) {
-      if (!why || why == caf::exit_reason::user_shutdown)
-        return;
+      if (!why || why == caf::exit_reason::user_shutdown) return;
       spdlog::critical("the {} actor ended: {}; the OMA stops", name, caf::to_string(why));
       down_ = true;
     });
@@ -170,13 +163,11 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   api_options.listen = o.listen;
   api_options.token = token_;
   auto server = api::server::start(*system_, std::move(api_options), std::move(api_deps));
-  if (!server)
-    return failed(1, "the REST API on " + o.listen + ": " + server.error());
+  if (!server) return failed(1, "the REST API on " + o.listen + ": " + server.error());
   api_ = std::move(*server);
   if (auto written = api::write_api_url(data_dir, api_->url()); !written)
     return failed(1, written.error());
-  spdlog::info("oma up: data {}, subjects {}.>, API {}", data_dir.string(), o.prefix,
-               api_->url());
+  spdlog::info("oma up: data {}, subjects {}.>, API {}", data_dir.string(), o.prefix, api_->url());
   return {};
 }
 
@@ -189,8 +180,7 @@ void oma_node::expect_agent(const std::string& id) {
 }
 
 void oma_node::stop_api() {
-  if (!api_)
-    return;
+  if (!api_) return;
   api_->stop();
   api_.reset();
 }
@@ -201,8 +191,7 @@ void oma_node::shutdown() {
     // The jobs (linked to the registry) and the participants end; their subscriptions go
     // with their state.
     for (auto* actor : {&maintenance_, &registry_, &poller_, &scheduler_, &volume_}) {
-      if (*actor)
-        caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
+      if (*actor) caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
       *actor = nullptr;
     }
     system_->await_all_actors_done();

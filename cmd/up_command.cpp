@@ -1,4 +1,4 @@
-// `migratekit up`: all of MigrateKit on one machine (SPEC section 2). The OMA and the agent
+// `migratekit up`: all of MigrateKit on one machine (docs/overview.md). The OMA and the agent
 // "local" run in this process (cmd/oma_node.hpp, cmd/vma_node.hpp), nats-server and the demo
 // source as processes of their own.
 #include "cmd/up_command.hpp"
@@ -10,8 +10,8 @@
 
 #include "bus/nats_server.hpp"
 #include "cmd/daemon.hpp"
-#include "cmd/folder_lock.hpp"
 #include "cmd/demo_source.hpp"
+#include "cmd/folder_lock.hpp"
 #include "cmd/oma_node.hpp"
 #include "cmd/up_jobs.hpp"
 #include "cmd/vma_node.hpp"
@@ -38,17 +38,13 @@ enum class ending {
   failed,       ///< a part did not start or ended by itself, or stops did not settle
 };
 
-/// Time the stops of a shutdown get to settle: the grace a mover has, plus the drain of the
-/// volume phase and the bus round trips.
-constexpr auto settle_margin = 20s;
-
 /// The rate filter's syntax: a number of bits per second with an optional K, M or G.
 bool valid_rate(const std::string& rate) {
   const auto digits = rate.find_first_not_of("0123456789");
-  if (digits == 0 || rate.empty())
-    return false;
+  if (digits == 0 || rate.empty()) return false;
   return digits == std::string::npos ||
-         (digits + 1 == rate.size() && std::string("KMGkmg").find(rate.back()) != std::string::npos);
+         (digits + 1 == rate.size() &&
+          std::string("KMGkmg").find(rate.back()) != std::string::npos);
 }
 
 /// DATA holds the API token and the bus credentials: private when this makes it.
@@ -59,13 +55,14 @@ void print_line(const std::string& text) {
 
 /// Stops the active jobs and waits for them (and any other stop under way) to settle.
 ending stop_jobs(oma_node& oma, double grace_s, int sig) {
-  spdlog::info("{}: stopping the active jobs gracefully, volumes kept; Ctrl-C again leaves at "
-               "once",
-               stop_signal_name(sig));
+  spdlog::info(
+      "{}: stopping the active jobs gracefully, volumes kept; Ctrl-C again leaves at "
+      "once",
+      stop_signal_name(sig));
   const auto stops = up_jobs::stop_active(oma);
   const auto bound = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::duration<double>(grace_s)) +
-                     settle_margin;
+                     defaults::nodes::settle_margin;
   const auto deadline = std::chrono::steady_clock::now() + bound;
   auto result = stops.failed.empty() ? ending::clean : ending::failed;
   while (up_jobs::any_stopping(oma)) {
@@ -75,10 +72,11 @@ ending stop_jobs(oma_node& oma, double grace_s, int sig) {
       result = ending::failed;
       break;
     }
-    if (const int again = take_stop_signal(200ms); again > 0) {
-      spdlog::warn("{} again: leaving at once; movers still running are adopted by the next "
-                   "start, which carries their stops on",
-                   stop_signal_name(again));
+    if (const int again = take_stop_signal(defaults::nodes::signal_poll); again > 0) {
+      spdlog::warn(
+          "{} again: leaving at once; movers still running are adopted by the next "
+          "start, which carries their stops on",
+          stop_signal_name(again));
       result = ending::interrupted;
       break;
     }
@@ -89,8 +87,7 @@ ending stop_jobs(oma_node& oma, double grace_s, int sig) {
   if (!stops.failed.empty())
     print_line("not stopped (see the log; the next start finds them as they are then):\n" +
                up_jobs::describe(oma, stops.failed));
-  if (stops.accepted.empty() && stops.failed.empty())
-    print_line("no active job to stop");
+  if (stops.accepted.empty() && stops.failed.empty()) print_line("no active job to stop");
   return result;
 }
 
@@ -126,8 +123,8 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
   if (demo && jobs.empty()) {
     auto job = up_jobs::create_demo(o, demo->uri());
     if (job)
-      spdlog::info("demo: job {} copies {} bytes from {}", job->value("id", ""),
-                   a.demo_source.size, demo->uri());
+      spdlog::info("demo: job {} copies {} bytes from {}", job->value("id", ""), a.demo_source.size,
+                   demo->uri());
     else
       spdlog::error("demo: the replication could not be made: {}", job.error());
   }
@@ -135,8 +132,7 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
 
   int sig = 0;
   while (!o.down() && !(*vma)->down()) {
-    if ((sig = take_stop_signal(200ms)) > 0)
-      break;
+    if ((sig = take_stop_signal(defaults::nodes::signal_poll)) > 0) break;
     resumer.tick(o);
   }
   auto result = ending::failed;
@@ -202,13 +198,10 @@ int run(const up_args& a) {
   }
 
   const auto result = run_nodes(a, data, oma_url, vma_url, demo.get());
-  if (auto closed = bus::close_nats(); !closed)
-    spdlog::warn("{}", closed.error().message);
+  if (auto closed = bus::close_nats(); !closed) spdlog::warn("{}", closed.error().message);
   // Left running after a second signal: a mover that goes on still reads from it.
-  if (demo && result != ending::interrupted)
-    demo->stop();
-  if (server)
-    server->stop();
+  if (demo && result != ending::interrupted) demo->stop();
+  if (server) server->stop();
   return result == ending::clean ? 0 : 1;
 }
 

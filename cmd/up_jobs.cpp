@@ -58,7 +58,8 @@ bool stopped_by_shutdown(const json& job) { return stop_reason(job) == "shutdown
 void resume(oma_node& oma, const std::string& id) {
   auto answer = ask(oma, actors::resume_atom::value, id);
   if (answer)
-    spdlog::info("job {} ({}): stopped at the last shutdown, resumed", id, text_at(*answer, "name"));
+    spdlog::info("job {} ({}): stopped at the last shutdown, resumed", id,
+                 text_at(*answer, "name"));
   else
     spdlog::error("job {}: stopped at the last shutdown, but cannot be resumed: {}", id,
                   answer.error().message);
@@ -85,8 +86,7 @@ std::vector<json> recovered(oma_node& oma) {
 
 void resumer::start(oma_node& oma, const std::vector<json>& jobs) {
   for (const auto& job : jobs) {
-    if (!stopped_by_shutdown(job))
-      continue;
+    if (!stopped_by_shutdown(job)) continue;
     const auto id = text_at(job, "id");
     const auto state = text_at(job, "state");
     if (state == "stopped")
@@ -109,8 +109,7 @@ void resumer::tick(oma_node& oma) {
     }
     // Stopped as a shutdown asked: resumed. Settled otherwise (failed, or stopped again by
     // an operator meanwhile): left as it is.
-    if (state == "stopped" && stopped_by_shutdown(*job))
-      resume(oma, *it);
+    if (state == "stopped" && stopped_by_shutdown(*job)) resume(oma, *it);
     it = settling_.erase(it);
   }
 }
@@ -122,8 +121,7 @@ expected<json, std::string> create_demo(oma_node& oma, const std::string& source
   r.source = source;
   r.vma = std::string(defaults::vma::agent_id);
   auto job = ask(oma, std::move(r));
-  if (!job)
-    return unexpected(job.error().message);
+  if (!job) return unexpected(job.error().message);
   return std::move(*job);
 }
 
@@ -171,8 +169,7 @@ std::string describe(oma_node& oma, const std::vector<std::string>& ids) {
       continue;
     }
     out += "  " + text_at(*job, "state") + "  " + text_at(*job, "name");
-    if (auto error = text_at(*job, "error"); !error.empty())
-      out += "  (" + error + ")";
+    if (auto error = text_at(*job, "error"); !error.empty()) out += "  (" + error + ")";
     out += "\n";
   }
   return out;

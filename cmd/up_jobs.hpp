@@ -9,7 +9,7 @@
 #include "cmd/oma_node.hpp"
 #include "config/expected.hpp"
 
-/// What `migratekit up` does with the jobs of its OMA (SPEC section 2): at shutdown every
+/// What `migratekit up` does with the jobs of its OMA (docs/overview.md): at shutdown every
 /// active job is stopped gracefully with its volume kept and reason `shutdown`; at the next
 /// start exactly those jobs are resumed, while jobs an operator stopped stay stopped. Every
 /// change goes through the registry, as the API's do, so the JobLog tells it the same way.

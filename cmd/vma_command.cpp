@@ -27,8 +27,7 @@ int run(const vma_node_options& options) {
       rc = 1;
     }
   }
-  if (auto closed = bus::close_nats(); !closed)
-    spdlog::warn("{}", closed.error().message);
+  if (auto closed = bus::close_nats(); !closed) spdlog::warn("{}", closed.error().message);
   return rc;
 }
 

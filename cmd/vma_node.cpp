@@ -37,24 +37,20 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
     return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
   o.data_dir = std::filesystem::absolute(a.data_dir);
   auto lock = folder_lock::take(o.data_dir, "vma");
-  if (!lock)
-    return failed(1, lock.error());
+  if (!lock) return failed(1, lock.error());
   lock_ = std::move(*lock);
-  for (const auto& root : a.source_roots)
-    o.source_roots.push_back(std::filesystem::absolute(root));
+  for (const auto& root : a.source_roots) o.source_roots.push_back(std::filesystem::absolute(root));
   std::error_code ec;
   // Movers run this very program; the link names it even if PATH would find another.
   o.binary = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec)
-    return failed(1, "cannot find my own executable: /proc/self/exe: " + ec.message());
+  if (ec) return failed(1, "cannot find my own executable: /proc/self/exe: " + ec.message());
 
   bus::nats_options nats;
   nats.url = a.nats_url;
   nats.name = "vma " + o.id;
   nats.retry_on_failed_connect = true;  // an agent may start before its server
   auto connected = bus::nats_transport::connect(nats);
-  if (!connected)
-    return failed(1, connected.error().message);
+  if (!connected) return failed(1, connected.error().message);
   transport_ = std::move(*connected);
 
   config_ = std::make_unique<actors::actor_config>();
@@ -84,8 +80,7 @@ vma_node::~vma_node() { shutdown(); }
 void vma_node::shutdown() {
   if (system_) {
     // Subscriptions first (the agent ends them), then the actors, then the connection.
-    if (agent_)
-      caf::anon_send(agent_, actors::shutdown_atom::value);
+    if (agent_) caf::anon_send(agent_, actors::shutdown_atom::value);
     agent_ = nullptr;
     system_->await_all_actors_done();
     system_.reset();

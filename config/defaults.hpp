@@ -57,7 +57,7 @@ constexpr std::chrono::milliseconds rate_window{2000};
 
 namespace bus {
 
-/// First token of every subject, and the stem of bucket and stream names (SPEC section 6).
+/// First token of every subject, and the stem of bucket and stream names (docs/bus.md).
 constexpr std::string_view prefix = "mk";
 
 /// The connection name a client shows to the server when the caller gives none.
@@ -72,7 +72,7 @@ constexpr int delivery_threads = 4;
 constexpr std::chrono::milliseconds connect_timeout{2000};
 
 /// Pause between reconnect attempts, plus up to `reconnect_jitter` so that many agents do
-/// not all return in the same millisecond. Attempts never stop (SPEC section 8).
+/// not all return in the same millisecond. Attempts never stop (docs/recovery.md).
 constexpr std::chrono::milliseconds reconnect_wait{250};
 constexpr std::chrono::milliseconds reconnect_jitter{100};
 
@@ -135,9 +135,9 @@ constexpr std::size_t max_string = 64 << 10;
 
 namespace vma {
 
-/// How long a graceful stop waits after SIGTERM before the mover gets SIGKILL (SPEC section
-/// 4). A mover's own drain is bounded by `copy::drain_timeout_s`, also 30 s: a mover that
-/// honours SIGTERM is normally done before the grace is.
+/// How long a graceful stop waits after SIGTERM before the mover gets SIGKILL
+/// (docs/stop-protocol.md). A mover's own drain is bounded by `copy::drain_timeout_s`, also 30 s: a
+/// mover that honours SIGTERM is normally done before the grace is.
 constexpr std::chrono::milliseconds grace{30000};
 
 /// Longest progress line taken from a mover's stdout (a real one is about 120 bytes); past it
@@ -153,7 +153,7 @@ constexpr std::chrono::milliseconds tick_interval{200};
 
 /// How often it looks while a stop waits for the mover to end: a stop's confirmation follows
 /// the mover's exit by at most this much (at `tick_interval` the wait alone was 100 ms on
-/// average, five times the stop overhead that SPEC section 10 allows).
+/// average, five times the stop overhead that docs/performance.md allows).
 constexpr std::chrono::milliseconds stop_tick_interval{5};
 
 /// Folders under the agent's data directory: the movers' records (pid and start time, read
@@ -230,13 +230,24 @@ constexpr unsigned recover_reads = 3;
 /// the latest figures at most this often (state changes are written at once).
 constexpr std::chrono::milliseconds progress_persist_interval{5000};
 
+/// The stop protocol's deadlines past the grace (docs/stop-protocol.md): the quiesce phase
+/// ends `grace + quiesce_extra` after the request, the volumes phase `volumes_deadline` after
+/// it began; unconfirmed participants get the stop again every `republish`.
+constexpr std::chrono::milliseconds quiesce_extra{15000};
+constexpr std::chrono::milliseconds volumes_deadline{30000};
+constexpr std::chrono::milliseconds republish{1000};
+
+/// Writes of a record or a JobLog entry that failed (the store away, as while nats-server
+/// restarts) are tried again this often, in order; so is a start that could not be stored.
+constexpr std::chrono::milliseconds store_retry{1000};
+
 /// A stop's comment and grace period at most, whether it comes over HTTP or the bus.
 constexpr std::size_t max_comment = 1024;
 constexpr std::uint32_t max_grace_seconds = 86400;
 
 }  // namespace jobs
 
-/// Maintenance mode (SPEC section 7).
+/// Maintenance mode (docs/operations.md).
 namespace maintenance {
 
 /// Stops in flight at once when PUT /maintenance names no max_parallel, and the most it may
@@ -268,7 +279,7 @@ constexpr std::chrono::hours fired_retention{24 * 7};
 /// The OMA's participants: the poller, the volume actor and the scheduler.
 namespace oma {
 
-/// A job's progress goes to its job actor at most this often (SPEC section 5: the UI shows
+/// A job's progress goes to its job actor at most this often (docs/api.md: the UI shows
 /// progress at most twice a second); an agent's exit report goes at once.
 constexpr std::chrono::milliseconds snapshot_interval{500};
 
@@ -301,7 +312,7 @@ constexpr std::chrono::milliseconds source_probe_timeout{10000};
 
 }  // namespace oma
 
-/// The REST API (SPEC sections 5 and 9).
+/// The REST API (docs/api.md and docs/security.md).
 namespace api {
 
 /// Loopback unless told otherwise: the token is the only guard, and it travels in clear.
@@ -372,6 +383,12 @@ namespace nodes {
 /// suite saw that once in 200 rounds.
 constexpr std::chrono::milliseconds lock_wait{5000};
 constexpr std::chrono::milliseconds lock_retry{50};
+
+/// `up`'s shutdown gives its stops the grace a mover has plus this to settle: the drain of the
+/// volume phase and the bus round trips.
+constexpr std::chrono::milliseconds settle_margin{20000};
+/// How often a process waiting for its end looks for a second signal.
+constexpr std::chrono::milliseconds signal_poll{200};
 
 }  // namespace nodes
 

@@ -9,7 +9,7 @@
 #include "messages/enums.hpp"
 #include "messages/field.hpp"
 
-/// The one catalogue of the messages on the bus (SPEC section 6). On the wire each is one
+/// The one catalogue of the messages on the bus (docs/bus.md). On the wire each is one
 /// MessagePack map with string keys: `v`, `type`, `id`, `ts`, `from` (the header below), then the
 /// body's fields, named as in the REST JSON. Empty strings and zero numbers in optional fields
 /// mean "not given".
@@ -39,10 +39,14 @@ struct stop_request {
   std::string to;
   std::string vma;  ///< the job's agent, so that exactly one agent answers for its mover
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job),         opt("stop_id", x.stop_id),
-                      opt("mode", x.mode),       opt("volumes", x.volumes),
-                      opt("reason", x.reason),   opt("comment", x.comment),
-                      opt("grace_seconds", x.grace_seconds), opt("to", x.to),
+    return std::tuple{req("job", x.job),
+                      opt("stop_id", x.stop_id),
+                      opt("mode", x.mode),
+                      opt("volumes", x.volumes),
+                      opt("reason", x.reason),
+                      opt("comment", x.comment),
+                      opt("grace_seconds", x.grace_seconds),
+                      opt("to", x.to),
                       opt("vma", x.vma)};
   }
 };
@@ -135,8 +139,7 @@ struct start_mover_reply {
   std::int64_t pid = 0;
   std::string error;
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job), req("ok", x.ok), opt("pid", x.pid),
-                      opt("error", x.error)};
+    return std::tuple{req("job", x.job), req("ok", x.ok), opt("pid", x.pid), opt("error", x.error)};
   }
 };
 
@@ -145,14 +148,18 @@ struct mover_info {
   static constexpr std::string_view caf_name = "mk_mover_info";
   std::string job;
   std::int64_t pid = 0;
-  std::string state;  ///< `running`, or `exited` for a mover that ended and was not yet started again
+  std::string
+      state;  ///< `running`, or `exited` for a mover that ended and was not yet started again
   std::uint64_t bytes_done = 0;
   std::int64_t exit_code = -1;  ///< once exited: its status; -1 killed or unknown
   std::string detail;
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job),           req("pid", x.pid),
-                      opt("state", x.state),       opt("bytes_done", x.bytes_done),
-                      opt("exit_code", x.exit_code), opt("detail", x.detail)};
+    return std::tuple{req("job", x.job),
+                      req("pid", x.pid),
+                      opt("state", x.state),
+                      opt("bytes_done", x.bytes_done),
+                      opt("exit_code", x.exit_code),
+                      opt("detail", x.detail)};
   }
 };
 
@@ -191,7 +198,7 @@ struct hello : agent_report {
   static constexpr std::string_view caf_name = "mk_hello";
 };
 
-/// mk.maintenance: maintenance mode switched (SPEC section 7).
+/// mk.maintenance: maintenance mode switched (docs/operations.md).
 struct maintenance {
   static constexpr std::string_view type = "maintenance";
   static constexpr std::string_view caf_name = "mk_maintenance";
@@ -242,15 +249,15 @@ struct control_reply {
   std::string code;
   std::string error;
   static auto fields(auto& x) {
-    return std::tuple{req("ok", x.ok),         opt("job", x.job),   opt("state", x.state),
+    return std::tuple{req("ok", x.ok),           opt("job", x.job),   opt("state", x.state),
                       opt("stop_id", x.stop_id), opt("code", x.code), opt("error", x.error)};
   }
 };
 
 /// Any message of the catalogue, as decode_any() returns it.
-using any_message = std::variant<stop_request, stop_confirm, progress, job_state_changed,
-                                 start_mover, start_mover_reply, vma_status_request, vma_status,
-                                 hello, maintenance, replicate_request, resume_request,
-                                 control_reply>;
+using any_message =
+    std::variant<stop_request, stop_confirm, progress, job_state_changed, start_mover,
+                 start_mover_reply, vma_status_request, vma_status, hello, maintenance,
+                 replicate_request, resume_request, control_reply>;
 
 }  // namespace mk::msg

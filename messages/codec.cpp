@@ -4,7 +4,6 @@
 #include "messages/codec.hpp"
 
 #include <atomic>
-
 #include <limits>
 #include <msgpack.hpp>
 #include <new>
@@ -33,11 +32,7 @@ template <has_fields T>
 void pack_fields(packer& pk, const T& x, std::uint32_t extra_keys) {
   auto fs = T::fields(x);
   pk.pack_map(static_cast<std::uint32_t>(std::tuple_size_v<decltype(fs)>) + extra_keys);
-  std::apply(
-      [&](const auto&... f) {
-        ((pk.pack(f.key), pack_value(pk, f.ref)), ...);
-      },
-      fs);
+  std::apply([&](const auto&... f) { ((pk.pack(f.key), pack_value(pk, f.ref)), ...); }, fs);
 }
 
 template <class T>
@@ -46,8 +41,7 @@ void pack_value(packer& pk, const T& v) {
     pk.pack(name_of(v));
   } else if constexpr (is_vector<T>::value) {
     pk.pack_array(static_cast<std::uint32_t>(v.size()));
-    for (const auto& e : v)
-      pack_value(pk, e);
+    for (const auto& e : v) pack_value(pk, e);
   } else if constexpr (has_fields<T>) {
     pack_fields(pk, v, 0);
   } else {
@@ -69,28 +63,23 @@ bool utf8(std::string_view s) {
   static constexpr std::uint32_t least[] = {0, 0x80, 0x800, 0x10000};
   for (std::size_t i = 0; i < s.size();) {
     const auto lead = static_cast<unsigned char>(s[i]);
-    if ((lead >= 0x80 && lead < 0xc0) || lead >= 0xf8)
-      return false;
+    if ((lead >= 0x80 && lead < 0xc0) || lead >= 0xf8) return false;
     const std::size_t more = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0;
     std::uint32_t cp = lead & (0x7fu >> more);
-    if (s.size() - i <= more)
-      return false;
+    if (s.size() - i <= more) return false;
     for (std::size_t k = 1; k <= more; ++k) {
       const auto next = static_cast<unsigned char>(s[i + k]);
-      if ((next & 0xc0u) != 0x80u)
-        return false;
+      if ((next & 0xc0u) != 0x80u) return false;
       cp = (cp << 6) | (next & 0x3fu);
     }
-    if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-      return false;
+    if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
     i += more + 1;
   }
   return true;
 }
 
 decoded<void> read_value(const obj& o, std::string_view key, std::string& out) {
-  if (o.type != msgpack::type::STR)
-    return bad(key, "expected a string");
+  if (o.type != msgpack::type::STR) return bad(key, "expected a string");
   if (!utf8(std::string_view(o.via.str.ptr, o.via.str.size)))
     return bad(key, "a string that is not UTF-8");
   out.assign(o.via.str.ptr, o.via.str.size);
@@ -98,8 +87,7 @@ decoded<void> read_value(const obj& o, std::string_view key, std::string& out) {
 }
 
 decoded<void> read_value(const obj& o, std::string_view key, bool& out) {
-  if (o.type != msgpack::type::BOOLEAN)
-    return bad(key, "expected true or false");
+  if (o.type != msgpack::type::BOOLEAN) return bad(key, "expected true or false");
   out = o.via.boolean;
   return {};
 }
@@ -124,11 +112,9 @@ decoded<void> read_value(const obj& o, std::string_view key, T& out) {
 
 template <wire_enum E>
 decoded<void> read_value(const obj& o, std::string_view key, E& out) {
-  if (o.type != msgpack::type::STR)
-    return bad(key, "expected a string");
+  if (o.type != msgpack::type::STR) return bad(key, "expected a string");
   auto e = parse_enum<E>(std::string_view(o.via.str.ptr, o.via.str.size));
-  if (!e)
-    return bad(key, "unknown value '" + std::string(o.via.str.ptr, o.via.str.size) + "'");
+  if (!e) return bad(key, "unknown value '" + std::string(o.via.str.ptr, o.via.str.size) + "'");
   out = *e;
   return {};
 }
@@ -138,14 +124,12 @@ decoded<void> read_fields(const obj& o, std::string_view key, T& x);
 
 template <class T>
 decoded<void> read_value(const obj& o, std::string_view key, std::vector<T>& out) {
-  if (o.type != msgpack::type::ARRAY)
-    return bad(key, "expected an array");
+  if (o.type != msgpack::type::ARRAY) return bad(key, "expected an array");
   out.clear();
   out.reserve(o.via.array.size);  // bounded by the unpack limit
   for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
     T item{};
-    if (auto r = read_fields(o.via.array.ptr[i], key, item); !r)
-      return r;
+    if (auto r = read_fields(o.via.array.ptr[i], key, item); !r) return r;
     out.push_back(std::move(item));
   }
   return {};
@@ -154,15 +138,13 @@ decoded<void> read_value(const obj& o, std::string_view key, std::vector<T>& out
 /// Fills the fields of `x` from a map; `on_other(key, value)` sees keys outside the list.
 template <has_fields T, class Other>
 decoded<void> read_map(const obj& o, std::string_view where, T& x, Other on_other) {
-  if (o.type != msgpack::type::MAP)
-    return bad(where, "expected a map");
+  if (o.type != msgpack::type::MAP) return bad(where, "expected a map");
   auto fs = T::fields(x);
   constexpr std::size_t n = std::tuple_size_v<decltype(fs)>;
   std::array<bool, n> seen{};
   for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR)
-      return bad(where, "a key that is not a string");
+    if (kv.key.type != msgpack::type::STR) return bad(where, "a key that is not a string");
     std::string_view k(kv.key.via.str.ptr, kv.key.via.str.size);
     decoded<void> r;
     bool known = false;
@@ -184,19 +166,16 @@ decoded<void> read_map(const obj& o, std::string_view where, T& x, Other on_othe
            ...);
         },
         fs);
-    if (!r)
-      return r;
+    if (!r) return r;
     if (!known)
-      if (auto o2 = on_other(k, kv.val); !o2)
-        return o2;
+      if (auto o2 = on_other(k, kv.val); !o2) return o2;
   }
   decoded<void> missing;
   std::size_t idx = 0;
   std::apply(
       [&](auto&... f) {
         (([&] {
-           if (missing && f.required && !seen[idx])
-             missing = bad(f.key, "missing");
+           if (missing && f.required && !seen[idx]) missing = bad(f.key, "missing");
            ++idx;
          }()),
          ...);
@@ -218,15 +197,13 @@ decoded<T> read_message(const obj& o) {
   auto r = read_map(o, "message", m, [&](std::string_view k, const obj& v) -> decoded<void> {
     if (k == "v") {
       unsigned version = 0;
-      if (auto rv = read_value(v, k, version); !rv)
-        return rv;
+      if (auto rv = read_value(v, k, version); !rv) return rv;
       if (version != lim::wire_version)
         return bad(k, "unsupported version " + std::to_string(version));
       have_v = true;
     } else if (k == "type") {
       std::string type;
-      if (auto rt = read_value(v, k, type); !rt)
-        return rt;
+      if (auto rt = read_value(v, k, type); !rt) return rt;
       if (type != T::type)
         return bad(k, "'" + type + "' where '" + std::string(T::type) + "' was expected");
       have_type = true;
@@ -239,12 +216,9 @@ decoded<T> read_message(const obj& o) {
     }
     return {};
   });
-  if (!r)
-    return unexpected(r.error());
-  if (!have_v)
-    return bad("v", "missing");
-  if (!have_type)
-    return bad("type", "missing");
+  if (!r) return unexpected(r.error());
+  if (!have_v) return bad("v", "missing");
+  if (!have_type) return bad("type", "missing");
   return m;
 }
 
@@ -252,19 +226,18 @@ decoded<T> read_message(const obj& o) {
 decoded<msgpack::object_handle> unpack(std::span<const std::uint8_t> data) {
   if (data.size() > lim::max_bytes)
     return unexpected(decode_error{"message of " + std::to_string(data.size()) +
-                                        " bytes is over the limit of " +
-                                        std::to_string(lim::max_bytes)});
-  if (data.empty())
-    return unexpected(decode_error{"empty message"});
+                                   " bytes is over the limit of " +
+                                   std::to_string(lim::max_bytes)});
+  if (data.empty()) return unexpected(decode_error{"empty message"});
   msgpack::unpack_limit limit(lim::max_array, lim::max_map, lim::max_string, lim::max_string, 0,
                               lim::max_depth);
   std::size_t off = 0;
   try {
-    auto oh = msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), off,
-                              nullptr, nullptr, limit);
+    auto oh = msgpack::unpack(reinterpret_cast<const char*>(data.data()), data.size(), off, nullptr,
+                              nullptr, limit);
     if (off != data.size())
-      return unexpected(decode_error{std::to_string(data.size() - off) +
-                                          " trailing bytes after the message"});
+      return unexpected(
+          decode_error{std::to_string(data.size() - off) + " trailing bytes after the message"});
     return oh;
   } catch (const msgpack::unpack_error& e) {
     return unexpected(decode_error{std::string("malformed MessagePack: ") + e.what()});
@@ -279,8 +252,7 @@ decoded<msgpack::object_handle> unpack(std::span<const std::uint8_t> data) {
 
 template <class... Ts>
 decoded<any_message> read_any(const obj& o, std::variant<Ts...>*) {
-  if (o.type != msgpack::type::MAP)
-    return unexpected(decode_error{"not a map"});
+  if (o.type != msgpack::type::MAP) return unexpected(decode_error{"not a map"});
   std::string_view type;
   for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
     const auto& kv = o.via.map.ptr[i];
@@ -327,8 +299,7 @@ std::atomic<std::uint64_t> failures{0};
 
 template <class T>
 decoded<T> counted(decoded<T> result) {
-  if (!result)
-    failures.fetch_add(1, std::memory_order_relaxed);
+  if (!result) failures.fetch_add(1, std::memory_order_relaxed);
   return result;
 }
 
@@ -337,15 +308,13 @@ decoded<T> counted(decoded<T> result) {
 template <catalogued T>
 decoded<T> decode(std::span<const std::uint8_t> data) {
   auto oh = unpack(data);
-  if (!oh)
-    return counted<T>(unexpected(oh.error()));
+  if (!oh) return counted<T>(unexpected(oh.error()));
   return counted(read_message<T>(oh->get()));
 }
 
 decoded<any_message> decode_any(std::span<const std::uint8_t> data) {
   auto oh = unpack(data);
-  if (!oh)
-    return counted<any_message>(unexpected(oh.error()));
+  if (!oh) return counted<any_message>(unexpected(oh.error()));
   return counted(read_any(oh->get(), static_cast<any_message*>(nullptr)));
 }
 

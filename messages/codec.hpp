@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
-#include "config/expected.hpp"
 #include <span>
 #include <string>
 #include <vector>
 
+#include "config/expected.hpp"
 #include "messages/catalogue.hpp"
 
 namespace mk::msg {
@@ -20,7 +20,7 @@ using decoded = expected<T, decode_error>;
 
 using bytes = std::vector<std::uint8_t>;
 
-/// The MessagePack wire form of a message (SPEC section 6), header first.
+/// The MessagePack wire form of a message (docs/bus.md), header first.
 template <catalogued T>
 bytes encode(const T& message);
 
@@ -34,7 +34,7 @@ decoded<T> decode(std::span<const std::uint8_t> data);
 decoded<any_message> decode_any(std::span<const std::uint8_t> data);
 
 /// Messages this process failed to decode since it started: each was dropped by its receiver
-/// (SPEC section 6 counts them in /metrics).
+/// (docs/bus.md counts them in /metrics).
 std::uint64_t decode_failures();
 
 }  // namespace mk::msg

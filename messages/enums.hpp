@@ -4,8 +4,8 @@
 #include <optional>
 #include <string_view>
 
-/// The enumerations of the wire format. On the wire each is its name as a string (SPEC
-/// sections 3 to 6), so that any language can read it; a name outside the list is an error.
+/// The enumerations of the wire format. On the wire each is its name as a string (docs/states.md to
+/// 6), so that any language can read it; a name outside the list is an error.
 namespace mk::msg {
 
 enum class stop_mode { graceful, force };
@@ -38,8 +38,8 @@ struct enum_names<volume_action> {
 };
 template <>
 struct enum_names<stop_reason> {
-  static constexpr std::array<std::string_view, 6> names{"user",     "schedule", "maintenance",
-                                                         "batch",    "shutdown", "bus"};
+  static constexpr std::array<std::string_view, 6> names{"user",  "schedule", "maintenance",
+                                                         "batch", "shutdown", "bus"};
 };
 template <>
 struct enum_names<participant> {
@@ -53,13 +53,15 @@ struct enum_names<outcome> {
 };
 template <>
 struct enum_names<job_state> {
-  static constexpr std::array<std::string_view, 8> names{
-      "queued", "starting", "replicating", "stopping", "stopped", "cancelled", "failed",
-      "completed"};
+  static constexpr std::array<std::string_view, 8> names{"queued",   "starting", "replicating",
+                                                         "stopping", "stopped",  "cancelled",
+                                                         "failed",   "completed"};
 };
 
 template <class E>
-concept wire_enum = requires { enum_names<E>::names; };
+concept wire_enum = requires {
+  enum_names<E>::names;
+};
 
 template <wire_enum E>
 constexpr std::string_view name_of(E e) {
@@ -71,8 +73,7 @@ template <wire_enum E>
 constexpr std::optional<E> parse_enum(std::string_view s) {
   const auto& names = enum_names<E>::names;
   for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == s)
-      return static_cast<E>(i);
+    if (names[i] == s) return static_cast<E>(i);
   return std::nullopt;
 }
 

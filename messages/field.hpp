@@ -27,7 +27,9 @@ field<T> opt(std::string_view key, T& ref) {
 
 /// A type with a field list (`static auto fields(auto& self)` returning a tuple of fields).
 template <class T>
-concept has_fields = requires(T& x) { T::fields(x); };
+concept has_fields = requires(T& x) {
+  T::fields(x);
+};
 
 /// A message of the catalogue: it has a field list, a wire `type` and a CAF type name.
 template <class T>

@@ -3,28 +3,23 @@
 namespace mk::msg {
 
 bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 63)
-    return false;
+  if (id.empty() || id.size() > 63) return false;
   auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(id.front()))
-    return false;
+  if (!lower_or_digit(id.front())) return false;
   for (char c : id)
-    if (!lower_or_digit(c) && c != '-')
-      return false;
+    if (!lower_or_digit(c) && c != '-') return false;
   return true;
 }
 
 subjects::subjects(std::string prefix) : prefix_(std::move(prefix)) {}
 
 std::optional<std::string> subjects::job(std::string_view id, std::string_view what) const {
-  if (!valid_id(id))
-    return std::nullopt;
+  if (!valid_id(id)) return std::nullopt;
   return prefix_ + ".job." + std::string(id) + "." + std::string(what);
 }
 
 std::optional<std::string> subjects::vma(std::string_view id, std::string_view what) const {
-  if (!valid_id(id))
-    return std::nullopt;
+  if (!valid_id(id)) return std::nullopt;
   return prefix_ + ".vma." + std::string(id) + "." + std::string(what);
 }
 
@@ -35,9 +30,7 @@ std::optional<std::string> subjects::job_stopped(std::string_view j) const {
 std::optional<std::string> subjects::job_progress(std::string_view j) const {
   return job(j, "progress");
 }
-std::optional<std::string> subjects::job_state(std::string_view j) const {
-  return job(j, "state");
-}
+std::optional<std::string> subjects::job_state(std::string_view j) const { return job(j, "state"); }
 std::optional<std::string> subjects::vma_start(std::string_view v) const { return vma(v, "start"); }
 std::optional<std::string> subjects::vma_status(std::string_view v) const {
   return vma(v, "status");

@@ -6,11 +6,11 @@
 
 namespace mk::msg {
 
-/// Ids of jobs, agents, stops and schedules: `^[a-z0-9][a-z0-9-]{0,62}$` (SPEC section 5).
+/// Ids of jobs, agents, stops and schedules: `^[a-z0-9][a-z0-9-]{0,62}$` (docs/api.md).
 /// Nothing else may become part of a subject or a file name.
 bool valid_id(std::string_view id);
 
-/// The subjects of SPEC section 6 under a configurable prefix ("mk"). A function that takes
+/// The subjects of docs/bus.md under a configurable prefix ("mk"). A function that takes
 /// an id answers nothing for an invalid one, so a bad id can never reach the bus.
 class subjects {
  public:

@@ -9,8 +9,7 @@ bool printable(std::string_view text) {
     // C1 is U+0080 to U+009F: 0xc2 then 0x80 to 0x9f in UTF-8.
     if (c == 0xc2 && i + 1 < text.size()) {
       const auto next = static_cast<unsigned char>(text[i + 1]);
-      if (next >= 0x80 && next <= 0x9f)
-        return false;
+      if (next >= 0x80 && next <= 0x9f) return false;
     }
   }
   return true;

@@ -52,22 +52,18 @@ copy_loop::copy_loop(const copy_options& opts, endpoint& src, endpoint& dst, che
 copy_loop::~copy_loop() {
   shared_.quit = true;
   wake_all();
-  for (auto& w : workers_)
-    w->join();
-  if (wake_fd_ != -1)
-    ::close(wake_fd_);
+  for (auto& w : workers_) w->join();
+  if (wake_fd_ != -1) ::close(wake_fd_);
 }
 
 copy_report copy_loop::run() {
   started_ = clock::now();
   next_checkpoint_ = started_ + after(opts_.checkpoint_interval_s);
   save(copy_state::copying);  // records the sizes at once, for a supervisor to read
-  for (auto& w : workers_)
-    w->start();
+  for (auto& w : workers_) w->start();
   while (true) {
     if (flush_pending_)
-      if (int r = flush_result_.exchange(-1); r != -1)
-        on_flush_done(r);
+      if (int r = flush_result_.exchange(-1); r != -1) on_flush_done(r);
     copy_state phase;
     bool idle, unflushed, failed;
     clock::time_point deadline;
@@ -84,7 +80,7 @@ copy_report copy_loop::run() {
       if (unflushed) {
         begin_flush();  // the last flush, also after an error: keep what was written
       } else {
-        return finish(failed                           ? copy_state::failed
+        return finish(failed                          ? copy_state::failed
                       : phase == copy_state::draining ? copy_state::stopped
                                                       : copy_state::completed,
                       true);
@@ -103,10 +99,10 @@ copy_report copy_loop::run() {
       return finish(failed ? copy_state::failed : copy_state::stopped, false);
     }
     if (flush_pending_ && now - flush_issued_ > after(opts_.io_timeout_s))
-      shared_.fail(error{errc::timeout, dst_.name() + ": no reply to a flush for " +
-                                            std::to_string(static_cast<int>(opts_.io_timeout_s)) +
-                                            " s"},
-                   {}, true);
+      shared_.fail(
+          error{errc::timeout, dst_.name() + ": no reply to a flush for " +
+                                   std::to_string(static_cast<int>(opts_.io_timeout_s)) + " s"},
+          {}, true);
     if (opts_.checkpoint_path && phase == copy_state::copying && !flush_pending_ &&
         now >= next_checkpoint_) {
       next_checkpoint_ = now + after(opts_.checkpoint_interval_s);
@@ -118,16 +114,14 @@ copy_report copy_loop::run() {
         std::uint64_t n;
         [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
       }
-      if (p[0].revents & POLLIN)
-        on_signals(signals_.take());
+      if (p[0].revents & POLLIN) on_signals(signals_.take());
     }
     progress_.update(sample(), false);
   }
 }
 
 void copy_loop::on_signals(int count) {
-  if (count <= 0)
-    return;
+  if (count <= 0) return;
   bool first = false;
   {
     std::lock_guard lock(shared_.mu);
@@ -178,18 +172,15 @@ void copy_loop::on_flush_done(int err) {
                  after(opts_.drain_timeout_s), false);
     return;
   }
-  if (shared_.phase.load() == copy_state::copying)
-    save(copy_state::copying);
+  if (shared_.phase.load() == copy_state::copying) save(copy_state::copying);
 }
 
 void copy_loop::wake_all() {
-  for (auto& w : workers_)
-    w->wake();
+  for (auto& w : workers_) w->wake();
 }
 
 void copy_loop::save(copy_state state) {
-  if (!opts_.checkpoint_path)
-    return;
+  if (!opts_.checkpoint_path) return;
   cp_.state = state;
   {
     std::lock_guard lock(shared_.mu);
@@ -202,8 +193,7 @@ void copy_loop::save(copy_state state) {
 copy_report copy_loop::finish(copy_state state, bool close_politely) {
   shared_.quit = true;
   wake_all();
-  for (auto& w : workers_)
-    w->join();
+  for (auto& w : workers_) w->join();
   save(state);
   std::optional<error> err;
   {
@@ -224,10 +214,8 @@ copy_report copy_loop::finish(copy_state state, bool close_politely) {
 
 progress_sample copy_loop::sample() {
   std::lock_guard lock(shared_.mu);
-  return progress_sample{shared_.phase.load(),
-                         cp_.done.bytes() + shared_.pending_bytes,
-                         src_.size(),
-                         cp_.bytes_skipped + shared_.pending_skipped,
+  return progress_sample{shared_.phase.load(), cp_.done.bytes() + shared_.pending_bytes,
+                         src_.size(), cp_.bytes_skipped + shared_.pending_skipped,
                          std::chrono::duration<double>(clock::now() - started_).count()};
 }
 

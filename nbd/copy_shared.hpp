@@ -58,12 +58,10 @@ struct copy_shared {
     std::lock_guard lock(mu);
     if (!err) {
       err = std::move(e);
-      if (phase.load() == copy_state::copying)
-        deadline = clock::now() + drain;
+      if (phase.load() == copy_state::copying) deadline = clock::now() + drain;
       phase = copy_state::failed;
     }
-    if (abandon)
-      deadline = clock::now();
+    if (abandon) deadline = clock::now();
   }
 
   /// Call with `mu` held.

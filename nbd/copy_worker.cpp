@@ -14,8 +14,7 @@ constexpr std::uint32_t flush_tag = UINT32_MAX;
 
 bool all_zero(const char* p, std::uint64_t n) {
   constexpr std::uint64_t head = 16;
-  if (n < head)
-    return std::all_of(p, p + n, [](char c) { return c == 0; });
+  if (n < head) return std::all_of(p, p + n, [](char c) { return c == 0; });
   // A zero head compared with the buffer shifted by its length covers every byte.
   return std::all_of(p, p + head, [](char c) { return c == 0; }) &&
          std::memcmp(p, p + head, n - head) == 0;
@@ -40,8 +39,7 @@ copy_worker::copy_worker(const config& cfg, endpoint& src, endpoint& dst, copy_s
     slots_[i].ref = io_ref{this, i};
     free_.push_back(static_cast<std::uint32_t>(slots_.size()) - 1 - i);
   }
-  if (!dst_.can_zero())
-    zeroes_.assign(cfg.request_size, 0);
+  if (!dst_.can_zero()) zeroes_.assign(cfg.request_size, 0);
   events_.reserve(slots_.size() * 2 + 2);
   starting_.reserve(slots_.size());
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -49,8 +47,7 @@ copy_worker::copy_worker(const config& cfg, endpoint& src, endpoint& dst, copy_s
 
 copy_worker::~copy_worker() {
   join();
-  if (wake_fd_ != -1)
-    ::close(wake_fd_);
+  if (wake_fd_ != -1) ::close(wake_fd_);
 }
 
 void copy_worker::start() {
@@ -58,8 +55,7 @@ void copy_worker::start() {
 }
 
 void copy_worker::join() {
-  if (thread_.joinable())
-    thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void copy_worker::wake() {
@@ -94,8 +90,7 @@ void copy_worker::run() {
         on_write_done(s, err);
     }
     events_.clear();
-    if (completions && shared_.in_flight.load() == 0 &&
-        shared_.phase.load() != copy_state::copying)
+    if (completions && shared_.in_flight.load() == 0 && shared_.phase.load() != copy_state::copying)
       shared_.wake_coordinator();  // drained: the final flush need not wait for its next look
     check_stalls();
   }
@@ -105,12 +100,10 @@ void copy_worker::refill() {
   std::size_t have;
   {
     std::lock_guard lock(shared_.mu);
-    if (shared_.plan_done || shared_.phase.load() != copy_state::copying)
-      return;
+    if (shared_.plan_done || shared_.phase.load() != copy_state::copying) return;
     have = shared_.queue.size();
   }
-  if (have >= cfg_.queue_target / 2)
-    return;
+  if (have >= cfg_.queue_target / 2) return;
   // Plan outside the lock: block status may wait on the servers.
   std::vector<copy_op> batch;
   bool done = false;
@@ -155,8 +148,7 @@ void copy_worker::dispatch() {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(shared_.planner_wake_fd, &one, sizeof one);
   }
-  for (auto* s : starting_)
-    start(*s);
+  for (auto* s : starting_) start(*s);
   starting_.clear();
 }
 
@@ -225,8 +217,7 @@ void copy_worker::poll_once() {
   else if (!free_.empty() && shared_.phase.load() == copy_state::copying)
     timeout = 5;
   if (poll(fds, 3, timeout) == -1) {
-    if (errno != EINTR)
-      fail(error{errc::system, "poll: " + errno_text(errno)});
+    if (errno != EINTR) fail(error{errc::system, "poll: " + errno_text(errno)});
     return;
   }
   if (fds[0].revents & POLLIN) {
@@ -234,19 +225,16 @@ void copy_worker::poll_once() {
     [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
   }
   if (fds[1].fd >= 0)
-    if (auto r = src_.handle_events(cfg_.id, fds[1].revents); !r)
-      fail(std::move(r.error()));
+    if (auto r = src_.handle_events(cfg_.id, fds[1].revents); !r) fail(std::move(r.error()));
   if (fds[2].fd >= 0)
-    if (auto r = dst_.handle_events(cfg_.id, fds[2].revents); !r)
-      fail(std::move(r.error()));
+    if (auto r = dst_.handle_events(cfg_.id, fds[2].revents); !r) fail(std::move(r.error()));
 }
 
 void copy_worker::check_stalls() {
   auto limit = std::chrono::duration<double>(cfg_.io_timeout_s);
   auto now = clock::now();
   for (auto& s : slots_) {
-    if (s.state == slot_state::idle || now - s.issued <= limit)
-      continue;
+    if (s.state == slot_state::idle || now - s.issued <= limit) continue;
     auto& ep = s.state == slot_state::reading ? src_ : dst_;
     fail(error{errc::timeout, ep.name() + ": no reply for " +
                                   std::to_string(static_cast<int>(cfg_.io_timeout_s)) +

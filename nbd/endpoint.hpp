@@ -62,10 +62,9 @@ class endpoint {
 
   virtual result<> read(unsigned conn, void* buf, std::uint64_t length, std::uint64_t offset,
                         io_ref* ref) = 0;
-  virtual result<> write(unsigned conn, const void* buf, std::uint64_t length,
-                         std::uint64_t offset, io_ref* ref) = 0;
-  virtual result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset,
-                        io_ref* ref) = 0;
+  virtual result<> write(unsigned conn, const void* buf, std::uint64_t length, std::uint64_t offset,
+                         io_ref* ref) = 0;
+  virtual result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset, io_ref* ref) = 0;
   /// Makes every completed write durable: on one connection that covers them all (NBD
   /// multi-conn promises it; without multi-conn there is only one connection).
   virtual result<> flush(unsigned conn, io_ref* ref) = 0;

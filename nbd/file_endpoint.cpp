@@ -34,21 +34,20 @@ class file_endpoint final : public endpoint {
 
   result<std::vector<extent>> extents(std::uint64_t offset, std::uint64_t length) override {
     std::uint64_t end = std::min(size_, offset + length);
-    if (block_device_)
-      return std::vector<extent>{{offset, end - offset, false}};
+    if (block_device_) return std::vector<extent>{{offset, end - offset, false}};
     auto off = static_cast<off_t>(offset);
     off_t data = lseek(fd_, off, SEEK_DATA);
     if (data == -1 && errno != ENXIO)
-      return fail(errc::io, name_, "SEEK_DATA at offset " + std::to_string(offset) + ": " +
-                                       errno_text(errno));
+      return fail(errc::io, name_,
+                  "SEEK_DATA at offset " + std::to_string(offset) + ": " + errno_text(errno));
     if (data == -1 || static_cast<std::uint64_t>(data) >= end)  // a hole to the end
       return std::vector<extent>{{offset, end - offset, true}};
     if (data > off)
       return std::vector<extent>{{offset, static_cast<std::uint64_t>(data) - offset, true}};
     off_t hole = lseek(fd_, off, SEEK_HOLE);
     if (hole == -1)
-      return fail(errc::io, name_, "SEEK_HOLE at offset " + std::to_string(offset) + ": " +
-                                       errno_text(errno));
+      return fail(errc::io, name_,
+                  "SEEK_HOLE at offset " + std::to_string(offset) + ": " + errno_text(errno));
     auto data_end = std::min(end, static_cast<std::uint64_t>(hole));
     return std::vector<extent>{{offset, data_end - offset, false}};
   }
@@ -78,8 +77,7 @@ class file_endpoint final : public endpoint {
   result<> handle_events(unsigned, short) override { return {}; }
 
   void close(int) override {
-    if (fd_ != -1)
-      ::close(fd_);
+    if (fd_ != -1) ::close(fd_);
     fd_ = -1;
   }
 
@@ -96,10 +94,8 @@ class file_endpoint final : public endpoint {
     std::uint64_t done = 0;
     while (done < length) {
       ssize_t n = transfer(done);
-      if (n == -1 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return n == 0 ? EIO : errno;
+      if (n == -1 && errno == EINTR) continue;
+      if (n <= 0) return n == 0 ? EIO : errno;
       done += static_cast<std::uint64_t>(n);
     }
     return 0;
@@ -115,19 +111,16 @@ class file_endpoint final : public endpoint {
   int zero_range(std::uint64_t length, std::uint64_t offset) {
     if (block_device_) {
       std::uint64_t range[2] = {offset, length};
-      if (ioctl(fd_, BLKZEROOUT, range) == 0)
-        return 0;
+      if (ioctl(fd_, BLKZEROOUT, range) == 0) return 0;
     } else if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                          static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) {
       return 0;
     }
     // The file system or device cannot zero cheaply: write zeroes.
-    if (zeroes_.empty())
-      zeroes_.resize(defaults::copy::request_size);
+    if (zeroes_.empty()) zeroes_.resize(defaults::copy::request_size);
     for (std::uint64_t done = 0; done < length;) {
       auto n = std::min<std::uint64_t>(zeroes_.size(), length - done);
-      if (int err = write_all(zeroes_.data(), n, offset + done))
-        return err;
+      if (int err = write_all(zeroes_.data(), n, offset + done)) return err;
       done += n;
     }
     return 0;
@@ -147,8 +140,7 @@ result<std::unique_ptr<endpoint>> open_file(const endpoint_spec& spec, role r,
   std::string name = std::string(to_string(r)) + " " + spec.text;
   int flags = O_CLOEXEC | (r == role::source ? O_RDONLY : O_RDWR | O_CREAT);
   int fd = ::open(spec.text.c_str(), flags, 0644);
-  if (fd == -1)
-    return fail(errc::io, name, "cannot open: " + errno_text(errno));
+  if (fd == -1) return fail(errc::io, name, "cannot open: " + errno_text(errno));
   auto close_on_error = [fd](auto err) {
     ::close(fd);
     return err;
@@ -161,7 +153,8 @@ result<std::unique_ptr<endpoint>> open_file(const endpoint_spec& spec, role r,
     return close_on_error(fail(errc::usage, name, "not a regular file or block device"));
   std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
   if (block && ioctl(fd, BLKGETSIZE64, &size) == -1)
-    return close_on_error(fail(errc::io, name, "cannot read the device size: " + errno_text(errno)));
+    return close_on_error(
+        fail(errc::io, name, "cannot read the device size: " + errno_text(errno)));
   // A new or empty target file becomes a sparse file the size of the source.
   if (r == role::target && !block && size == 0 && opts.source_size > 0) {
     if (ftruncate(fd, static_cast<off_t>(opts.source_size)) == -1)

@@ -42,23 +42,19 @@ result<> wait_until(nbd_handle* h, Pred finished, double timeout_s, int stop_fd)
   auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
                                      std::chrono::duration<double>(timeout_s));
   while (!finished()) {
-    if (nbd_aio_is_dead(h) == 1 || nbd_aio_is_closed(h) == 1)
-      return fail(errc::io, last_error());
+    if (nbd_aio_is_dead(h) == 1 || nbd_aio_is_closed(h) == 1) return fail(errc::io, last_error());
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (left.count() <= 0)
       return fail(errc::timeout, "no answer for " + std::to_string(timeout_s) + " s");
     auto dir = nbd_aio_get_direction(h);
-    pollfd fds[2] = {
-        {nbd_aio_get_fd(h),
-         static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
-                            ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0)),
-         0},
-        {stop_fd, POLLIN, 0}};
+    pollfd fds[2] = {{nbd_aio_get_fd(h),
+                      static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
+                                         ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0)),
+                      0},
+                     {stop_fd, POLLIN, 0}};
     int n = poll(fds, stop_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
-    if (n == -1 && errno != EINTR)
-      return fail(errc::system, "poll: " + errno_text(errno));
-    if (n <= 0)
-      continue;
+    if (n == -1 && errno != EINTR) return fail(errc::system, "poll: " + errno_text(errno));
+    if (n <= 0) continue;
     if (stop_fd >= 0 && (fds[1].revents & POLLIN))
       return fail(errc::stopped, "a stop was requested");
     int rc = 0;
@@ -66,8 +62,7 @@ result<> wait_until(nbd_handle* h, Pred finished, double timeout_s, int stop_fd)
       rc = nbd_aio_notify_read(h);
     else if (fds[0].revents & POLLOUT)
       rc = nbd_aio_notify_write(h);
-    if (rc == -1)
-      return fail(errc::io, last_error());
+    if (rc == -1) return fail(errc::io, last_error());
   }
   return {};
 }
@@ -80,8 +75,7 @@ struct extent_collector {
 int on_extents(void* user_data, const char* metacontext, std::uint64_t, std::uint32_t* entries,
                std::size_t nr_entries, int*) {
   auto* c = static_cast<extent_collector*>(user_data);
-  if (std::string_view(metacontext) != LIBNBD_CONTEXT_BASE_ALLOCATION)
-    return 0;
+  if (std::string_view(metacontext) != LIBNBD_CONTEXT_BASE_ALLOCATION) return 0;
   for (std::size_t i = 0; i + 1 < nr_entries; i += 2) {
     bool zero = (entries[i + 1] & LIBNBD_STATE_ZERO) != 0;
     c->out->push_back(extent{c->offset, entries[i], zero});
@@ -123,8 +117,8 @@ class nbd_endpoint final : public endpoint {
     extent_collector c{offset, &out};
     if (nbd_block_status(handles_.front().get(), length, offset,
                          nbd_extent_callback{on_extents, &c, nullptr}, 0) == -1)
-      return fail(errc::io, name_, "block status at offset " + std::to_string(offset) + ": " +
-                                last_error());
+      return fail(errc::io, name_,
+                  "block status at offset " + std::to_string(offset) + ": " + last_error());
     if (out.empty())  // a server that answered for another context only
       out.push_back(extent{offset, length, false});
     return out;
@@ -142,8 +136,7 @@ class nbd_endpoint final : public endpoint {
                      offset, length);
   }
 
-  result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset,
-                io_ref* ref) override {
+  result<> zero(unsigned conn, std::uint64_t length, std::uint64_t offset, io_ref* ref) override {
     return submitted(nbd_aio_zero(h(conn), length, offset, completion(ref), 0), "zero", offset,
                      length);
   }
@@ -160,10 +153,8 @@ class nbd_endpoint final : public endpoint {
     auto* hd = h(conn);
     auto dir = nbd_aio_get_direction(hd);
     short events = 0;
-    if (dir & LIBNBD_AIO_DIRECTION_READ)
-      events |= POLLIN;
-    if (dir & LIBNBD_AIO_DIRECTION_WRITE)
-      events |= POLLOUT;
+    if (dir & LIBNBD_AIO_DIRECTION_READ) events |= POLLIN;
+    if (dir & LIBNBD_AIO_DIRECTION_WRITE) events |= POLLOUT;
     return pollfd{nbd_aio_get_fd(hd), events, 0};
   }
 
@@ -177,8 +168,8 @@ class nbd_endpoint final : public endpoint {
     if (rc == -1)
       return fail(errc::io, name_, "connection " + std::to_string(conn) + " lost: " + last_error());
     if (nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1)
-      return fail(errc::io, name_, "connection " + std::to_string(conn) +
-                                       " lost: the server closed it");
+      return fail(errc::io, name_,
+                  "connection " + std::to_string(conn) + " lost: the server closed it");
     return {};
   }
 
@@ -196,8 +187,7 @@ class nbd_endpoint final : public endpoint {
     for (auto* hd : closing) {
       while (nbd_aio_is_closed(hd) != 1 && nbd_aio_is_dead(hd) != 1) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        if (left.count() <= 0 || nbd_poll(hd, static_cast<int>(left.count())) == -1)
-          break;
+        if (left.count() <= 0 || nbd_poll(hd, static_cast<int>(left.count())) == -1) break;
       }
     }
     handles_.clear();
@@ -208,10 +198,10 @@ class nbd_endpoint final : public endpoint {
 
   result<> submitted(std::int64_t cookie, const char* what, std::uint64_t offset,
                      std::uint64_t length) {
-    if (cookie != -1)
-      return {};
-    return fail(errc::io, name_, std::string(what) + " at offset " + std::to_string(offset) +
-                              " (length " + std::to_string(length) + "): " + last_error());
+    if (cookie != -1) return {};
+    return fail(errc::io, name_,
+                std::string(what) + " at offset " + std::to_string(offset) + " (length " +
+                    std::to_string(length) + "): " + last_error());
   }
 
   std::string name_;
@@ -227,17 +217,16 @@ class nbd_endpoint final : public endpoint {
 result<handle_ptr> connect(const std::string& uri, const std::string& name,
                            const open_options& opts) {
   handle_ptr h(nbd_create());
-  if (!h)
-    return fail(errc::system, name, "cannot create an NBD handle: " + last_error());
+  if (!h) return fail(errc::system, name, "cannot create an NBD handle: " + last_error());
   nbd_set_handle_name(h.get(), name.substr(0, name.find(' ')).c_str());
   if (nbd_add_meta_context(h.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
       nbd_aio_connect_uri(h.get(), uri.c_str()) == -1)
     return fail(errc::io, name, "cannot connect: " + last_error());
   // Asynchronously, so that a server that never answers or a stop request cannot hold us.
-  auto done = wait_until(h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; },
-                         opts.io_timeout_s, opts.stop_fd);
-  if (!done)
-    return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
+  auto done = wait_until(
+      h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; }, opts.io_timeout_s,
+      opts.stop_fd);
+  if (!done) return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
   if (nbd_aio_is_ready(h.get()) != 1)
     return fail(errc::io, name, "cannot connect: " + last_error());
   return h;
@@ -250,8 +239,7 @@ result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
   std::string name = std::string(to_string(r)) + " " + spec.text;
   std::vector<handle_ptr> handles;
   auto first = connect(spec.text, name, opts);
-  if (!first)
-    return std::unexpected(first.error());
+  if (!first) return std::unexpected(first.error());
   auto* h0 = first->get();
   if (r == role::target && nbd_is_read_only(h0) == 1)
     return fail(errc::usage, name + ": the export is read-only");
@@ -262,8 +250,7 @@ result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
   handles.push_back(std::move(*first));
   while (handles.size() < n) {
     auto more = connect(spec.text, name, opts);
-    if (!more)
-      return std::unexpected(more.error());
+    if (!more) return std::unexpected(more.error());
     handles.push_back(std::move(*more));
   }
   return std::make_unique<nbd_endpoint>(std::move(name), std::move(handles), opts.io_timeout_s);

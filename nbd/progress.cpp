@@ -42,11 +42,9 @@ double progress_reporter::rate(clock::time_point now, std::uint64_t bytes_done) 
 }
 
 void progress_reporter::update(const progress_sample& s, bool final) {
-  if (mode_ == progress_mode::none || broken_)
-    return;
+  if (mode_ == progress_mode::none || broken_) return;
   auto now = clock::now();
-  if (!final && now < next_)
-    return;
+  if (!final && now < next_) return;
   next_ = now + defaults::copy::progress_interval;
   double bps = rate(now, s.bytes_done);
   char line[512];
@@ -62,8 +60,7 @@ void progress_reporter::update(const progress_sample& s, bool final) {
     constexpr int width = 30;
     char bar[width + 1];
     int filled = static_cast<int>(frac * width);
-    for (int i = 0; i < width; ++i)
-      bar[i] = i < filled ? '#' : '.';
+    for (int i = 0; i < width; ++i) bar[i] = i < filled ? '#' : '.';
     bar[width] = '\0';
     std::string eta = "--:--";
     if (bps > 0 && s.bytes_done < s.bytes_total) {
@@ -75,26 +72,22 @@ void progress_reporter::update(const progress_sample& s, bool final) {
     n = std::snprintf(line, sizeof line, "\r[%s] %5.1f%% %s / %s  %s/s  left %s  %-9s%s", bar,
                       frac * 100, human_bytes(static_cast<double>(s.bytes_done)).c_str(),
                       human_bytes(static_cast<double>(s.bytes_total)).c_str(),
-                      human_bytes(bps).c_str(), eta.c_str(), to_string(s.state),
-                      final ? "\n" : "");
+                      human_bytes(bps).c_str(), eta.c_str(), to_string(s.state), final ? "\n" : "");
   }
-  if (n > 0)
-    emit(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1), final);
+  if (n > 0) emit(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1), final);
 }
 
 void progress_reporter::emit(const char* text, std::size_t length, bool final) {
   // Ask first whether the line fits: a reader that stopped reading must not block the copy.
   pollfd p{fd_, POLLOUT, 0};
   int ready = poll(&p, 1, final ? 200 : 0);
-  if (ready <= 0)
-    return;
+  if (ready <= 0) return;
   if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
     broken_ = true;
     return;
   }
   ssize_t n = ::write(fd_, text, length);
-  if (n == -1 && (errno == EPIPE || errno == EBADF))
-    broken_ = true;
+  if (n == -1 && (errno == EPIPE || errno == EBADF)) broken_ = true;
 }
 
 }  // namespace mk::nbd

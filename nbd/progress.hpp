@@ -13,7 +13,7 @@ enum class progress_mode { none, bar, json };
 
 struct progress_sample {
   copy_state state;
-  std::uint64_t bytes_done;     ///< settled: copied, or skipped as holes and zeroes
+  std::uint64_t bytes_done;  ///< settled: copied, or skipped as holes and zeroes
   std::uint64_t bytes_total;
   std::uint64_t bytes_skipped;  ///< never read: the source reported holes or zeroes
   double elapsed_s;

@@ -34,8 +34,7 @@ result<> stop_signals::install() {
 int stop_signals::take() {
   int count = 0;
   signalfd_siginfo info;
-  while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
-    ++count;
+  while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) ++count;
   return count;
 }
 

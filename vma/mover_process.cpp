@@ -52,7 +52,7 @@ result<mover_process> mover_process::start(const mover_spec& spec) {
   if (::fcntl(out_read.get(), F_SETFL, O_NONBLOCK) != 0) {
     return fail_errno(errc::system, "fcntl O_NONBLOCK", errno);
   }
-  // No death signal: the mover must outlive a restarting agent (SPEC section 8). A session of
+  // No death signal: the mover must outlive a restarting agent (docs/recovery.md). A session of
   // its own: neither the terminal's Ctrl-C nor a signal to the agent's process group reaches
   // the mover; only an explicit stop does.
   auto child = sys::spawn(args, {.out = sys::output::descriptor(out_write.get()),

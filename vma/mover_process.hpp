@@ -28,7 +28,7 @@ struct mover_spec {
   std::vector<std::string> extra_args;  ///< e.g. --requests N, --drain-timeout S
 };
 
-/// How a supervised mover ended, as the vma-process actor reports it (SPEC section 4).
+/// How a supervised mover ended, as the vma-process actor reports it (docs/stop-protocol.md).
 struct outcome {
   enum class kind {
     exited,       ///< it ended by itself or after our SIGTERM (or by a signal not ours)

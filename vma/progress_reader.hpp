@@ -10,7 +10,7 @@
 
 namespace mk::vma {
 
-/// One line of `migratekit copy --progress=json` (SPEC section 2).
+/// One line of `migratekit copy --progress=json` (docs/mover.md).
 struct progress_line {
   std::string state;  ///< copying, draining, stopped, completed or failed
   std::uint64_t bytes_done = 0;

@@ -27,7 +27,7 @@ struct local_backend_options {
 /// attach by `nbdkit -U <id>.sock -P <id>.pid file <id>.img` on a Unix socket. A server
 /// belongs to its volume, not to the process that started it: it outlives this object and
 /// this process (a crash, a restart, an upgrade), because a mover may still be writing to it
-/// and SPEC section 8 re-adopts such movers after an OMA restart. So nbdkit is started in a
+/// and docs/recovery.md re-adopts such movers after an OMA restart. So nbdkit is started in a
 /// session of its own and forks into the background (nbdkit sets a parent-death signal for
 /// itself, which only a fork clears), and every server, ours or found, is followed by a pidfd
 /// from its pid file (checked against /proc, so a reused pid is never taken for it). The next

@@ -1,4 +1,4 @@
-// Stop analytics (GET /analytics/stops, SPEC section 7), read again after stops settle. An OMA
+// Stop analytics (GET /analytics/stops, docs/operations.md), read again after stops settle. An OMA
 // without the endpoint leaves the section hidden.
 import { bytes, duration } from './format.js';
 

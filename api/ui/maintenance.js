@@ -1,4 +1,4 @@
-// The maintenance-mode switch (SPEC section 7): turning it on stops every replication in scope,
+// The maintenance-mode switch (docs/operations.md): turning it on stops every replication in scope,
 // gracefully and with volumes kept, and refuses new ones; turning it off may resume them.
 // An OMA without the endpoint leaves the switch off and says so.
 import { ConfirmDialog } from './confirm_dialog.js';

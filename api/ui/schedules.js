@@ -1,4 +1,4 @@
-// The Schedules section (SPEC section 7): one-shot actions and daily replication windows, read
+// The Schedules section (docs/operations.md): one-shot actions and daily replication windows, read
 // once at each (re)connection and then kept current by `event: schedules` on /events, which
 // carries the whole list after every change. An OMA without the endpoint leaves it hidden.
 // Each row is built once and updated in place, so that a live update never takes the keyboard

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "actors/ids.hpp"
-#include "support/files.hpp"
 #include "messages/codec.hpp"
+#include "support/files.hpp"
 
 namespace mk::test {
 
@@ -19,8 +19,7 @@ template <msg::catalogued T>
 msg::control_reply ask(bus::transport& t, const std::string& subject, const T& request) {
   auto answer = t.request(subject, msg::encode(request), std::chrono::seconds(10));
   EXPECT_TRUE(answer) << subject << ": " << answer.error().message;
-  if (!answer)
-    return {};
+  if (!answer) return {};
   auto reply = msg::decode<msg::control_reply>(answer->data);
   EXPECT_TRUE(reply) << reply.error().message;
   return reply ? *reply : msg::control_reply{};
@@ -44,8 +43,7 @@ spawn_options log_to(const std::filesystem::path& path) {
 
 void control_plane::SetUp() {
   nats_fixture::SetUp();
-  if (HasFatalFailure())
-    return;
+  if (HasFatalFailure()) return;
   std::filesystem::create_directories(oma_dir());
   std::filesystem::create_directories(vma_dir());
   ctl_ = connect(bus::role::ctl, "test ctl");
@@ -57,10 +55,8 @@ void control_plane::SetUp() {
 }
 
 void control_plane::TearDown() {
-  if (oma_.pid() > 0)
-    oma_.kill();
-  if (vma_.pid() > 0)
-    vma_.kill();
+  if (oma_.pid() > 0) oma_.kill();
+  if (vma_.pid() > 0) vma_.kill();
   // Movers outlive their agent and volume servers their OMA, by design: kill what is left.
   kill_processes_under(dir_.path());
   source_.stop();
@@ -83,23 +79,22 @@ void control_plane::start_source(std::uint64_t size, const std::string& rate,
   // seconds of data at once, and a short copy would end before a stop could land.
   std::vector<std::string> all_filters = {"noparallel", "rate"};
   all_filters.insert(all_filters.end(), filters.begin(), filters.end());
-  std::vector<std::string> args = {"random", "size=" + std::to_string(size), "seed=7",
-                                   "rate=" + rate, "burstiness=0.5", "serialize=requests"};
+  std::vector<std::string> args = {"random",         "size=" + std::to_string(size),
+                                   "seed=7",         "rate=" + rate,
+                                   "burstiness=0.5", "serialize=requests"};
   args.insert(args.end(), parameters.begin(), parameters.end());
   source_ = nbdkit_server::start(dir_.path(), "source", all_filters, args);
 }
 
 void control_plane::start_oma() {
-  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(bus::role::oma),
-                         "--data", oma_dir().string(), "--grace", "5", "--listen",
-                         "127.0.0.1:0"},
+  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(bus::role::oma), "--data",
+                         oma_dir().string(), "--grace", "5", "--listen", "127.0.0.1:0"},
                         log_to(dir_ / "oma.log"));
 }
 
 void control_plane::start_vma() {
-  std::vector<std::string> argv = {migratekit(), "vma", "--nats",
-                                   server_->url(bus::role::vma), "--id", "local", "--data",
-                                   vma_dir().string()};
+  std::vector<std::string> argv = {migratekit(), "vma",   "--nats", server_->url(bus::role::vma),
+                                   "--id",       "local", "--data", vma_dir().string()};
   argv.insert(argv.end(), vma_options_.begin(), vma_options_.end());
   vma_ = process::spawn(argv, log_to(dir_ / "vma.log"));
 }
@@ -117,13 +112,11 @@ std::string control_plane::replicate(const std::string& name) {
   msg::control_reply reply;
   const bool answered = eventually(
       [&] {
-        auto answer = ctl_->request("mk.control.replicate", msg::encode(r),
-                                    std::chrono::seconds(10));
-        if (!answer)
-          return false;
+        auto answer =
+            ctl_->request("mk.control.replicate", msg::encode(r), std::chrono::seconds(10));
+        if (!answer) return false;
         auto decoded = msg::decode<msg::control_reply>(answer->data);
-        if (decoded)
-          reply = *decoded;
+        if (decoded) reply = *decoded;
         return decoded.has_value();
       },
       std::chrono::seconds(30));
@@ -154,8 +147,7 @@ msg::control_reply control_plane::resume(const std::string& job) {
 
 std::optional<actors::job_record> control_plane::job(const std::string& id) {
   auto entry = state_->jobs().get(id);
-  if (!entry)
-    return std::nullopt;
+  if (!entry) return std::nullopt;
   auto j = actors::job_from_json(std::string(entry->value.begin(), entry->value.end()));
   EXPECT_TRUE(j) << j.error();
   return j ? std::optional(*j) : std::nullopt;
@@ -189,8 +181,7 @@ bool control_plane::wait_for_bytes(const std::string& id, std::uint64_t bytes,
       [&] {
         const auto ckpt = vma_dir() / "checkpoints" / (id + ".json");
         auto text = read_text(ckpt);
-        if (text.empty())
-          return false;
+        if (text.empty()) return false;
         auto j = json::parse(text, nullptr, false);
         return j.is_object() && j.value("bytes_done", std::uint64_t{0}) >= bytes;
       },
@@ -202,15 +193,13 @@ std::vector<json> control_plane::log(const std::string& id) {
   auto entries = state_->log().read(id);
   EXPECT_TRUE(entries) << entries.error().message;
   if (entries)
-    for (const auto& e : *entries)
-      out.push_back(json::parse(std::string(e.begin(), e.end())));
+    for (const auto& e : *entries) out.push_back(json::parse(std::string(e.begin(), e.end())));
   return out;
 }
 
 std::vector<std::string> control_plane::events(const std::string& id) {
   std::vector<std::string> out;
-  for (const auto& e : log(id))
-    out.push_back(e.value("event", "?"));
+  for (const auto& e : log(id)) out.push_back(e.value("event", "?"));
   return out;
 }
 

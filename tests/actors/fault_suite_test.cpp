@@ -1,4 +1,4 @@
-// The fault-injection suite (SPEC section 8; ctest label `faults`): rounds of real jobs on the
+// The fault-injection suite (docs/recovery.md; ctest label `faults`): rounds of real jobs on the
 // whole control plane as processes, stops of every kind, and at a random moment a `kill -9` of
 // one of the OMA, the agent, a mover, an nbdkit (the source or a volume's server) or the
 // nats-server, restarted at once where a user's supervisor would restart it. After each round
@@ -44,8 +44,7 @@ bool final_state(job_state s) {
 std::vector<std::string> cmdline(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
   std::vector<std::string> out;
-  for (std::string arg; std::getline(in, arg, '\0');)
-    out.push_back(arg);
+  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
   return out;
 }
 
@@ -71,8 +70,7 @@ class fault_suite : public control_plane {
   template <msg::catalogued T>
   std::optional<msg::control_reply> ask(const std::string& subject, const T& request) {
     auto answer = ctl_->request(subject, msg::encode(request), 5s);
-    if (!answer)
-      return std::nullopt;
+    if (!answer) return std::nullopt;
     auto reply = msg::decode<msg::control_reply>(answer->data);
     return reply ? std::optional(*reply) : std::nullopt;
   }
@@ -82,12 +80,10 @@ class fault_suite : public control_plane {
     std::map<pid_t, std::string> out;
     for (auto pid : running_under(dir_.path())) {
       const auto argv = cmdline(pid);
-      if (argv.size() < 2 || argv[1] != "copy")
-        continue;
+      if (argv.size() < 2 || argv[1] != "copy") continue;
       for (const auto& j : jobs)
         for (const auto& arg : argv)
-          if (arg.find(j.id) != std::string::npos)
-            out[pid] = j.id;
+          if (arg.find(j.id) != std::string::npos) out[pid] = j.id;
     }
     return out;
   }
@@ -153,7 +149,8 @@ class fault_suite : public control_plane {
   }
 
   /// Waits until `holds` is true of the job's record; false at the bound.
-  bool wait_record(const std::string& id, const std::function<bool(const actors::job_record&)>& holds,
+  bool wait_record(const std::string& id,
+                   const std::function<bool(const actors::job_record&)>& holds,
                    std::chrono::milliseconds bound) {
     return eventually(
         [&] {
@@ -183,8 +180,7 @@ class fault_suite : public control_plane {
     std::thread stopper([&] {
       std::this_thread::sleep_for(stops_at);
       for (std::size_t i = 0; i < jobs.size(); ++i) {
-        if (!jobs[i].stop_asked)
-          continue;
+        if (!jobs[i].stop_asked) continue;
         msg::stop_request r;
         r.hdr = {"fault-suite", 0, "test"};
         r.job = jobs[i].id;
@@ -202,13 +198,14 @@ class fault_suite : public control_plane {
     s.jobs += jobs.size();
     auto violation = [&](const round_job& j, const std::string& what) {
       auto record = job(j.id);
-      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "), job " + j.id +
-                             ": " + what + "; record: " +
-                             (record ? actors::to_json(*record).dump() : std::string("none")));
+      s.violations.push_back(
+          "round " + std::to_string(round) + " (" + kind + "), job " + j.id + ": " + what +
+          "; record: " + (record ? actors::to_json(*record).dump() : std::string("none")));
     };
 
     for (const auto& j : jobs) {
-      if (!wait_record(j.id, [](const auto& r) { return final_state(r.state); }, settle_bound)) {
+      if (!wait_record(
+              j.id, [](const auto& r) { return final_state(r.state); }, settle_bound)) {
         violation(j, "did not settle within " + std::to_string(settle_bound.count()) + " s");
         continue;
       }
@@ -228,22 +225,25 @@ class fault_suite : public control_plane {
           // was asked; the volume itself must still be there (checked above).
           s.not_resumable += 1;
           if (!j.delete_asked && !record.error.starts_with("stop_unconfirmed"))
-            violation(j, "settled " + std::string(msg::name_of(record.state)) +
-                             " and not resumable");
+            violation(j,
+                      "settled " + std::string(msg::name_of(record.state)) + " and not resumable");
           continue;
         }
         msg::resume_request r;
         r.hdr = {"fault-suite", 0, "test"};
         r.job = j.id;
-        if (!eventually([&] {
-              auto reply = ask("mk.control.resume", r);
-              return reply && reply->ok;
-            }, 60s)) {
+        if (!eventually(
+                [&] {
+                  auto reply = ask("mk.control.resume", r);
+                  return reply && reply->ok;
+                },
+                60s)) {
           violation(j, "a resume was never acknowledged");
           continue;
         }
         s.resumed += 1;
-        if (!wait_record(j.id, [](const auto& x) { return final_state(x.state); }, settle_bound)) {
+        if (!wait_record(
+                j.id, [](const auto& x) { return final_state(x.state); }, settle_bound)) {
           violation(j, "the resumed job did not settle");
           continue;
         }
@@ -263,8 +263,8 @@ class fault_suite : public control_plane {
     for (const auto& [pid, id] : movers(jobs))
       violation(round_job{id}, "mover " + std::to_string(pid) + " still runs");
     for (const auto& [why, times] : std::exchange(exits_, {}))
-      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "): " + why +
-                             ", " + std::to_string(times) + (times == 1 ? " time" : " times"));
+      s.violations.push_back("round " + std::to_string(round) + " (" + kind + "): " + why + ", " +
+                             std::to_string(times) + (times == 1 ? " time" : " times"));
     s.rounds += 1;
   }
 
@@ -284,11 +284,10 @@ TEST_F(fault_suite, kill_9_of_any_part_loses_nothing) {
   start_vma();
   summary s;
   const auto began = std::chrono::steady_clock::now();
-  for (unsigned r = 0; r < rounds && !HasFatalFailure(); ++r)
-    run_round(r, rng, s);
-  const auto took = std::chrono::duration_cast<std::chrono::seconds>(
-                        std::chrono::steady_clock::now() - began)
-                        .count();
+  for (unsigned r = 0; r < rounds && !HasFatalFailure(); ++r) run_round(r, rng, s);
+  const auto took =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began)
+          .count();
   std::string faults;
   for (const auto& [kind, count] : s.faults)
     faults += (faults.empty() ? "" : ", ") + kind + " " + std::to_string(count);
@@ -296,11 +295,10 @@ TEST_F(fault_suite, kill_9_of_any_part_loses_nothing) {
       "fault suite summary: %u rounds in %lld s, seed %u; faults injected: %s; jobs checked: %u "
       "(completed %u, resumed %u, cancelled %u, not resumable %u); bytes verified: %llu; "
       "violations: %zu\n",
-      s.rounds, static_cast<long long>(took), seed, faults.c_str(), s.jobs, s.completed,
-      s.resumed, s.cancelled, s.not_resumable, static_cast<unsigned long long>(s.bytes_verified),
+      s.rounds, static_cast<long long>(took), seed, faults.c_str(), s.jobs, s.completed, s.resumed,
+      s.cancelled, s.not_resumable, static_cast<unsigned long long>(s.bytes_verified),
       s.violations.size());
-  for (const auto& v : s.violations)
-    ADD_FAILURE() << v;
+  for (const auto& v : s.violations) ADD_FAILURE() << v;
   if (!s.violations.empty())
     ADD_FAILURE() << "OMA log:\n"
                   << read_text(dir_ / "oma.log") << "\nVMA log:\n"

@@ -18,8 +18,8 @@ namespace mk::actors {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
 using msg::participant;
+using nlohmann::json;
 
 class job_actor_test : public deterministic_actors {
  protected:
@@ -41,10 +41,8 @@ class job_actor_test : public deterministic_actors {
 
   ~job_actor_test() override {
     subscriptions_.clear();
-    if (job_)
-      caf::anon_send_exit(job_, caf::exit_reason::user_shutdown);
-    if (volume_)
-      caf::anon_send_exit(volume_, caf::exit_reason::user_shutdown);
+    if (job_) caf::anon_send_exit(job_, caf::exit_reason::user_shutdown);
+    if (volume_) caf::anon_send_exit(volume_, caf::exit_reason::user_shutdown);
     consume();
   }
 
@@ -122,15 +120,13 @@ class job_actor_test : public deterministic_actors {
   }
 
   std::size_t asked(participant who) const {
-    return std::count_if(requests_.begin(), requests_.end(), [who](const auto& r) {
-      return r.to == msg::name_of(who);
-    });
+    return std::count_if(requests_.begin(), requests_.end(),
+                         [who](const auto& r) { return r.to == msg::name_of(who); });
   }
 
   const msg::stop_request* last_to(participant who) const {
     for (auto it = requests_.rbegin(); it != requests_.rend(); ++it)
-      if (it->to == msg::name_of(who))
-        return &*it;
+      if (it->to == msg::name_of(who)) return &*it;
     return nullptr;
   }
 
@@ -148,8 +144,7 @@ class job_actor_test : public deterministic_actors {
     std::vector<std::string> out;
     const auto entries = store_->read_log("r-1");
     EXPECT_TRUE(entries);
-    for (const auto& e : *entries)
-      out.push_back(json::parse(e)["event"]);
+    for (const auto& e : *entries) out.push_back(json::parse(e)["event"]);
     return out;
   }
 
@@ -216,8 +211,7 @@ class job_actor_test : public deterministic_actors {
     const auto stored_log = store_->read_log("r-1");
     EXPECT_TRUE(stored_log);
     for (const auto& text : stored_log.value_or(std::vector<std::string>{}))
-      if (auto e = json::parse(text); e["event"] == "resumed_from_checkpoint")
-        out.push_back(e);
+      if (auto e = json::parse(text); e["event"] == "resumed_from_checkpoint") out.push_back(e);
     return out;
   }
 
@@ -348,7 +342,8 @@ TEST_F(job_actor_test, a_copy_that_completes_before_the_stop_lands_settles_as_co
   EXPECT_EQ(code_of(refused.error()), errc::conflict);
 }
 
-TEST_F(job_actor_test, the_volume_finished_after_a_completion_that_raced_a_stop_gets_no_error_back) {
+TEST_F(job_actor_test,
+       the_volume_finished_after_a_completion_that_raced_a_stop_gets_no_error_back) {
   // The volume actor's answer once went back to the job actor unasked; the job actor had no
   // handler for it and returned unexpected_message, which ended the OMA's volume actor.
   play_volume_finish();
@@ -572,9 +567,9 @@ TEST_F(job_actor_test, a_run_that_starts_ahead_of_the_last_report_copies_nothing
   snapshot(3000);
   const auto entries = recopy_entries();
   ASSERT_EQ(entries.size(), 1u);
-  EXPECT_EQ(entries[0]["detail"], (json{{"bytes_done_before", 0},
-                                        {"bytes_from_checkpoint", 3000},
-                                        {"bytes_recopied", 0}}));
+  EXPECT_EQ(
+      entries[0]["detail"],
+      (json{{"bytes_done_before", 0}, {"bytes_from_checkpoint", 3000}, {"bytes_recopied", 0}}));
 }
 
 TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {

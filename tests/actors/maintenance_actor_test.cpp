@@ -16,8 +16,8 @@
 namespace mk::actors {
 namespace {
 
-using nlohmann::json;
 using msg::job_state;
+using nlohmann::json;
 
 class maintenance_test : public deterministic_actors {
  protected:
@@ -44,8 +44,7 @@ class maintenance_test : public deterministic_actors {
 
   ~maintenance_test() override {
     for (auto& a : {actor_, registry_})
-      if (a)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     consume();
   }
 
@@ -57,8 +56,8 @@ class maintenance_test : public deterministic_actors {
   }
 
   void add_job(const std::string& id, const std::string& vma, job_state s) {
-    jobs_.push_back({{"id", id}, {"vma", vma}, {"state", std::string(msg::name_of(s))},
-                     {"stop_id", ""}});
+    jobs_.push_back(
+        {{"id", id}, {"vma", vma}, {"state", std::string(msg::name_of(s))}, {"stop_id", ""}});
   }
 
   expected<json, caf::error> ask(msg::maintenance m) {
@@ -103,8 +102,7 @@ class maintenance_test : public deterministic_actors {
 
   std::vector<std::string> stopped_jobs() const {
     std::vector<std::string> out;
-    for (const auto& r : stops_)
-      out.push_back(r.job);
+    for (const auto& r : stops_) out.push_back(r.job);
     return out;
   }
 
@@ -128,8 +126,7 @@ class maintenance_test : public deterministic_actors {
 };
 
 TEST_F(maintenance_test, on_stops_the_active_jobs_in_scope_never_more_than_max_parallel_at_once) {
-  for (auto id : {"r-1", "r-2", "r-3", "r-4"})
-    add_job(id, "local", job_state::replicating);
+  for (auto id : {"r-1", "r-2", "r-3", "r-4"}) add_job(id, "local", job_state::replicating);
   add_job("r-5", "local", job_state::queued);
   add_job("r-6", "local", job_state::stopped);
   add_job("r-7", "other", job_state::replicating);
@@ -147,8 +144,7 @@ TEST_F(maintenance_test, on_stops_the_active_jobs_in_scope_never_more_than_max_p
   }
   settle("r-1", job_state::stopped);
   EXPECT_EQ(stops_.size(), 3u);
-  for (auto id : {"r-2", "r-3", "r-4", "r-5"})
-    settle(id, job_state::stopped);
+  for (auto id : {"r-2", "r-3", "r-4", "r-5"}) settle(id, job_state::stopped);
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2", "r-3", "r-4", "r-5"}));
   EXPECT_EQ(max_in_flight_, 2);
   const auto m = stored();
@@ -158,14 +154,13 @@ TEST_F(maintenance_test, on_stops_the_active_jobs_in_scope_never_more_than_max_p
 }
 
 TEST_F(maintenance_test, off_with_resume_after_resumes_exactly_the_jobs_it_stopped) {
-  for (auto id : {"r-1", "r-2", "r-3", "r-4"})
-    add_job(id, "local", job_state::replicating);
+  for (auto id : {"r-1", "r-2", "r-3", "r-4"}) add_job(id, "local", job_state::replicating);
   add_job("r-9", "local", job_state::stopped);  // stopped by an operator before: stays so
   spawn();
   ASSERT_TRUE(ask(on()));
   settle("r-1", job_state::stopped);
-  settle("r-2", job_state::failed);                 // not stopped: not resumed
-  settle("r-3", job_state::stopped, "s-someone");   // another stop settled it
+  settle("r-2", job_state::failed);                // not stopped: not resumed
+  settle("r-3", job_state::stopped, "s-someone");  // another stop settled it
   // r-4 still stopping when maintenance goes off: resumed once its stop settles.
   auto mode = ask(off(true));
   ASSERT_TRUE(mode);
@@ -187,8 +182,7 @@ TEST_F(maintenance_test, off_without_resume_after_resumes_nothing) {
 }
 
 TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
-  for (auto id : {"r-1", "r-2", "r-3"})
-    add_job(id, "local", job_state::replicating);
+  for (auto id : {"r-1", "r-2", "r-3"}) add_job(id, "local", job_state::replicating);
   spawn();
   ASSERT_TRUE(ask(on("all", 1)));
   EXPECT_EQ(stops_.size(), 1u);
@@ -213,8 +207,7 @@ TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
 }
 
 TEST_F(maintenance_test, a_stop_whose_job_was_deleted_meanwhile_frees_its_slot_after_a_restart) {
-  for (auto id : {"r-1", "r-2"})
-    add_job(id, "local", job_state::replicating);
+  for (auto id : {"r-1", "r-2"}) add_job(id, "local", job_state::replicating);
   spawn();
   ASSERT_TRUE(ask(on("all", 1)));
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"}));

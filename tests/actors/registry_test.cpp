@@ -1,8 +1,6 @@
 // The registry's recovery at an OMA start, on CAF's deterministic scheduler with the bus and
 // the store in memory: every stored job gets its actor again, also one whose first read times
 // out (a reply lost on the bus: bench/records saw one job in 10,000 left out that way).
-#include "actors/registry_actor.hpp"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +9,7 @@
 #include "actors/atoms.hpp"
 #include "actors/ids.hpp"
 #include "actors/job_record.hpp"
+#include "actors/registry_actor.hpp"
 #include "deterministic.hpp"
 #include "messages/caf_types.hpp"
 
@@ -83,8 +82,7 @@ class registry_recovery : public deterministic_actors {
 
   ~registry_recovery() override {
     for (auto& a : {registry_, poller_})
-      if (a)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     consume();
   }
 
@@ -101,8 +99,7 @@ class registry_recovery : public deterministic_actors {
     caf::anon_send(registry_, start_atom::value, poller_);
     consume();
     std::set<std::string> out;
-    for (const auto& j : listed())
-      out.insert(j.value("id", ""));
+    for (const auto& j : listed()) out.insert(j.value("id", ""));
     return out;
   }
 
@@ -161,7 +158,8 @@ TEST_F(registry_recovery, a_job_whose_reads_keep_timing_out_is_left_out_after_it
   EXPECT_EQ(store_->reads_of("r-2"), defaults::jobs::recover_reads);
 }
 
-TEST_F(registry_recovery, a_scheduler_trigger_that_a_job_refuses_ends_neither_the_job_nor_the_registry) {
+TEST_F(registry_recovery,
+       a_scheduler_trigger_that_a_job_refuses_ends_neither_the_job_nor_the_registry) {
   ASSERT_EQ(recovered().size(), 3u);
   // r-1 is completed: it refuses both. The refusals once came back to the registry unasked
   // (a plain send) and, as errors nobody handled, ended it: the whole OMA.
@@ -169,8 +167,7 @@ TEST_F(registry_recovery, a_scheduler_trigger_that_a_job_refuses_ends_neither_th
   caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), std::string("resume"));
   consume();
   std::set<std::string> jobs;
-  for (const auto& j : listed())
-    jobs.insert(j.value("id", "") + ":" + j.value("state", ""));
+  for (const auto& j : listed()) jobs.insert(j.value("id", "") + ":" + j.value("state", ""));
   EXPECT_EQ(jobs, (std::set<std::string>{"r-1:completed", "r-2:completed", "r-3:completed"}));
 }
 

@@ -2,8 +2,6 @@
 // is derived from it, so a window opens and closes to the millisecond. The test plays the
 // registry (it lists the jobs and shows each) and the job actors (it settles the stops that
 // the scheduler publishes on mk.control.stop, and queues the jobs it resumes).
-#include "actors/scheduler_actor.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 #include "actors/job_record.hpp"
 #include "actors/job_store.hpp"
 #include "actors/schedule.hpp"
+#include "actors/scheduler_actor.hpp"
 #include "deterministic.hpp"
 #include "messages/caf_types.hpp"
 
@@ -38,27 +37,26 @@ class scheduler_test : public deterministic_actors {
           [this](list_atom) {
             auto out = json::array();
             for (const auto& [id, j] : jobs_)
-              out.push_back({{"id", id}, {"vma", j["vma"]}, {"state", j["state"]},
+              out.push_back({{"id", id},
+                             {"vma", j["vma"]},
+                             {"state", j["state"]},
                              {"stop_id", j["stop"].is_object() ? j["stop"]["id"] : json("")}});
             return out.dump();
           },
           [this](get_atom, const std::string& id) -> caf::result<std::string> {
-            if (!jobs_.contains(id))
-              return make_error(errc::not_found, "no job " + id);
+            if (!jobs_.contains(id)) return make_error(errc::not_found, "no job " + id);
             return jobs_[id].dump();
           },
       };
     });
     for (const auto* subject : {"mk.control.stop", "mk.control.resume", "mk.maintenance"})
-      subscriptions_.push_back(*transport_->subscribe(subject, [this](bus::envelope e) {
-        heard(std::move(e));
-      }));
+      subscriptions_.push_back(
+          *transport_->subscribe(subject, [this](bus::envelope e) { heard(std::move(e)); }));
   }
 
   ~scheduler_test() override {
     for (auto& a : {actor_, registry_})
-      if (a)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     consume();
   }
 
@@ -121,22 +119,21 @@ class scheduler_test : public deterministic_actors {
   /// The stops asked so far settle as `stopped`.
   void settle_stops() {
     for (auto& [id, j] : jobs_)
-      if (j["state"] == "stopping")
-        publish_state(id, msg::job_state::stopped);
+      if (j["state"] == "stopping") publish_state(id, msg::job_state::stopped);
     consume();
   }
 
   /// The resumes asked so far queue their jobs.
   void queue_resumed() {
-    for (const auto& id : std::exchange(resumes_, {}))
-      publish_state(id, msg::job_state::queued);
+    for (const auto& id : std::exchange(resumes_, {})) publish_state(id, msg::job_state::queued);
     consume();
   }
 
   expected<json, caf::error> add(const json& body) {
     std::optional<expected<json, caf::error>> out;
     system_.spawn([&](caf::event_based_actor* self) {
-      self->request(actor_, std::chrono::seconds(3600), schedule_atom::value, body.dump(), std::string("test"))
+      self->request(actor_, std::chrono::seconds(3600), schedule_atom::value, body.dump(),
+                    std::string("test"))
           .then([&](const std::string& text) { out = json::parse(text); },
                 [&](const caf::error& err) { out = unexpected(err); });
     });
@@ -149,17 +146,18 @@ class scheduler_test : public deterministic_actors {
   json listed(const json& id) {
     const auto all = ask_json(caf::make_message(list_atom::value));
     for (const auto& s : all["schedules"])
-      if (s["id"] == id)
-        return s;
+      if (s["id"] == id) return s;
     return nullptr;
   }
 
   json ask_json(const caf::message& m) {
     json out;
     system_.spawn([&](caf::event_based_actor* self) {
-      self->request(actor_, std::chrono::seconds(3600), m).then(
-          [&](const std::string& text) { out = json::parse(text); },
-          [&](const caf::error& err) { out = {{"error", message_of(err)}}; });
+      self->request(actor_, std::chrono::seconds(3600), m)
+          .then([&](const std::string& text) { out = json::parse(text); },
+                [&](const caf::error& err) {
+                  out = {{"error", message_of(err)}};
+                });
     });
     consume();
     return out;
@@ -170,8 +168,7 @@ class scheduler_test : public deterministic_actors {
 
   std::vector<std::string> stopped_jobs() const {
     std::vector<std::string> out;
-    for (const auto& s : stops_)
-      out.push_back(s.job);
+    for (const auto& s : stops_) out.push_back(s.job);
     return out;
   }
 
@@ -181,8 +178,9 @@ class scheduler_test : public deterministic_actors {
     EXPECT_TRUE(entries);
     for (const auto& text : entries ? *entries : std::vector<std::string>{}) {
       auto e = json::parse(text);
-      out.push_back(e["event"].get<std::string>() + " " + e["detail"]["schedule"].get<std::string>() +
-                    " " + e["detail"]["action"].get<std::string>());
+      out.push_back(e["event"].get<std::string>() + " " +
+                    e["detail"]["schedule"].get<std::string>() + " " +
+                    e["detail"]["action"].get<std::string>());
     }
     return out;
   }
@@ -248,8 +246,7 @@ TEST_F(scheduler_test, a_window_that_closes_stops_the_jobs_in_scope_and_reopenin
   EXPECT_EQ(stopped_jobs().size(), 3u) << "the queued jobs are not stopped again: it is open";
 
   // The next day it closes again.
-  for (const auto* j : {"r-1", "r-2", "r-5"})
-    publish_state(j, msg::job_state::replicating);
+  for (const auto* j : {"r-1", "r-2", "r-5"}) publish_state(j, msg::job_state::replicating);
   advance_to(day_start + 30 * 3600'000 + 1000);
   EXPECT_EQ(stopped_jobs().size(), 6u);
 }
@@ -257,7 +254,8 @@ TEST_F(scheduler_test, a_window_that_closes_stops_the_jobs_in_scope_and_reopenin
 TEST_F(scheduler_test, a_job_still_stopping_at_the_opening_is_resumed_once_it_settles) {
   job("r-1", "local", msg::job_state::replicating);
   spawn();
-  auto w = add({{"target", {{"all", true}}}, {"window", {{"from", "05:00:30"}, {"to", "05:00:10"}}}});
+  auto w =
+      add({{"target", {{"all", true}}}, {"window", {{"from", "05:00:30"}, {"to", "05:00:10"}}}});
   ASSERT_TRUE(w);
   advance_to(start_wall + 10'000);
   ASSERT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"}));
@@ -284,8 +282,8 @@ TEST_F(scheduler_test, one_shot_actions_fire_once_at_their_time_and_say_what_the
   EXPECT_TRUE(stops_.empty());
   advance(1ms, 1ms);
   ASSERT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"}));
-  EXPECT_EQ(stops_[0].comment, "schedule " + (*stop)["id"].get<std::string>() +
-                                   ": stop at " + at(10));
+  EXPECT_EQ(stops_[0].comment,
+            "schedule " + (*stop)["id"].get<std::string>() + ": stop at " + at(10));
   settle_stops();
   advance_to(start_wall + 20'000);
   EXPECT_EQ(resumes_, (std::vector<std::string>{"r-1"}));
@@ -293,8 +291,8 @@ TEST_F(scheduler_test, one_shot_actions_fire_once_at_their_time_and_say_what_the
   ASSERT_EQ(maintenance_.size(), 2u);
   EXPECT_TRUE(maintenance_[0].enabled);
   EXPECT_EQ(maintenance_[0].scope, "all");
-  EXPECT_EQ(maintenance_[0].reason, "schedule " + (*on)["id"].get<std::string>() +
-                                        ": maintenance_on at " + at(30));
+  EXPECT_EQ(maintenance_[0].reason,
+            "schedule " + (*on)["id"].get<std::string>() + ": maintenance_on at " + at(30));
   EXPECT_FALSE(maintenance_[1].enabled);
   EXPECT_EQ(maintenance_[1].scope, "vma:other");
   EXPECT_TRUE(maintenance_[1].resume_after);
@@ -306,9 +304,9 @@ TEST_F(scheduler_test, one_shot_actions_fire_once_at_their_time_and_say_what_the
   EXPECT_EQ(fired["result"]["jobs"], json::array({"r-1"}));
   EXPECT_EQ(fired["result"]["detail"], "asked 1 job to stop");
   EXPECT_EQ(logged("r-1"),
-            (std::vector<std::string>{"schedule_fired " + (*stop)["id"].get<std::string>() + " stop",
-                                      "schedule_fired " + (*resume)["id"].get<std::string>() +
-                                          " resume"}));
+            (std::vector<std::string>{
+                "schedule_fired " + (*stop)["id"].get<std::string>() + " stop",
+                "schedule_fired " + (*resume)["id"].get<std::string>() + " resume"}));
   advance(1h, 1min);
   EXPECT_EQ(stopped_jobs().size(), 1u) << "a one-shot fires once";
   EXPECT_EQ(resumes_.size(), 1u);
@@ -345,7 +343,8 @@ TEST_F(scheduler_test, a_restart_carries_on_and_fires_what_it_missed) {
   job("r-1", "local", msg::job_state::replicating);
   spawn();
   auto w = add({{"target", {{"job", "r-1"}}}, {"window", {{"from", "05:10"}, {"to", "05:01"}}}});
-  auto once = add({{"action", "stop"}, {"target", {{"all", true}}}, {"at", rfc3339(start_wall + 120'000)}});
+  auto once =
+      add({{"action", "stop"}, {"target", {{"all", true}}}, {"at", rfc3339(start_wall + 120'000)}});
   ASSERT_TRUE(w && once);
   advance_to(start_wall + 61'000);
   ASSERT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"}));
@@ -391,7 +390,9 @@ TEST_F(scheduler_test, bad_schedules_are_refused_naming_the_field_and_nothing_is
        "at: an RFC 3339 time expected (2026-11-28T22:00:00Z)"},
       {{{"action", "halt"}, {"target", {{"all", true}}}, {"at", rfc3339(start_wall + 1000)}},
        "action: stop, resume, maintenance_on or maintenance_off expected (or a window)"},
-      {{{"action", "maintenance_on"}, {"target", {{"job", "r-1"}}}, {"at", rfc3339(start_wall + 1000)}},
+      {{{"action", "maintenance_on"},
+        {"target", {{"job", "r-1"}}},
+        {"at", rfc3339(start_wall + 1000)}},
        R"(target: maintenance covers {"all":true} or {"vma":ID}, not one job)"},
       {{{"target", {{"vma", "../etc"}}}, {"window", {{"from", "22:00"}, {"to", "06:00"}}}},
        "target.vma: an id matching ^[a-z0-9][a-z0-9-]{0,62}$ expected"},
@@ -410,7 +411,8 @@ TEST_F(scheduler_test, bad_schedules_are_refused_naming_the_field_and_nothing_is
     EXPECT_EQ(code_of(r.error()), errc::invalid) << body.dump();
     EXPECT_EQ(message_of(r.error()), message) << body.dump();
   }
-  auto unknown = add({{"action", "stop"}, {"target", {{"job", "r-9"}}}, {"at", rfc3339(start_wall + 1000)}});
+  auto unknown =
+      add({{"action", "stop"}, {"target", {{"job", "r-9"}}}, {"at", rfc3339(start_wall + 1000)}});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(code_of(unknown.error()), errc::not_found);
   EXPECT_TRUE(documents_->keys()->empty());

@@ -27,8 +27,7 @@ class stop_flow : public control_plane {
  protected:
   void SetUp() override {
     control_plane::SetUp();
-    if (HasFatalFailure())
-      return;
+    if (HasFatalFailure()) return;
     start_source();
     start_vma();
     start_oma();
@@ -74,16 +73,15 @@ TEST_F(stop_flow, stop_keeps_the_volume_and_a_resume_completes_it_byte_for_byte)
   // The same stop again: the job is stopped with its volume kept, nothing to do.
   for (const auto& e : log(id))
     if (e.value("event", "") == "stop_settled")
-      std::cout << "graceful stop settled in " << e["detail"].value("duration_ms", -1)
-                << " ms\n";
+      std::cout << "graceful stop settled in " << e["detail"].value("duration_ms", -1) << " ms\n";
   auto again = stop(id);
   EXPECT_FALSE(again.ok);
   EXPECT_EQ(again.code, "conflict");
 
   resume_to_completion(id);
   EXPECT_TRUE(logged(id, {"created", "starting", "volume_attached", "replicating", "stop_requested",
-                        "participant_confirmed", "volumes_phase", "participant_confirmed",
-                        "stop_settled", "resumed", "starting", "replicating", "completed"}));
+                          "participant_confirmed", "volumes_phase", "participant_confirmed",
+                          "stop_settled", "resumed", "starting", "replicating", "completed"}));
 }
 
 TEST_F(stop_flow, stop_with_delete_cancels_and_removes_the_volume) {
@@ -110,8 +108,8 @@ TEST_F(stop_flow, a_mover_that_ignores_sigterm_is_killed_after_the_grace_period)
   const auto j = *job(id);
   EXPECT_EQ(outcome_of(j, participant::vma_process), outcome::killed)
       << j.stop->details[static_cast<std::size_t>(participant::vma_process)];
-  EXPECT_TRUE(logged(id, {"replicating", "stop_requested", "participant_confirmed",
-                                    "volumes_phase", "participant_confirmed", "stop_settled"}));
+  EXPECT_TRUE(logged(id, {"replicating", "stop_requested", "participant_confirmed", "volumes_phase",
+                          "participant_confirmed", "stop_settled"}));
   // Killed mid-write: the last durable checkpoint still lets a resume finish the copy.
   resume_to_completion(id);
 }
@@ -150,8 +148,8 @@ TEST_F(stop_flow, an_oma_killed_while_replicating_finds_its_running_job_again) {
   // The mover writes on: its volume's nbdkit outlives the OMA.
   EXPECT_TRUE(wait_for_bytes(id, 6 * mib));
   start_oma();
-  ASSERT_TRUE(eventually([&] { return in_order(events(id), {"mover_adopted"}); },
-                         std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      eventually([&] { return in_order(events(id), {"mover_adopted"}); }, std::chrono::seconds(20)))
       << ::testing::PrintToString(events(id));
   EXPECT_EQ(job(id)->mover_pid, pid);
   ASSERT_TRUE(wait_for(id, job_state::completed));
@@ -166,8 +164,8 @@ TEST_F(stop_flow, an_agent_killed_while_replicating_adopts_its_mover_again) {
   EXPECT_EQ(::kill(pid, 0), 0) << "the mover outlives its agent";
   start_vma();
   // The new agent says hello with the mover; the job stays replicating with the same pid.
-  ASSERT_TRUE(eventually([&] { return in_order(events(id), {"mover_adopted"}); },
-                         std::chrono::seconds(20)))
+  ASSERT_TRUE(
+      eventually([&] { return in_order(events(id), {"mover_adopted"}); }, std::chrono::seconds(20)))
       << ::testing::PrintToString(events(id));
   EXPECT_EQ(job(id)->state, job_state::replicating);
   EXPECT_EQ(job(id)->mover_pid, pid);
@@ -175,8 +173,8 @@ TEST_F(stop_flow, an_agent_killed_while_replicating_adopts_its_mover_again) {
   ASSERT_TRUE(r.ok) << r.error;
   ASSERT_TRUE(wait_for(id, job_state::stopped));
   resume_to_completion(id);
-  EXPECT_TRUE(logged(id, {"replicating", "mover_adopted", "stop_requested",
-                                    "stop_settled", "resumed", "completed"}));
+  EXPECT_TRUE(logged(id, {"replicating", "mover_adopted", "stop_requested", "stop_settled",
+                          "resumed", "completed"}));
 }
 
 TEST_F(stop_flow, a_stop_in_progress_completes_across_a_nats_server_restart) {
@@ -228,14 +226,13 @@ TEST_F(stop_flow, a_mover_killed_by_hand_fails_the_job_and_a_resume_completes_it
 namespace mk::test {
 namespace {
 
-// SPEC section 9: any authorised publisher may stop a job on mk.control.stop; an agent may not.
+// docs/security.md: any authorised publisher may stop a job on mk.control.stop; an agent may not.
 /// A source that takes a minute to copy: the checks before the stop must not race the copy.
 class external_stop : public control_plane {
  protected:
   void SetUp() override {
     control_plane::SetUp();
-    if (HasFatalFailure())
-      return;
+    if (HasFatalFailure()) return;
     start_source(512 * mib);
     start_vma();
     start_oma();

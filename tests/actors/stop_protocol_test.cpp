@@ -1,4 +1,4 @@
-// The stop protocol's rules, event by event, on a clock the test moves (SPEC section 4).
+// The stop protocol's rules, event by event, on a clock the test moves (docs/stop-protocol.md).
 #include "actors/stop_protocol.hpp"
 
 #include <gtest/gtest.h>
@@ -113,8 +113,7 @@ TEST_F(StopProtocol, ForceEscalatesTheStopInProgress) {
   EXPECT_EQ(out[0].mode, msg::stop_mode::force);
   EXPECT_TRUE(s.escalate(t0 + 4s).empty()) << "already forced";
   // Re-sends after the escalation carry force too.
-  for (const auto& send : s.tick(t0 + 5s))
-    EXPECT_EQ(send.mode, msg::stop_mode::force);
+  for (const auto& send : s.tick(t0 + 5s)) EXPECT_EQ(send.mode, msg::stop_mode::force);
 }
 
 TEST_F(StopProtocol, CompletionRacingAStopSettlesCompletedAndKeepsTheVolume) {

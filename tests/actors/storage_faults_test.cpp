@@ -26,8 +26,7 @@ class storage_faults : public control_plane {
  protected:
   void TearDown() override {
     control_plane::TearDown();
-    if (mounted_)
-      ::umount2(mounted_->c_str(), MNT_DETACH);
+    if (mounted_) ::umount2(mounted_->c_str(), MNT_DETACH);
   }
 
   /// The job failed with an error that says both `where` and `why`; true if so.
@@ -56,8 +55,9 @@ class storage_faults : public control_plane {
 
 TEST_F(storage_faults, eio_from_the_source_fails_the_job_and_a_resume_completes_it) {
   const auto trigger = dir_ / "source-errors";
-  start_source(size, "64M", {"error"},
-               {"error-pread=EIO", "error-pread-rate=100%", "error-pread-file=" + trigger.string()});
+  start_source(
+      size, "64M", {"error"},
+      {"error-pread=EIO", "error-pread-rate=100%", "error-pread-file=" + trigger.string()});
   start_oma();
   start_vma();
   const auto id = replicate();
@@ -101,11 +101,9 @@ TEST_F(storage_faults, a_target_that_stops_answering_fails_the_job_after_the_io_
         read_text("/proc/" + std::to_string(pid) + "/comm").starts_with("nbdkit"))
       frozen.push_back(pid);
   ASSERT_FALSE(frozen.empty()) << "no nbdkit serves the volume";
-  for (auto pid : frozen)
-    ::kill(pid, SIGSTOP);
+  for (auto pid : frozen) ::kill(pid, SIGSTOP);
   EXPECT_TRUE(failed_with(id, "target", "no reply for 3 s"));
-  for (auto pid : frozen)
-    ::kill(pid, SIGCONT);
+  for (auto pid : frozen) ::kill(pid, SIGCONT);
   resumes_to_an_equal_volume(id);
 }
 

@@ -2,8 +2,6 @@
 
 // The VMA agent's integration tests share this fixture (see vma_agent_test.cpp).
 
-#include "actors/vma_agent.hpp"
-
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -17,6 +15,7 @@
 
 #include "actors/actor_config.hpp"
 #include "actors/atoms.hpp"
+#include "actors/vma_agent.hpp"
 #include "bus/nats_fixture.hpp"
 #include "messages/codec.hpp"
 #include "nbd/checkpoint.hpp"
@@ -29,7 +28,6 @@
 
 namespace mk::actors {
 namespace vma_agent_test {
-
 
 using namespace std::chrono_literals;
 using test::eventually;
@@ -141,8 +139,7 @@ class VmaAgent : public test::nats_fixture {
     // Few requests in flight: a graceful stop drains quickly even from a slow source.
     o.mover_args = {"--requests", "4", "--request-size", "262144", "--drain-timeout", "10"};
     o.source_roots = {sources_};
-    if (adjust_options)
-      adjust_options(o);
+    if (adjust_options) adjust_options(o);
     return o;
   }
   /// A test's own changes to the options of the agents it starts.
@@ -195,9 +192,9 @@ class VmaAgent : public test::nats_fixture {
   /// sleep in the rate filter.
   nbdkit_server slow_source(const std::string& name, std::uint64_t size,
                             const std::string& rate = "40M") {
-    return nbdkit_server::start(dir_.path(), name, {"noparallel", "rate"},
-                                {"pattern", std::to_string(size), "rate=" + rate,
-                                 "burstiness=0.5", "serialize=requests"});
+    return nbdkit_server::start(
+        dir_.path(), name, {"noparallel", "rate"},
+        {"pattern", std::to_string(size), "rate=" + rate, "burstiness=0.5", "serialize=requests"});
   }
   /// A mover of `job` under way: the agent started, a slow source and a memory target, and
   /// at least 1 MiB copied. The servers live as long as the returned value.
@@ -313,7 +310,7 @@ class VmaAgent : public test::nats_fixture {
 
 /// A copy, not a pointer: the lists come from temporaries.
 inline std::optional<msg::mover_info> find_mover(const std::vector<msg::mover_info>& movers,
-                                          const std::string& job) {
+                                                 const std::string& job) {
   for (const auto& m : movers)
     if (m.job == job) return m;
   return std::nullopt;

@@ -41,8 +41,7 @@ TEST(MoverRecord, RoundTripsAndRefusesNamesThatAreNotIds) {
   };
   refused("r-2.json",
           R"({"job":"r-2","pid":1,"start_time":1,"checkpoint":"../../etc/x","started_at":0})");
-  refused("r-3.json",
-          R"({"job":"r-9","pid":1,"start_time":1,"checkpoint":"r-3","started_at":0})");
+  refused("r-3.json", R"({"job":"r-9","pid":1,"start_time":1,"checkpoint":"r-3","started_at":0})");
   refused("r-4.json", R"({"job":"r-4","pid":"1","start_time":1,"checkpoint":"r-4"})");
   refused("r-5.json", "not json");
   // The folder reads as the one good record; the others are skipped.
@@ -461,8 +460,7 @@ TEST_F(VmaAgent, RealAgentProcessKilledAndRestartedReadoptsItsMover) {
   ASSERT_TRUE(c) << test::read_text(dir_ / "vma2.log");
   EXPECT_EQ(c->result, msg::outcome::exited) << c->detail;
   // No longer the agent's child: the checkpoint tells how it ended.
-  EXPECT_NE(c->detail.find("exit status unknown (adopted), checkpoint stopped"),
-            std::string::npos)
+  EXPECT_NE(c->detail.find("exit status unknown (adopted), checkpoint stopped"), std::string::npos)
       << c->detail;
   EXPECT_TRUE(eventually([&] { return !alive(pid); }, 2s));
 

@@ -56,13 +56,10 @@ class api_bodies : public up_fixture {
   http_answer send(const std::string& method, const std::string& path, framing f) {
     std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
                           "Authorization: Bearer " + up().token() + "\r\n";
-    if (f == framing::zero_length)
-      request += "Content-Length: 0\r\n";
-    if (f == framing::chunked)
-      request += "Transfer-Encoding: chunked\r\n";
+    if (f == framing::zero_length) request += "Content-Length: 0\r\n";
+    if (f == framing::chunked) request += "Transfer-Encoding: chunked\r\n";
     request += "\r\n";
-    if (f == framing::chunked)
-      request += "0\r\n\r\n";
+    if (f == framing::chunked) request += "0\r\n\r\n";
     const auto raw = raw_http(port_of(up().url()), request);
     http_answer out;
     out.status = raw.status;
@@ -76,8 +73,8 @@ class api_bodies : public up_fixture {
                        {{"name", name}, {"source", source_.uri()}, {"vma", "local"}});
     EXPECT_EQ(a.status, 201) << a.text;
     const auto id = a.body.value("id", "");
-    EXPECT_TRUE(wait_job(id, [](const json& j) { return j.value("state", "") == "replicating"; },
-                         "replicating"));
+    EXPECT_TRUE(wait_job(
+        id, [](const json& j) { return j.value("state", "") == "replicating"; }, "replicating"));
     return id;
   }
 
@@ -98,16 +95,15 @@ TEST_F(api_bodies, every_route_that_takes_no_body_accepts_each_form_of_none) {
     ASSERT_EQ(stop.status, 202) << stop.text;
     EXPECT_EQ(stop.body.value("state", ""), "stopping") << stop.text;
     EXPECT_EQ(stop.body["stop"].value("reason", ""), "user") << stop.text;
-    ASSERT_TRUE(
-        wait_job(id, [](const json& j) { return j.value("state", "") == "stopped"; }, "stopped"));
+    ASSERT_TRUE(wait_job(
+        id, [](const json& j) { return j.value("state", "") == "stopped"; }, "stopped"));
 
     auto resume = send("POST", one + "/resume", f);
     ASSERT_EQ(resume.status, 202) << resume.text;
     EXPECT_EQ(resume.body.value("state", ""), "queued") << resume.text;
 
-    auto added = up().post("/api/v1/schedules", {{"action", "stop"},
-                                                 {"target", {{"job", id}}},
-                                                 {"at", a_day_ahead()}});
+    auto added = up().post("/api/v1/schedules",
+                           {{"action", "stop"}, {"target", {{"job", id}}}, {"at", a_day_ahead()}});
     ASSERT_EQ(added.status, 201) << added.text;
     auto unscheduled = send("DELETE", "/api/v1/schedules/" + added.body.value("id", ""), f);
     EXPECT_EQ(unscheduled.status, 200) << unscheduled.text;
@@ -145,13 +141,15 @@ TEST_F(api_bodies, routes_that_need_a_body_say_so_in_each_form_of_none) {
 TEST_F(api_bodies, chunked_bodies_are_read_and_limited) {
   const auto id = replicating("chunked");
   const std::string body = R"({"mode":"force","comment":"chunked"})";
-  const std::string head = "POST /api/v1/replications/" + id +
-                           "/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                           up().token() +
-                           "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string head =
+      "POST /api/v1/replications/" + id +
+      "/stop HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + up().token() +
+      "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   // In two chunks, split inside a key.
   const auto half = body.size() / 2;
-  auto chunk = [](const std::string& data) { return fmt::format("{:x}\r\n{}\r\n", data.size(), data); };
+  auto chunk = [](const std::string& data) {
+    return fmt::format("{:x}\r\n{}\r\n", data.size(), data);
+  };
   auto stop = raw_http(port_of(up().url()),
                        head + chunk(body.substr(0, half)) + chunk(body.substr(half)) + "0\r\n\r\n");
   ASSERT_EQ(stop.status, 202) << stop.body;

@@ -1,5 +1,6 @@
-// The REST API end to end (SPEC sections 5 and 9): HTTP against `migratekit up` as a process,
-// with its own nats-server, its agent `local`, real movers and a rate-limited nbdkit source.
+// The REST API end to end (docs/api.md and docs/security.md): HTTP against `migratekit up` as a
+// process, with its own nats-server, its agent `local`, real movers and a rate-limited nbdkit
+// source.
 #include <httplib.h>
 #include <unistd.h>
 
@@ -50,7 +51,8 @@ class api_e2e : public up_fixture {
 
   bool wait_state(const std::string& id, const std::string& state,
                   std::chrono::milliseconds timeout = 60s) {
-    return wait_job(id, [&](const json& j) { return state_of(j) == state; }, state, timeout);
+    return wait_job(
+        id, [&](const json& j) { return state_of(j) == state; }, state, timeout);
   }
 
   std::string replicating(const std::string& name = "disk 0") {
@@ -70,8 +72,7 @@ class api_e2e : public up_fixture {
 
 TEST_F(api_e2e, create_list_with_a_filter_and_a_cursor_then_show) {
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i)
-    ids.push_back(create("disk " + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) ids.push_back(create("disk " + std::to_string(i)));
   auto first = up().get("/api/v1/replications?limit=2");
   ASSERT_EQ(first.status, 200) << first.text;
   ASSERT_EQ(first.body["replications"].size(), 2u);
@@ -86,8 +87,7 @@ TEST_F(api_e2e, create_list_with_a_filter_and_a_cursor_then_show) {
   EXPECT_EQ(second.body["replications"][0]["id"], ids[0]);
   EXPECT_TRUE(second.body["next_cursor"].is_null());
 
-  for (const auto& id : ids)
-    ASSERT_TRUE(wait_state(id, "replicating"));
+  for (const auto& id : ids) ASSERT_TRUE(wait_state(id, "replicating"));
   auto by_state = up().get("/api/v1/replications?state=replicating&vma=local");
   ASSERT_EQ(by_state.status, 200);
   EXPECT_EQ(by_state.body["replications"].size(), 3u);
@@ -141,19 +141,19 @@ TEST_F(api_e2e, delete_removes_the_job_and_its_volume_and_keeps_the_joblog) {
   auto del = up().request("DELETE", "/api/v1/replications/" + id);
   ASSERT_EQ(del.status, 202) << del.text;
   EXPECT_EQ(del.body["stop"]["volumes"], "delete");
-  EXPECT_TRUE(eventually([&] { return up().get("/api/v1/replications/" + id).status == 404; },
-                         60s))
+  EXPECT_TRUE(eventually([&] { return up().get("/api/v1/replications/" + id).status == 404; }, 60s))
       << job(id).dump();
   const auto volume = data_dir() / "volumes" / (std::string("v-") + id.substr(2) + ".img");
   EXPECT_FALSE(std::filesystem::exists(volume));
   auto log = up().get("/api/v1/replications/" + id + "/log");
   ASSERT_EQ(log.status, 200) << "the JobLog must outlive the job";
   EXPECT_TRUE(eventually(
-      [&] { return in_order(events(id), {"created", "stop_requested", "stop_settled", "deleted"}); },
+      [&] {
+        return in_order(events(id), {"created", "stop_requested", "stop_settled", "deleted"});
+      },
       10s))
       << ::testing::PrintToString(events(id));
-  for (const auto& j : jobs())
-    EXPECT_NE(j["id"], id);
+  for (const auto& j : jobs()) EXPECT_NE(j["id"], id);
   // Gone for good: a second DELETE does not know it.
   EXPECT_EQ(up().request("DELETE", "/api/v1/replications/" + id).status, 404);
 }
@@ -181,11 +181,10 @@ TEST_F(api_e2e, batch_stop_by_ids_and_by_filter_with_a_per_job_outcome) {
 
 TEST_F(api_e2e, a_dry_run_plans_the_stop_and_changes_nothing) {
   const auto id = replicating();
-  auto plan = up().post("/api/v1/replications/" + id + "/stop?dry_run=true",
-                        {{"volumes", "keep"}});
+  auto plan = up().post("/api/v1/replications/" + id + "/stop?dry_run=true", {{"volumes", "keep"}});
   ASSERT_EQ(plan.status, 200) << plan.text;
-  const auto pid = job(id)["progress"].is_object() ? plan.body["participants"]["vma_process"]["pid"]
-                                                   : json();
+  const auto pid =
+      job(id)["progress"].is_object() ? plan.body["participants"]["vma_process"]["pid"] : json();
   EXPECT_TRUE(pid.is_number_integer() && pid.get<int>() > 0) << plan.text;
   EXPECT_EQ(plan.body["participants"]["vma_process"]["signal"], "SIGTERM");
   EXPECT_EQ(plan.body["participants"]["vma_process"]["then"], "SIGKILL after 10 s");
@@ -201,8 +200,7 @@ TEST_F(api_e2e, a_dry_run_plans_the_stop_and_changes_nothing) {
   EXPECT_EQ(forced.body["bytes_kept"], 0);
   // Nothing changed: the job still copies, and its JobLog has no stop.
   EXPECT_EQ(state_of(job(id)), "replicating");
-  for (const auto& e : events(id))
-    EXPECT_NE(e, "stop_requested");
+  for (const auto& e : events(id)) EXPECT_NE(e, "stop_requested");
 }
 
 TEST_F(api_e2e, events_deliver_the_stopping_and_stopped_changes_in_order) {
@@ -221,13 +219,11 @@ TEST_F(api_e2e, events_deliver_the_stopping_and_stopped_changes_in_order) {
         const auto block = buffer.substr(0, end);
         buffer.erase(0, end + 2);
         const auto at = block.find("data: ");
-        if (block.find("event: job") == std::string::npos || at == std::string::npos)
-          continue;
+        if (block.find("event: job") == std::string::npos || at == std::string::npos) continue;
         auto j = json::parse(block.substr(at + 6, block.find('\n', at) - at - 6), nullptr, false);
         if (j.is_object() && j.value("id", "") == id) {
           std::lock_guard lock(mutex);
-          if (states.empty() || states.back() != state_of(j))
-            states.push_back(state_of(j));
+          if (states.empty() || states.back() != state_of(j)) states.push_back(state_of(j));
         }
       }
       return !done.load();
@@ -253,11 +249,10 @@ TEST_F(api_e2e, events_deliver_the_stopping_and_stopped_changes_in_order) {
 // Stops of every kind, then their analytics: the job deleted counts too (its JobLog stays),
 // and a resumed run's bytes copied again are the sum the JobLogs carry.
 TEST_F(api_e2e, stop_analytics_count_each_kind_of_stop_from_the_joblog) {
-  const auto before = actors::rfc3339(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count() -
-      1000);
+  const auto before = actors::rfc3339(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count() -
+                                      1000);
   const auto graceful = replicating("graceful"), forced = replicating("forced"),
              deleted = replicating("deleted"), maintained = replicating("maintained");
   auto stop_with = [&](const std::string& id, const json& options) {
@@ -271,8 +266,8 @@ TEST_F(api_e2e, stop_analytics_count_each_kind_of_stop_from_the_joblog) {
   ASSERT_TRUE(wait_state(graceful, "stopped"));
   ASSERT_TRUE(wait_state(forced, "stopped"));
   ASSERT_TRUE(wait_state(maintained, "stopped"));
-  ASSERT_TRUE(eventually(
-      [&] { return up().get("/api/v1/replications/" + deleted).status == 404; }, 60s));
+  ASSERT_TRUE(
+      eventually([&] { return up().get("/api/v1/replications/" + deleted).status == 404; }, 60s));
   EXPECT_EQ(job(forced)["stop"]["participants"]["vma_process"], "killed");
   ASSERT_EQ(up().post("/api/v1/replications/" + graceful + "/resume").status, 202);
   ASSERT_TRUE(wait_state(graceful, "completed"));

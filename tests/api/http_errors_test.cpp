@@ -1,4 +1,4 @@
-// Refusals of SPEC section 5 provoked over HTTP against `migratekit up`, each with its status
+// Refusals of docs/api.md provoked over HTTP against `migratekit up`, each with its status
 // and error body. Hostile input, ids and the token on every route are the security suite's
 // (security_*_test.cpp).
 #include <httplib.h>
@@ -34,7 +34,7 @@ class api_errors : public up_fixture {
     return client_->Post(path.c_str(), body, type.c_str());
   }
 
-  /// The status, and that the body is SPEC section 5's error with `code` and a message that
+  /// The status, and that the body is docs/api.md's error with `code` and a message that
   /// mentions `names` (the field at fault).
   void expect_error(const httplib::Result& r, int status, const std::string& code,
                     const std::string& names = "") {
@@ -88,8 +88,8 @@ TEST_F(api_errors, a_stop_of_a_completed_job_is_409_and_so_is_its_resume) {
                            {{"name", "small"}, {"source", source_.uri()}, {"vma", "local"}});
   ASSERT_EQ(created.status, 201) << created.text;
   const auto id = created.body.value("id", "");
-  ASSERT_TRUE(wait_job(id, [](const json& j) { return j.value("state", "") == "completed"; },
-                       "completed"));
+  ASSERT_TRUE(wait_job(
+      id, [](const json& j) { return j.value("state", "") == "completed"; }, "completed"));
   expect_error(raw_post("/api/v1/replications/" + id + "/stop", "{}"), 409, "conflict",
                "completed");
   expect_error(raw_post("/api/v1/replications/" + id + "/stop?dry_run=true", "{}"), 409,

@@ -1,12 +1,13 @@
 // The API's pure parts: the read model's pages, filters and cursors; the metrics counted from
 // job changes; the checks of request bodies and stop options; the event stream's numbering.
+#include "api/job_view.hpp"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "api/event_stream.hpp"
 #include "api/http_json.hpp"
-#include "api/job_view.hpp"
 #include "api/metrics.hpp"
 
 namespace mk::api {
@@ -32,8 +33,7 @@ json job(int n, const std::string& state, const std::string& vma = "local") {
 
 TEST(JobView, PagesAreNewestFirstAndTheCursorContinuesWhereThePageEnded) {
   job_view v;
-  for (int n = 0; n < 25; ++n)
-    v.put(job(n, n % 2 ? "replicating" : "stopped"));
+  for (int n = 0; n < 25; ++n) v.put(job(n, n % 2 ? "replicating" : "stopped"));
   std::vector<std::string> seen;
   list_query q;
   q.limit = 10;
@@ -44,8 +44,7 @@ TEST(JobView, PagesAreNewestFirstAndTheCursorContinuesWhereThePageEnded) {
       EXPECT_FALSE(j.contains("internal")) << "the API shows no internal part";
       seen.push_back(j["id"]);
     }
-    if (page->next_cursor.empty())
-      break;
+    if (page->next_cursor.empty()) break;
     q.cursor = page->next_cursor;
   }
   ASSERT_EQ(seen.size(), 25u);
@@ -55,8 +54,7 @@ TEST(JobView, PagesAreNewestFirstAndTheCursorContinuesWhereThePageEnded) {
 
 TEST(JobView, FiltersByStateAndVmaAndRefusesBadParameters) {
   job_view v;
-  for (int n = 0; n < 12; ++n)
-    v.put(job(n, n % 3 ? "replicating" : "stopped", n % 2 ? "a" : "b"));
+  for (int n = 0; n < 12; ++n) v.put(job(n, n % 3 ? "replicating" : "stopped", n % 2 ? "a" : "b"));
   list_query q;
   q.state = "stopped";
   q.vma = "b";
@@ -115,13 +113,12 @@ TEST(Metrics, CountsEachSettledStopOnceWithItsDurationAndForceKills) {
   m.observe(nullptr, settled("s-2", "maintenance", "stopped", "killed", 40));
   const auto text = m.render({{"stopped", 2}}, 3, 1);
   EXPECT_NE(text.find("migratekit_stops_total{reason=\"user\",outcome=\"stopped\"} 1"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("migratekit_stops_total{reason=\"maintenance\",outcome=\"stopped\"} 1"),
             std::string::npos);
-  EXPECT_NE(text.find("migratekit_stop_duration_seconds_bucket{le=\"0.05\"} 1"),
-            std::string::npos);
-  EXPECT_NE(text.find("migratekit_stop_duration_seconds_bucket{le=\"2.5\"} 2"),
-            std::string::npos);
+  EXPECT_NE(text.find("migratekit_stop_duration_seconds_bucket{le=\"0.05\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("migratekit_stop_duration_seconds_bucket{le=\"2.5\"} 2"), std::string::npos);
   EXPECT_NE(text.find("migratekit_stop_duration_seconds_count 2"), std::string::npos);
   EXPECT_NE(text.find("migratekit_force_kills_total 1"), std::string::npos);
   EXPECT_NE(text.find("migratekit_bytes_copied_total 250"), std::string::npos);
@@ -171,9 +168,9 @@ TEST(RequestBodies, AreJsonObjectsOfBoundedDepthWithTheRightContentType) {
 }
 
 TEST(StopOptions, AreCheckedFieldByFieldAndNamed) {
-  auto ok = stop_options(json{{"mode", "force"}, {"volumes", "delete"}, {"comment", "bye"},
-                              {"grace_seconds", 5}},
-                         msg::stop_reason::user);
+  auto ok = stop_options(
+      json{{"mode", "force"}, {"volumes", "delete"}, {"comment", "bye"}, {"grace_seconds", 5}},
+      msg::stop_reason::user);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->mode, msg::stop_mode::force);
   EXPECT_EQ(ok->volumes, msg::volume_action::remove);
@@ -214,8 +211,7 @@ TEST(EventStream, NumbersEventsAndWakesWaitersAndEndsOnClose) {
   later.join();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].type, "removed");
-  for (int i = 0; i < 5; ++i)
-    s.publish("job", "x");
+  for (int i = 0; i < 5; ++i) s.publish("job", "x");
   EXPECT_EQ(s.wait(0, std::chrono::milliseconds(1)).size(), 3u) << "only the newest are kept";
   s.close();
   EXPECT_TRUE(s.wait(0, std::chrono::seconds(5)).empty());

@@ -1,4 +1,4 @@
-// Maintenance mode end to end (SPEC section 7) against `migratekit up`: 50 running jobs on a
+// Maintenance mode end to end (docs/operations.md) against `migratekit up`: 50 running jobs on a
 // rate-limited source, all stopped with reason `maintenance`, never more than max_parallel
 // stopping at once (read from the JobLog), new replications refused with 503, the mode still
 // on after a restart, and off with resume_after bringing back exactly those 50.
@@ -22,7 +22,7 @@ std::size_t job_count() {
 }
 
 const std::vector<std::string> up_args = {
-    "--demo",      "--demo-size", "256M", "--demo-rate", "64M", "--grace", "10",
+    "--demo",      "--demo-size",  "256M",        "--demo-rate",         "64M", "--grace", "10",
     "--mover-arg", "--requests=2", "--mover-arg", "--request-size=65536"};
 
 std::string state_of(const json& j) { return j.value("state", ""); }
@@ -45,8 +45,7 @@ int most_at_once(const std::map<std::string, std::vector<json>>& logs) {
     }
   std::ranges::sort(edges);  // at equal times the end (-1) sorts first
   int now = 0, most = 0;
-  for (const auto& [ts, d] : edges)
-    most = std::max(most, now += d);
+  for (const auto& [ts, d] : edges) most = std::max(most, now += d);
   return most;
 }
 
@@ -54,7 +53,8 @@ class maintenance_e2e : public up_fixture {
  protected:
   std::string create(const std::string& name) {
     const auto source = "nbd+unix:///?socket=" + (data_dir() / "demo" / "source.sock").string();
-    auto r = up().post("/api/v1/replications", {{"name", name}, {"source", source}, {"vma", "local"}});
+    auto r =
+        up().post("/api/v1/replications", {{"name", name}, {"source", source}, {"vma", "local"}});
     EXPECT_EQ(r.status, 201) << r.text;
     return r.body.value("id", "");
   }
@@ -62,11 +62,9 @@ class maintenance_e2e : public up_fixture {
   bool all(const std::set<std::string>& ids, const std::function<bool(const json&)>& holds) {
     std::size_t done = 0;
     for (const auto& id : ids)
-      if (wait_job(id, holds, "as the test waits for", 180s))
-        ++done;
+      if (wait_job(id, holds, "as the test waits for", 180s)) ++done;
     return done == ids.size();
   }
-
 };
 
 TEST_F(maintenance_e2e, fifty_jobs_stop_within_max_parallel_and_come_back_after_a_restart) {
@@ -74,19 +72,19 @@ TEST_F(maintenance_e2e, fifty_jobs_stop_within_max_parallel_and_come_back_after_
   const int max_parallel = 8;
   start_up(up_args);
   std::set<std::string> running = {jobs().at(0).value("id", "")};
-  while (running.size() < n)
-    running.insert(create("disk " + std::to_string(running.size())));
+  while (running.size() < n) running.insert(create("disk " + std::to_string(running.size())));
   // Stopped by an operator before the maintenance: it must stay stopped after it.
   const auto operators = create("operator's");
-  ASSERT_TRUE(wait_job(operators, [](const json& j) { return state_of(j) == "replicating"; },
-                       "replicating"));
+  ASSERT_TRUE(wait_job(
+      operators, [](const json& j) { return state_of(j) == "replicating"; }, "replicating"));
   ASSERT_EQ(up().post("/api/v1/replications/" + operators + "/stop").status, 202);
-  ASSERT_TRUE(wait_job(operators, [](const json& j) { return state_of(j) == "stopped"; }, "stopped"));
+  ASSERT_TRUE(wait_job(
+      operators, [](const json& j) { return state_of(j) == "stopped"; }, "stopped"));
   ASSERT_TRUE(all(running, [](const json& j) { return state_of(j) == "replicating"; }));
 
-  auto on = up().request("PUT", "/api/v1/maintenance",
-                         {{"enabled", true}, {"reason", "host patching"},
-                          {"max_parallel", max_parallel}});
+  auto on = up().request(
+      "PUT", "/api/v1/maintenance",
+      {{"enabled", true}, {"reason", "host patching"}, {"max_parallel", max_parallel}});
   ASSERT_EQ(on.status, 200) << on.text;
   EXPECT_EQ(on.body["enabled"], true);
   auto refused = up().post("/api/v1/replications",
@@ -113,10 +111,10 @@ TEST_F(maintenance_e2e, fifty_jobs_stop_within_max_parallel_and_come_back_after_
   mode = up().get("/api/v1/maintenance").body;
   EXPECT_EQ(mode["enabled"], true) << mode.dump();
   EXPECT_EQ(up().post("/api/v1/replications/" + *running.begin() + "/resume").status, 503);
-  for (const auto& id : running)
-    EXPECT_EQ(state_of(job(id)), "stopped") << id;
+  for (const auto& id : running) EXPECT_EQ(state_of(job(id)), "stopped") << id;
 
-  auto off = up().request("PUT", "/api/v1/maintenance", {{"enabled", false}, {"resume_after", true}});
+  auto off =
+      up().request("PUT", "/api/v1/maintenance", {{"enabled", false}, {"resume_after", true}});
   ASSERT_EQ(off.status, 200) << off.text;
   ASSERT_TRUE(all(running, [](const json& j) { return state_of(j) == "replicating"; }));
   EXPECT_EQ(state_of(job(operators)), "stopped");

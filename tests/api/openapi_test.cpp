@@ -44,12 +44,10 @@ TEST_F(openapi, every_documented_path_answers_with_a_documented_status) {
   for (const auto* wanted : {"get", "post", "put", "delete"}) {
     for (const auto& p : doc["paths"]) {
       auto path = p.first.as<std::string>();
-      if (auto at = path.find("{id}"); at != std::string::npos)
-        path.replace(at, 4, id);
+      if (auto at = path.find("{id}"); at != std::string::npos) path.replace(at, 4, id);
       for (const auto& op : p.second) {
         const auto method = op.first.as<std::string>();
-        if (method != wanted)
-          continue;
+        if (method != wanted) continue;
         std::set<int> documented;
         for (const auto& r : op.second["responses"])
           documented.insert(std::stoi(r.first.as<std::string>()));

@@ -1,4 +1,4 @@
-// Schedules end to end (SPEC section 7) against `migratekit up`, on the real clock: a daily
+// Schedules end to end (docs/operations.md) against `migratekit up`, on the real clock: a daily
 // window a few seconds long, added while it is closed, stops the running jobs in its scope
 // (reason schedule, a comment and a JobLog entry naming it), resumes exactly those when it
 // opens, stops them again when it closes, is still there after a restart, and its removal
@@ -17,7 +17,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 const std::vector<std::string> up_args = {
-    "--demo",      "--demo-size", "256M", "--demo-rate", "32M", "--grace", "10",
+    "--demo",      "--demo-size",  "256M",        "--demo-rate",         "32M", "--grace", "10",
     "--mover-arg", "--requests=2", "--mover-arg", "--request-size=65536"};
 
 std::string state_of(const json& j) { return j.value("state", ""); }
@@ -38,22 +38,23 @@ class schedules_e2e : public up_fixture {
  protected:
   std::string create(const std::string& name) {
     const auto source = "nbd+unix:///?socket=" + (data_dir() / "demo" / "source.sock").string();
-    auto r = up().post("/api/v1/replications", {{"name", name}, {"source", source}, {"vma", "local"}});
+    auto r =
+        up().post("/api/v1/replications", {{"name", name}, {"source", source}, {"vma", "local"}});
     EXPECT_EQ(r.status, 201) << r.text;
     return r.body.value("id", "");
   }
 
   bool all_are(const std::vector<std::string>& ids, const std::string& state) {
     return std::ranges::all_of(ids, [&](const std::string& id) {
-      return wait_job(id, [&](const json& j) { return state_of(j) == state; }, state, 90s);
+      return wait_job(
+          id, [&](const json& j) { return state_of(j) == state; }, state, 90s);
     });
   }
 
   json schedule(const std::string& id) {
     const auto list = up().get("/api/v1/schedules");
     for (const auto& s : list.body["schedules"])
-      if (s["id"] == id)
-        return s;
+      if (s["id"] == id) return s;
     return nullptr;
   }
 };
@@ -86,7 +87,8 @@ TEST_F(schedules_e2e, a_window_a_few_seconds_long_stops_and_resumes_its_jobs_on_
       return e["event"] == "schedule_fired" && e["detail"]["schedule"] == id;
     });
     EXPECT_NE(fired, log.end()) << log.dump();
-    auto requested = std::ranges::find_if(log, [](const json& e) { return e["event"] == "stop_requested"; });
+    auto requested =
+        std::ranges::find_if(log, [](const json& e) { return e["event"] == "stop_requested"; });
     ASSERT_NE(requested, log.end());
     EXPECT_EQ((*requested)["detail"]["requested_by"], "scheduler");
   }

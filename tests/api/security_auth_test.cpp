@@ -1,6 +1,6 @@
-// SPEC section 9 against a running `migratekit up --demo`: no route of docs/openapi.yaml
+// docs/security.md against a running `migratekit up --demo`: no route of docs/openapi.yaml
 // answers without the right token, however the token or the path is spelled, and no id that
-// is not an id reaches a job, a file or a bus subject (SPEC section 5). Each request carries a
+// is not an id reaches a job, a file or a bus subject (docs/api.md). Each request carries a
 // body that would change something if it were obeyed; the fixture checks after each test that
 // nothing did.
 #include <yaml-cpp/yaml.h>
@@ -81,12 +81,21 @@ TEST_F(security, every_documented_route_refuses_a_missing_or_wrong_token) {
 }
 
 TEST_F(security, routes_spelled_another_way_do_not_skip_the_token) {
-  const std::vector<std::string> paths = {
-      "/%61pi/v1/replications", "/api/v1/%72eplications", "//api/v1/replications",
-      "/api//v1/replications", "/api/v1/./replications", "/api/v1/healthz/../replications",
-      "/api/v1/healthz%2F..%2Freplications", "/API/v1/replications", "/api/v1/replications/",
-      "/api/v1/replications%00", "/api/v1/healthz%00/../replications", "/metrics/", "/Metrics",
-      "/api/v1/no-such-route", "/api/v1/replications/" + demo() + "/../" + demo()};
+  const std::vector<std::string> paths = {"/%61pi/v1/replications",
+                                          "/api/v1/%72eplications",
+                                          "//api/v1/replications",
+                                          "/api//v1/replications",
+                                          "/api/v1/./replications",
+                                          "/api/v1/healthz/../replications",
+                                          "/api/v1/healthz%2F..%2Freplications",
+                                          "/API/v1/replications",
+                                          "/api/v1/replications/",
+                                          "/api/v1/replications%00",
+                                          "/api/v1/healthz%00/../replications",
+                                          "/metrics/",
+                                          "/Metrics",
+                                          "/api/v1/no-such-route",
+                                          "/api/v1/replications/" + demo() + "/../" + demo()};
   for (const auto& path : paths) {
     SCOPED_TRACE(path);
     for (const auto* method : {"GET", "POST", "DELETE"}) {
@@ -98,7 +107,7 @@ TEST_F(security, routes_spelled_another_way_do_not_skip_the_token) {
   }
 }
 
-/// The refusal of `id` where an id was expected (SPEC: "a 400 or 404"): 404 if it holds a
+/// The refusal of `id` where an id was expected (docs/api.md: "a 400 or 404"): 404 if it holds a
 /// slash once decoded, since no route has that shape, else 400 naming the id.
 void expect_not_an_id(const std::string& id, const http_answer& a) {
   if (upper_case(id).find("%2F") != std::string::npos)

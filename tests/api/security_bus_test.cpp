@@ -1,7 +1,7 @@
-// The OMA's side of the bus against a running `up` (SPEC sections 6 and 9): a client with the
-// ctl credentials, which may ask for stops, sends stops that no decoder should let through.
-// Strings that are not UTF-8 are dropped and counted (the job records and the API are JSON,
-// which cannot hold them); ids that are not ids, and the comments and grace periods that the
+// The OMA's side of the bus against a running `up` (docs/bus.md and docs/security.md): a client
+// with the ctl credentials, which may ask for stops, sends stops that no decoder should let
+// through. Strings that are not UTF-8 are dropped and counted (the job records and the API are
+// JSON, which cannot hold them); ids that are not ids, and the comments and grace periods that the
 // API refuses, are refused; and the OMA goes on.
 #include <thread>
 

@@ -43,7 +43,7 @@ class security : public ::testing::Test {
   static void tried(const std::string& kind, int n);
 
  public:
-  /// SPEC section 5's error: `status`, `code`, and a message that mentions `names`.
+  /// docs/api.md's error: `status`, `code`, and a message that mentions `names`.
   static void expect_error(const http_answer& a, int status, const std::string& code,
                            const std::string& names = "");
 };

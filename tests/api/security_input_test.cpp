@@ -1,6 +1,6 @@
-// Hostile input to a running `migratekit up --demo` (SPEC sections 5 and 9): text, sources,
-// bodies and numbers that the API must refuse with 400, 413 or 415 and an error naming what
-// is wrong, never a 500, a crash or a job. The fixture checks after each test that nothing
+// Hostile input to a running `migratekit up --demo` (docs/api.md and docs/security.md): text,
+// sources, bodies and numbers that the API must refuse with 400, 413 or 415 and an error naming
+// what is wrong, never a 500, a crash or a job. The fixture checks after each test that nothing
 // changed.
 #include <chrono>
 #include <thread>

@@ -28,11 +28,9 @@ std::string trimmed(std::string text) {
 std::string printed_url_in(const std::string& output) {
   const std::string marker = "Web UI: ";
   const auto at = output.find(marker);
-  if (at == std::string::npos)
-    return {};
+  if (at == std::string::npos) return {};
   const auto end = output.find('\n', at);
-  if (end == std::string::npos)
-    return {};  // the line is still being written
+  if (end == std::string::npos) return {};  // the line is still being written
   return output.substr(at + marker.size(), end - at - marker.size());
 }
 
@@ -45,8 +43,8 @@ up_process::up_process(const std::filesystem::path& dir, const std::filesystem::
       data_dir_(data_dir) {
   std::error_code ec;
   std::filesystem::remove(data_dir_ / "api-url", ec);
-  std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "up", "--data", data_dir_.string(),
-                                   "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "up",       "--data",
+                                   data_dir_.string(), "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), args.begin(), args.end());
   spawn_options opts;
   opts.stdout_path = out_;
@@ -57,16 +55,17 @@ up_process::up_process(const std::filesystem::path& dir, const std::filesystem::
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   for (;;) {
     if (auto status = proc_.wait_for(0ms))
-      throw std::runtime_error("migratekit up ended (" + to_string(*status) + ") before it was "
-                               "ready; its log:\n" + log());
+      throw std::runtime_error("migratekit up ended (" + to_string(*status) +
+                               ") before it was "
+                               "ready; its log:\n" +
+                               log());
     if (std::chrono::steady_clock::now() >= deadline)
       throw std::runtime_error("migratekit up not ready in 60 s; its log:\n" + log());
     printed_url_ = printed_url_in(output());
     url_ = trimmed(read_text(data_dir_ / "api-url"));
     if (!printed_url_.empty() && !url_.empty()) {
       token_ = trimmed(read_text(data_dir_ / "api-token"));
-      if (get("/healthz").status == 200)
-        return;
+      if (get("/healthz").status == 200) return;
     }
     std::this_thread::sleep_for(50ms);
   }
@@ -97,21 +96,18 @@ http_answer up_process::request(const std::string& method, const std::string& pa
   }
   auto res = client.send(req);
   http_answer out;
-  if (!res)
-    return out;
+  if (!res) return out;
   out.status = res->status;
   out.text = res->body;
   out.body = json::parse(res->body, nullptr, false);
-  if (out.body.is_discarded())
-    out.body = nullptr;
+  if (out.body.is_discarded()) out.body = nullptr;
   return out;
 }
 
 // -- up_fixture -----------------------------------------------------------------------------
 
 void up_fixture::TearDown() {
-  if (up_)
-    up_->kill9();
+  if (up_) up_->kill9();
   kill_processes_under(dir_.path());
   up_.reset();
 }
@@ -182,8 +178,7 @@ bool up_fixture::wait_job(const std::string& id, const std::function<bool(const 
   json last;
   while (std::chrono::steady_clock::now() < deadline) {
     last = job(id);
-    if (last.is_object() && holds(last))
-      return true;
+    if (last.is_object() && holds(last)) return true;
     std::this_thread::sleep_for(100ms);
   }
   ADD_FAILURE() << "job " << id << " never " << what << "; last seen: " << last.dump()

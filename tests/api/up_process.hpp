@@ -58,8 +58,8 @@ class up_process {
   http_answer request(const std::string& method, const std::string& path,
                       const nlohmann::json& body = nullptr) const;
   http_answer get(const std::string& path) const { return request("GET", path); }
-  http_answer post(const std::string& path, const nlohmann::json& body = nlohmann::json::object())
-      const {
+  http_answer post(const std::string& path,
+                   const nlohmann::json& body = nlohmann::json::object()) const {
     return request("POST", path, body);
   }
 

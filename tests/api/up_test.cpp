@@ -1,4 +1,4 @@
-// `migratekit up` end to end (SPEC section 2): the demo job, a Ctrl-C that stops active jobs
+// `migratekit up` end to end (docs/overview.md): the demo job, a Ctrl-C that stops active jobs
 // with reason `shutdown`, and the next start that resumes exactly those.
 #include <fstream>
 #include <iterator>
@@ -18,8 +18,8 @@ using namespace std::chrono_literals;
 /// A demo disk that copies in about 12 s (96 MiB at 64 Mbit/s), so a Ctrl-C lands mid-copy.
 /// The mover's requests in flight (16 MiB) drain in 2 s at that rate, well inside the short
 /// grace that keeps a misbehaving stop short.
-const std::vector<std::string> demo_args = {"--demo",      "--demo-size", "96M",
-                                            "--demo-rate", "64M",         "--grace", "5"};
+const std::vector<std::string> demo_args = {"--demo", "--demo-size", "96M", "--demo-rate",
+                                            "64M",    "--grace",     "5"};
 
 /// Bound on a shutdown: grace + 20 s, with room for the rest of the shutdown.
 constexpr auto shutdown_bound = 40s;
@@ -43,8 +43,7 @@ std::string described(const std::vector<pid_t>& pids) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
     std::string cmdline((std::istreambuf_iterator<char>(in)), {});
     for (auto& c : cmdline)
-      if (c == '\0')
-        c = ' ';
+      if (c == '\0') c = ' ';
     out += std::to_string(pid) + ": " + cmdline + "\n";
   }
   return out;
@@ -56,12 +55,12 @@ class up_test : public up_fixture {
   std::string demo_job() {
     auto list = jobs();
     EXPECT_EQ(list.size(), 1u);
-    if (list.empty())
-      return {};
+    if (list.empty()) return {};
     EXPECT_EQ(list[0].value("name", ""), "demo disk 0");
     EXPECT_EQ(list[0].value("vma", ""), "local");
     const auto id = list[0].value("id", "");
-    wait_job(id, [](const json& j) { return state_of(j) == "replicating"; }, "replicated");
+    wait_job(
+        id, [](const json& j) { return state_of(j) == "replicating"; }, "replicated");
     return id;
   }
 
@@ -74,8 +73,7 @@ class up_test : public up_fixture {
     std::vector<pid_t> left;
     for (int i = 0; i < 40; ++i) {  // reparented children may take a moment to be reaped
       left = running_under(dir_.path());
-      if (left.empty())
-        break;
+      if (left.empty()) break;
       std::this_thread::sleep_for(50ms);
     }
     EXPECT_TRUE(left.empty()) << "still running after up ended:\n" << described(left);
@@ -87,9 +85,11 @@ TEST_F(up_test, a_shutdown_stops_the_demo_job_and_the_next_start_resumes_it) {
   EXPECT_EQ(first.printed_url(), first.url() + "/?token=" + first.token());
   const auto id = demo_job();
   ASSERT_FALSE(id.empty());
-  ASSERT_TRUE(wait_job(id, [](const json& j) { return bytes_done(j) > 0; }, "copied a byte"));
+  ASSERT_TRUE(wait_job(
+      id, [](const json& j) { return bytes_done(j) > 0; }, "copied a byte"));
   const auto before = bytes_done(job(id));
-  ASSERT_TRUE(wait_job(id, [&](const json& j) { return bytes_done(j) > before; }, "copied more"));
+  ASSERT_TRUE(wait_job(
+      id, [&](const json& j) { return bytes_done(j) > before; }, "copied more"));
 
   interrupt_cleanly();
   const auto output = up().output();
@@ -104,16 +104,15 @@ TEST_F(up_test, a_shutdown_stops_the_demo_job_and_the_next_start_resumes_it) {
   auto list = jobs();
   ASSERT_EQ(list.size(), 1u) << "a second demo job was made";
   EXPECT_EQ(list[0].value("id", ""), id);
-  ASSERT_TRUE(wait_job(id, [](const json& j) { return state_of(j) == "replicating"; },
-                       "replicated again"));
+  ASSERT_TRUE(wait_job(
+      id, [](const json& j) { return state_of(j) == "replicating"; }, "replicated again"));
   const auto log = events(id);
-  EXPECT_TRUE(in_order(log, {"replicating", "stop_requested", "stop_settled", "resumed",
-                             "starting", "replicating"}))
+  EXPECT_TRUE(in_order(
+      log, {"replicating", "stop_requested", "stop_settled", "resumed", "starting", "replicating"}))
       << ::testing::PrintToString(log);
   auto entries = up().get("/api/v1/replications/" + id + "/log").body["entries"];
-  auto stop = std::find_if(entries.begin(), entries.end(), [](const json& e) {
-    return e.value("event", "") == "stop_requested";
-  });
+  auto stop = std::find_if(entries.begin(), entries.end(),
+                           [](const json& e) { return e.value("event", "") == "stop_requested"; });
   ASSERT_NE(stop, entries.end());
   EXPECT_EQ((*stop)["detail"].value("reason", ""), "shutdown") << stop->dump();
 }
@@ -124,7 +123,8 @@ TEST_F(up_test, a_job_stopped_by_the_operator_stays_stopped_after_a_restart) {
   ASSERT_FALSE(id.empty());
   auto answer = up().post("/api/v1/replications/" + id + "/stop", {{"comment", "operator"}});
   EXPECT_EQ(answer.status, 202) << answer.text;
-  ASSERT_TRUE(wait_job(id, [](const json& j) { return state_of(j) == "stopped"; }, "stopped"));
+  ASSERT_TRUE(wait_job(
+      id, [](const json& j) { return state_of(j) == "stopped"; }, "stopped"));
 
   interrupt_cleanly();
   EXPECT_EQ(up().output().find(id), std::string::npos)
@@ -157,9 +157,9 @@ TEST_F(up_test, a_second_up_on_the_same_data_folder_is_refused_and_the_first_goe
   ASSERT_TRUE(status) << "the second up did not end";
   EXPECT_EQ(*status, exit_status::exited(1));
   const auto said = read_text(dir_ / "second.log");
-  EXPECT_NE(said.find("is in use by another migratekit up (pid " + std::to_string(up().pid()) +
-                      ")"),
-            std::string::npos)
+  EXPECT_NE(
+      said.find("is in use by another migratekit up (pid " + std::to_string(up().pid()) + ")"),
+      std::string::npos)
       << said;
   EXPECT_EQ(up().get("/healthz").status, 200);
   EXPECT_EQ(state_of(job(id)), "replicating") << job(id).dump();

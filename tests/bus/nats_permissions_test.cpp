@@ -1,4 +1,4 @@
-// The roles of SPEC section 9 on the embedded server, with the product's own configuration:
+// The roles of docs/security.md on the embedded server, with the product's own configuration:
 // what a vma or a ctl client may not publish or hear is refused by the server, and clients
 // without valid credentials are refused.
 #include <atomic>

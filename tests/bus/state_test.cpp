@@ -148,9 +148,8 @@ TEST_F(state, the_whole_job_log_is_read_in_order_across_jobs_and_from_a_time) {
   auto& log = store_->log();
   auto read_all = [&log](std::int64_t since) {
     std::vector<std::string> out;
-    const auto r = log.read_all(since, [&out](std::span<const std::uint8_t> b) {
-      out.emplace_back(b.begin(), b.end());
-    });
+    const auto r = log.read_all(
+        since, [&out](std::span<const std::uint8_t> b) { out.emplace_back(b.begin(), b.end()); });
     EXPECT_TRUE(r) << r.error().message;
     return out;
   };

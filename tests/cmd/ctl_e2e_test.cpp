@@ -1,6 +1,7 @@
 // `migratekit ctl` end to end: the binary as a user runs it, against `migratekit up` with its
 // demo job (real nats-server, nbdkit and mover), finding the API through up's data folder.
 #include <fmt/chrono.h>
+
 #include <csignal>
 #include <thread>
 
@@ -42,8 +43,7 @@ class ctl_e2e : public up_fixture {
   ctl_run finish(process& p, const std::string& name, std::chrono::milliseconds timeout) {
     ctl_run run;
     run.status = p.wait_for(timeout);
-    if (!run.status)
-      p.kill();
+    if (!run.status) p.kill();
     run.out = read_text(dir_ / (name + ".out"));
     run.err = read_text(dir_ / (name + ".err"));
     return run;
@@ -71,8 +71,7 @@ class ctl_e2e : public up_fixture {
   std::string demo_job() {
     auto list = jobs();
     EXPECT_EQ(list.size(), 1u);
-    if (list.empty())
-      return {};
+    if (list.empty()) return {};
     const auto id = list[0].value("id", "");
     wait_job(
         id, [](const json& j) { return state_of(j) == "replicating"; }, "replicating");
@@ -83,8 +82,7 @@ class ctl_e2e : public up_fixture {
 };
 
 ::testing::AssertionResult exited(const ctl_run& run, int code) {
-  if (run.status == exit_status::exited(code))
-    return ::testing::AssertionSuccess();
+  if (run.status == exit_status::exited(code)) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << "ctl: " << (run.status ? to_string(*run.status) : "still running") << ", expected exit "
          << code << "\nstdout:\n"
@@ -251,8 +249,8 @@ TEST_F(ctl_e2e, stop_of_several_ids_maintenance_and_schedules) {
   const auto second =
       up().post("/api/v1/replications", {{"name", "disk 1"}, {"source", source}, {"vma", "local"}})
           .body.value("id", "");
-  ASSERT_TRUE(wait_job(second, [](const json& j) { return state_of(j) == "replicating"; },
-                       "replicating"));
+  ASSERT_TRUE(wait_job(
+      second, [](const json& j) { return state_of(j) == "replicating"; }, "replicating"));
   auto both = ctl({"stop", first, second, "--wait", "--timeout", "60"}, 90s);
   ASSERT_TRUE(exited(both, 0));
   EXPECT_TRUE(has(both.out, first) && has(both.out, second)) << both.out;
@@ -272,15 +270,17 @@ TEST_F(ctl_e2e, stop_of_several_ids_maintenance_and_schedules) {
 
   // Schedules: a one-shot an hour ahead, a window open now (nothing runs to stop anyway).
   const auto now = std::chrono::system_clock::now();
-  const auto in_an_hour = fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                                      std::chrono::floor<std::chrono::seconds>(now + 1h));
-  auto once = ctl({"--json", "schedule", "add", "--action", "resume", "--job", first, "--at", in_an_hour});
+  const auto in_an_hour =
+      fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", std::chrono::floor<std::chrono::seconds>(now + 1h));
+  auto once =
+      ctl({"--json", "schedule", "add", "--action", "resume", "--job", first, "--at", in_an_hour});
   ASSERT_TRUE(exited(once, 0));
   const auto once_id = json::parse(once.out).value("id", "");
   const auto hour = [&](std::chrono::hours h) {
     return fmt::format("{:%H:%M}", std::chrono::floor<std::chrono::minutes>(now + h));
   };
-  auto window = ctl({"--json", "schedule", "add", "--window", hour(-1h) + "-" + hour(1h), "--vma", "local"});
+  auto window =
+      ctl({"--json", "schedule", "add", "--window", hour(-1h) + "-" + hour(1h), "--vma", "local"});
   ASSERT_TRUE(exited(window, 0));
   const auto window_id = json::parse(window.out).value("id", "");
   auto list = ctl({"schedule", "list"});
@@ -290,7 +290,8 @@ TEST_F(ctl_e2e, stop_of_several_ids_maintenance_and_schedules) {
   EXPECT_TRUE(has(list.out, "daily " + hour(-1h) + "-" + hour(1h) + " UTC")) << list.out;
   EXPECT_TRUE(has(list.out, "open until")) << list.out;
 
-  auto unknown = ctl({"schedule", "add", "--action", "stop", "--job", "r-not-here", "--at", in_an_hour});
+  auto unknown =
+      ctl({"schedule", "add", "--action", "stop", "--job", "r-not-here", "--at", in_an_hour});
   EXPECT_TRUE(exited(unknown, 1));
   EXPECT_TRUE(has(unknown.err, "r-not-here")) << unknown.err;
   auto bad = ctl({"schedule", "add", "--window", "25:00-06:00", "--all"});

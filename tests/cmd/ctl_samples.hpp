@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-/// Job objects shaped as the API sends them (SPEC section 5), for the ctl tests.
+/// Job objects shaped as the API sends them (docs/api.md), for the ctl tests.
 namespace mk::cmd::samples {
 
 /// A job half copied: 1 GiB of 2 GiB at 100 MiB/s.
@@ -40,8 +40,7 @@ inline nlohmann::json stop(const std::string& id = "s-91ab",
                           {"poller", "pending"},
                           {"vma_process", "pending"},
                           {"volume", "pending"}};
-  for (const auto& [who, outcome] : confirmed.items())
-    parts[who] = outcome;
+  for (const auto& [who, outcome] : confirmed.items()) parts[who] = outcome;
   return {{"id", id},
           {"mode", "graceful"},
           {"volumes", "keep"},

@@ -76,8 +76,7 @@ TEST(CtlSse, ChunksMayEndAnywhere) {
   sse_parser bytes;
   std::vector<sse_event> got;
   for (char c : stream)
-    for (auto& e : bytes.feed(std::string_view(&c, 1)))
-      got.push_back(e);
+    for (auto& e : bytes.feed(std::string_view(&c, 1))) got.push_back(e);
   ASSERT_EQ(got.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(got[i].id, expected[i].id);

@@ -192,8 +192,7 @@ TEST(CtlDisplay, RedrawsWithoutNewsWaitForTheInterval) {
 
 TEST(CtlDisplay, TheBlockFitsTheTerminal) {
   job_board board({}, std::nullopt);
-  for (int i = 0; i < 10; ++i)
-    board.update(samples::job("r-" + std::to_string(i)));
+  for (int i = 0; i < 10; ++i) board.update(samples::job("r-" + std::to_string(i)));
   live_display display(true, 30, 6);
   auto text = display.frame({}, board, clock::now(), "");
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4);

@@ -28,8 +28,7 @@ struct other_holder {
   }
   ~other_holder() { release(); }
   void release() {
-    if (fd >= 0)
-      ::close(fd);
+    if (fd >= 0) ::close(fd);
     fd = -1;
   }
   int fd = -1;

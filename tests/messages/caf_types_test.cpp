@@ -47,9 +47,10 @@ TEST(CafTypes, ActorsExchangeCatalogueMessages) {
   config cfg;
   caf::actor_system sys{cfg};
   auto echo = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
-    return {[](const stop_request& r) { return stop_confirm{r.hdr, r.job, r.stop_id,
-                                                            participant::poller, outcome::ok,
-                                                            "final snapshot taken"}; }};
+    return {[](const stop_request& r) {
+      return stop_confirm{
+          r.hdr, r.job, r.stop_id, participant::poller, outcome::ok, "final snapshot taken"};
+    }};
   });
   caf::scoped_actor self{sys};
   auto request = std::get<stop_request>(test::sample(0));

@@ -45,20 +45,20 @@ TEST(Codec, TheTypedDecoderRefusesAnotherType) {
   EXPECT_NE(r.error().message.find("'stopped' where 'stop' was expected"), std::string::npos);
 }
 
-// The documented format, written byte by byte as another language's client would (SPEC
-// section 6): a map with string keys, header first or not, unknown keys, nil for "not given".
+// The documented format, written byte by byte as another language's client would (docs/bus.md): a
+// map with string keys, header first or not, unknown keys, nil for "not given".
 TEST(Codec, DecodesAStopRequestWrittenByHand) {
   const bytes wire = {
-      0x89,                                      // map of 9
-      0xa1, 'v', 0x01,                           // "v": 1
-      0xa4, 't', 'y', 'p', 'e', 0xa4, 's', 't', 'o', 'p',  // "type": "stop"
-      0xa2, 'i', 'd', 0xa3, 'x', '-', '1',                 // "id": "x-1"
-      0xa2, 't', 's', 0xcf, 0x00, 0x00, 0x01, 0x9a, 0x00, 0x00, 0x00, 0x01,  // "ts": uint64
-      0xa4, 'f', 'r', 'o', 'm', 0xa6, 'p', 'y', 't', 'h', 'o', 'n',          // "from"
-      0xa3, 'j', 'o', 'b', 0xaa, 'r', '-', '7', 'f', '3', 'a', '9', 'c', '2', '1',
-      0xa4, 'm', 'o', 'd', 'e', 0xa5, 'f', 'o', 'r', 'c', 'e',               // "mode": "force"
-      0xa7, 'c', 'o', 'm', 'm', 'e', 'n', 't', 0xc0,                         // "comment": nil
-      0xa5, 'e', 'x', 't', 'r', 'a', 0x92, 0x01, 0xc3,  // "extra": [1, true], ignored
+      0x89,                                                                    // map of 9
+      0xa1, 'v',  0x01,                                                        // "v": 1
+      0xa4, 't',  'y',  'p',  'e',  0xa4, 's',  't',  'o',  'p',               // "type": "stop"
+      0xa2, 'i',  'd',  0xa3, 'x',  '-',  '1',                                 // "id": "x-1"
+      0xa2, 't',  's',  0xcf, 0x00, 0x00, 0x01, 0x9a, 0x00, 0x00, 0x00, 0x01,  // "ts": uint64
+      0xa4, 'f',  'r',  'o',  'm',  0xa6, 'p',  'y',  't',  'h',  'o',  'n',   // "from"
+      0xa3, 'j',  'o',  'b',  0xaa, 'r',  '-',  '7',  'f',  '3',  'a',  '9',  'c', '2',
+      '1',  0xa4, 'm',  'o',  'd',  'e',  0xa5, 'f',  'o',  'r',  'c',  'e',  // "mode": "force"
+      0xa7, 'c',  'o',  'm',  'm',  'e',  'n',  't',  0xc0,                   // "comment": nil
+      0xa5, 'e',  'x',  't',  'r',  'a',  0x92, 0x01, 0xc3,  // "extra": [1, true], ignored
   };
   auto r = decode<stop_request>(wire);
   ASSERT_TRUE(r) << r.error().message;
@@ -74,8 +74,8 @@ TEST(Codec, DecodesAStopRequestWrittenByHand) {
 }
 
 TEST(Codec, WritesEnumsAsTheirNames) {
-  auto wire = encode(stop_request{{}, "r-1", "", stop_mode::graceful, volume_action::remove,
-                                  stop_reason::bus, "", 0, "", ""});
+  auto wire = encode(stop_request{
+      {}, "r-1", "", stop_mode::graceful, volume_action::remove, stop_reason::bus, "", 0, "", ""});
   std::string text(wire.begin(), wire.end());
   for (const char* name : {"volumes", "delete", "reason", "bus", "graceful"})
     EXPECT_NE(text.find(name), std::string::npos) << name;

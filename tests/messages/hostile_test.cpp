@@ -16,8 +16,16 @@ void expect_refused(const bytes& wire, std::string_view says) {
 }
 
 bytes valid_stop() {
-  return encode(stop_request{{"m", 1, "t"}, "r-1", "s-1", stop_mode::graceful,
-                             volume_action::keep, stop_reason::user, "", 0, "", ""});
+  return encode(stop_request{{"m", 1, "t"},
+                             "r-1",
+                             "s-1",
+                             stop_mode::graceful,
+                             volume_action::keep,
+                             stop_reason::user,
+                             "",
+                             0,
+                             "",
+                             ""});
 }
 
 TEST(Hostile, EveryTruncationIsRefused) {
@@ -74,8 +82,8 @@ TEST(Hostile, StringsThatAreNotUtf8AreRefused) {
   auto stop = decode<stop_request>(valid_stop());
   ASSERT_TRUE(stop);
   // A stray byte, a cut sequence, an overlong '/', a surrogate, a code point past U+10FFFF.
-  for (const char* bad : {"\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
-                          "\x80x"}) {
+  for (const char* bad :
+       {"\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80x"}) {
     stop->comment = std::string("a comment: ") + bad;
     expect_refused(encode(*stop), "key 'comment': a string that is not UTF-8");
   }
@@ -96,11 +104,11 @@ TEST(Hostile, HeaderDefectsAreRefused) {
 TEST(Hostile, NumbersOutOfRangeAreRefused) {
   auto wire = encode(maintenance{{}, true, "", "all", false, 1});
   // max_parallel is 32-bit: a 64-bit value does not fit.
-  bytes b = {0x83, 0xa1, 'v', 0x01, 0xa4, 't', 'y', 'p', 'e', 0xab, 'm', 'a', 'i', 'n', 't',
-             'e', 'n', 'a', 'n', 'c', 'e', 0xa7, 'e', 'n', 'a', 'b', 'l', 'e', 'd', 0xc3};
+  bytes b = {0x83, 0xa1, 'v', 0x01, 0xa4, 't', 'y',  'p', 'e', 0xab, 'm', 'a', 'i', 'n', 't',
+             'e',  'n',  'a', 'n',  'c',  'e', 0xa7, 'e', 'n', 'a',  'b', 'l', 'e', 'd', 0xc3};
   b[0] = 0x84;
-  for (std::uint8_t c : bytes{0xac, 'm', 'a', 'x', '_', 'p', 'a', 'r', 'a', 'l', 'l', 'e', 'l', 0xcf,
-                         0x01, 0, 0, 0, 0, 0, 0, 0})
+  for (std::uint8_t c : bytes{0xac, 'm', 'a',  'x',  '_', 'p', 'a', 'r', 'a', 'l', 'l',
+                              'e',  'l', 0xcf, 0x01, 0,   0,   0,   0,   0,   0,   0})
     b.push_back(c);
   auto r = decode<maintenance>(b);
   ASSERT_FALSE(r);

@@ -12,20 +12,33 @@ inline any_message sample(std::size_t index) {
   mover_info m2{"r-2", 4343, "exited", 7, 3, "exit 3"};
   switch (index) {
     case 0:
-      return stop_request{h, "r-7f3a9c21", "s-91ab", stop_mode::force, volume_action::remove,
-                          stop_reason::maintenance, "window closed", 45, "vma_process",
+      return stop_request{h,
+                          "r-7f3a9c21",
+                          "s-91ab",
+                          stop_mode::force,
+                          volume_action::remove,
+                          stop_reason::maintenance,
+                          "window closed",
+                          45,
+                          "vma_process",
                           "local"};
     case 1:
-      return stop_confirm{h, "r-7f3a9c21", "s-91ab", participant::vma_process, outcome::killed,
-                          "SIGKILL after 30 s", true};
+      return stop_confirm{h,
+                          "r-7f3a9c21",
+                          "s-91ab",
+                          participant::vma_process,
+                          outcome::killed,
+                          "SIGKILL after 30 s",
+                          true};
     case 2:
-      return progress{h,         "r-1",     "exited", 1ull << 33, 1ull << 34, 12345,
-                      104857600, 1,         "exit 1: target: ENOSPC"};
+      return progress{h,          "r-1",      "exited",
+                      1ull << 33, 1ull << 34, 12345,
+                      104857600,  1,          "exit 1: target: ENOSPC"};
     case 3:
       return job_state_changed{h, "r-1", job_state::failed, "s-1", "stop_unconfirmed: volume"};
     case 4:
-      return start_mover{h, "r-1", "nbd+unix:///?socket=/run/src.sock", "/srv/v-1.img",
-                         "/srv/v-1.ckpt", true};
+      return start_mover{
+          h, "r-1", "nbd+unix:///?socket=/run/src.sock", "/srv/v-1.img", "/srv/v-1.ckpt", true};
     case 5:
       return start_mover_reply{h, "r-1", true, 31337, "none"};
     case 6:

@@ -23,9 +23,7 @@ checkpoint sample() {
   return cp;
 }
 
-void write(const std::filesystem::path& p, const std::string& text) {
-  std::ofstream(p) << text;
-}
+void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
 
 TEST(Checkpoint, RoundTrips) {
   test::temp_dir dir;

@@ -18,8 +18,7 @@ std::vector<copy_op> plan_all(planner& p) {
   while (true) {
     auto op = p.next();
     EXPECT_TRUE(op) << (op ? "" : op.error().message);
-    if (!op || !*op)
-      return ops;
+    if (!op || !*op) return ops;
     ops.push_back(**op);
   }
 }
@@ -30,10 +29,9 @@ struct files {
 
   files(std::uint64_t size, const std::vector<test::byte_range>& data, bool dirty_target) {
     test::write_sparse_file(dir / "src", size, data);
-    if (dirty_target)
-      test::write_sparse_file(dir / "dst", size, {{0, size}}, 7);
+    if (dirty_target) test::write_sparse_file(dir / "dst", size, {{0, size}}, 7);
     src = *open_file({endpoint_spec::kind::file, (dir / "src").string()}, role::source,
-                    {.connections = 1, .io_timeout_s = 10});
+                     {.connections = 1, .io_timeout_s = 10});
     dst = *open_file({endpoint_spec::kind::file, (dir / "dst").string()}, role::target,
                      {.connections = 1, .io_timeout_s = 10, .source_size = size});
   }

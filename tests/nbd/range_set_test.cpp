@@ -9,8 +9,7 @@ using ranges = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
 
 TEST(RangeSet, InOrderInsertsOnlyMoveTheMark) {
   range_set s;
-  for (std::uint64_t off = 0; off < 10 * 4096; off += 4096)
-    s.insert(off, 4096);
+  for (std::uint64_t off = 0; off < 10 * 4096; off += 4096) s.insert(off, 4096);
   EXPECT_EQ(s.hwm(), 10u * 4096);
   EXPECT_EQ(s.bytes(), 10u * 4096);
   EXPECT_TRUE(s.above().empty());
@@ -56,14 +55,12 @@ TEST(RangeSet, SizeDependsOnGapsNotOnTheDisk) {
   range_set s;
   constexpr std::uint64_t req = 1 << 20;
   for (std::uint64_t i = 0; i < 4096; ++i) {
-    if (i % 16 == 3)
-      continue;  // one slow request in every 16
+    if (i % 16 == 3) continue;  // one slow request in every 16
     s.insert(i * req, req);
   }
   EXPECT_EQ(s.hwm(), 3 * req);
   EXPECT_EQ(s.above().size(), 256u);
-  for (std::uint64_t i = 3; i < 4096; i += 16)
-    s.insert(i * req, req);
+  for (std::uint64_t i = 3; i < 4096; i += 16) s.insert(i * req, req);
   EXPECT_EQ(s.hwm(), 4096 * req);
   EXPECT_TRUE(s.above().empty());
 }

@@ -13,8 +13,7 @@ inline bool in_order(const std::vector<std::string>& events,
   auto it = events.begin();
   for (const auto& w : wanted) {
     it = std::find(it, events.end(), w);
-    if (it == events.end())
-      return false;
+    if (it == events.end()) return false;
     ++it;
   }
   return true;
