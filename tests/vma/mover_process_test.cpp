@@ -228,7 +228,12 @@ TEST_F(MoverProcess, AdoptedOrphanEndsByItsCheckpoint) {
 
   auto m = mover_process::adopt(id, dir_ / "cp.json");
   ASSERT_TRUE(m) << m.error().message;
-  std::this_thread::sleep_for(500ms);  // let it copy a little before the stop
+  // Let it copy a little before the stop: until its first checkpoint, which it writes once it
+  // runs (a mover built with sanitizers takes longer than 500 ms to start; a SIGTERM before
+  // its handler is installed ends it without one).
+  for (int i = 0; i < 300 && !std::filesystem::exists(dir_ / "cp.json"); ++i)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(std::filesystem::exists(dir_ / "cp.json")) << "the mover wrote no checkpoint in 15 s";
   auto ack = m->request_stop(false, 10s);
   ASSERT_TRUE(ack) << ack.error().message;
   EXPECT_FALSE(*ack);
