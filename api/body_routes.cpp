@@ -16,20 +16,17 @@ httplib::Server::HandlerWithContentReader reading_first(httplib::Server::Handler
   return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
                                         const httplib::ContentReader& reader) {
     httplib::Request full = req;
-    bool too_large = false;
+    bool over_limit = false;
     // cpp-httplib limits a body with a Content-Length (413) but not a chunked one: the limit
     // is kept here for both.
     if (framed(req) && !reader([&](const char* data, std::size_t size) {
-          too_large = full.body.size() + size > defaults::api::max_body;
-          if (!too_large) full.body.append(data, size);
-          return !too_large;
+          over_limit = full.body.size() + size > defaults::api::max_body;
+          if (!over_limit) full.body.append(data, size);
+          return !over_limit;
         })) {
       // What is left of such a body cannot be told from the next request: the connection ends.
       res.set_header("Connection", "close");
-      if (too_large || res.status == 413)
-        return send_error(
-            res, {413, "too_large",
-                  "the body is over " + std::to_string(defaults::api::max_body) + " bytes"});
+      if (over_limit || res.status == 413) return send_error(res, too_large());
       return send_error(res, bad_request("body: could not be read"));
     }
     handler(full, res);

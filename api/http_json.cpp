@@ -15,6 +15,11 @@ using nlohmann::json;
 
 http_error bad_request(std::string message) { return {400, "invalid", std::move(message)}; }
 
+http_error too_large() {
+  return {413, "too_large",
+          "the body is over " + std::to_string(defaults::api::max_body) + " bytes"};
+}
+
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   // A message may quote a client's text cut to a length, possibly inside a UTF-8 sequence:

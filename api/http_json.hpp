@@ -22,6 +22,8 @@ struct http_error {
 };
 
 http_error bad_request(std::string message);
+/// 413: a body over `defaults::api::max_body`.
+http_error too_large();
 
 template <class T>
 using checked = expected<T, http_error>;

@@ -51,8 +51,7 @@ http_error generic(int status) {
     case 405:
       return {405, "invalid", "method not allowed here"};
     case 413:
-      return {413, "too_large",
-              "the body is over " + std::to_string(defaults::api::max_body) + " bytes"};
+      return too_large();
     case 415:
       return {415, "unsupported_media_type", "Content-Type: application/json expected"};
     default:
