@@ -33,8 +33,8 @@ const msg::stop_confirm* stop_answers::answered(const std::string& job,
   return it != by_job_.end() && it->second.stop_id == stop_id ? &it->second : nullptr;
 }
 
-void stop_answers::confirm(const bus_link& bus, const msg::stop_request& request,
-                           msg::outcome result, std::string detail, bool completed) {
+msg::stop_confirm stop_answers::remember(const msg::stop_request& request, msg::outcome result,
+                                         std::string detail, bool completed) {
   msg::stop_confirm answer;
   answer.job = request.job;
   answer.stop_id = request.stop_id;
@@ -43,7 +43,12 @@ void stop_answers::confirm(const bus_link& bus, const msg::stop_request& request
   answer.detail = std::move(detail);
   answer.completed = completed;
   by_job_[request.job] = answer;
-  repeat(bus, answer);
+  return answer;
+}
+
+void stop_answers::confirm(const bus_link& bus, const msg::stop_request& request,
+                           msg::outcome result, std::string detail, bool completed) {
+  repeat(bus, remember(request, result, std::move(detail), completed));
 }
 
 void stop_answers::repeat(const bus_link& bus, const msg::stop_confirm& answer) const {

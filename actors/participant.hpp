@@ -28,6 +28,11 @@ class stop_answers {
   /// The answer given to this job's stop `stop_id`, if it was answered.
   const msg::stop_confirm* answered(const std::string& job, const std::string& stop_id) const;
 
+  /// Builds the confirmation and remembers it, without publishing it (for a participant whose
+  /// answer must wait until another actor has recorded what it says).
+  msg::stop_confirm remember(const msg::stop_request& request, msg::outcome result,
+                             std::string detail, bool completed = false);
+
   /// Builds the confirmation, remembers it, and publishes it on `<prefix>.job.<job>.stopped`.
   void confirm(const bus_link& bus, const msg::stop_request& request, msg::outcome result,
                std::string detail, bool completed = false);

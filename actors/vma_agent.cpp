@@ -301,11 +301,19 @@ void on_envelope(self_ptr self, const bus::envelope& e) {
   on_stop(self, e);
 }
 
+/// Records a mover's end, then publishes its vma_process's last word: in this order, whoever
+/// hears the confirmation or the `exited` progress and starts the job again finds it ended.
 void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
-               msg::stop_confirm& answer, bool completed) {
+               msg::stop_confirm& answer, bool completed, const msg::progress& exited) {
   auto& st = self->state;
+  const auto publish = [&] {
+    if (!answer.stop_id.empty())
+      st.answers.repeat(*st.bus, answer);
+    else if (auto subject = st.bus->subjects().job_progress(exited.job))
+      (void)st.bus->publish(*subject, exited);
+  };
   auto it = st.running.find(info.job);
-  if (it == st.running.end() || it->second.actor != child) return;
+  if (it == st.running.end() || it->second.actor != child) return publish();
   auto rec = std::move(it->second.record);
   st.running.erase(it);
   mover_end end;
@@ -319,10 +327,11 @@ void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
   if (auto w = write_mover_record(st.movers_dir(), rec); !w) spdlog::warn("{}", w.error().message);
   vma_agent_state::ended_mover e;
   e.info = std::move(info);
-  if (!answer.stop_id.empty()) e.answer = std::move(answer);
+  if (!answer.stop_id.empty()) e.answer = answer;
   e.completed = completed;
   e.ended_at = end.ended_at;
   st.ended[rec.job] = std::move(e);
+  publish();
 }
 
 /// Forgets the ended movers past their retention, record and all: a long-running agent that
@@ -446,9 +455,10 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
             it->second.actor == caf::actor_cast<caf::actor>(self->current_sender()))
           it->second.info.bytes_done = p.bytes_done;
       },
-      [self](exited_atom, msg::mover_info& info, msg::stop_confirm& answer, bool completed) {
+      [self](exited_atom, msg::mover_info& info, msg::stop_confirm& answer, bool completed,
+             const msg::progress& exited) {
         on_exited(self, caf::actor_cast<caf::actor>(self->current_sender()), info, answer,
-                  completed);
+                  completed, exited);
       },
       [self](shutdown_atom) {
         // Requests stop first; then the vma_process actors let their movers run on.

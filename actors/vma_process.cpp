@@ -180,26 +180,26 @@ void finish(self_ptr self, const vma::outcome& o) {
   else if (cp.cp)
     info.bytes_done = cp.cp->done.bytes();
 
+  // Published by the agent once it has recorded the end: a start that follows the
+  // confirmation must find the mover ended, not running (docs/stop-protocol.md).
   msg::stop_confirm answer;
+  msg::progress exited;
   if (st.stopping) {
     spdlog::info("job {}: mover {} stopped: {} ({})", st.args.job, info.pid, vma::to_string(o.what),
                  detail);
-    st.answers.confirm(*st.args.bus, *st.stopping, wire_outcome(o.what), detail, whole);
-    if (const auto* a = st.answers.answered(st.stopping->job, st.stopping->stop_id)) answer = *a;
+    answer = st.answers.remember(*st.stopping, wire_outcome(o.what), detail, whole);
   } else {
     spdlog::info("job {}: mover {} ended: {}", st.args.job, info.pid, detail);
-    msg::progress p;
-    p.job = st.args.job;
-    p.state = "exited";
-    p.bytes_done = info.bytes_done;
-    p.bytes_total = st.last ? st.last->bytes_total : cp.cp ? cp.cp->source_size : 0;
-    p.bytes_skipped = st.last ? st.last->bytes_skipped : cp.cp ? cp.cp->bytes_skipped : 0;
-    p.exit_code = info.exit_code;
-    p.detail = detail;
-    if (auto subject = st.args.bus->subjects().job_progress(st.args.job))
-      (void)st.args.bus->publish(*subject, p);
+    exited.job = st.args.job;
+    exited.state = "exited";
+    exited.bytes_done = info.bytes_done;
+    exited.bytes_total = st.last ? st.last->bytes_total : cp.cp ? cp.cp->source_size : 0;
+    exited.bytes_skipped = st.last ? st.last->bytes_skipped : cp.cp ? cp.cp->bytes_skipped : 0;
+    exited.exit_code = info.exit_code;
+    exited.detail = detail;
   }
-  self->send(st.args.agent, exited_atom::value, std::move(info), std::move(answer), whole);
+  self->send(st.args.agent, exited_atom::value, std::move(info), std::move(answer), whole,
+             std::move(exited));
   self->quit();
 }
 

@@ -38,9 +38,11 @@
 ///   shutdown_atom               the agent shuts down: let the mover run on, quit
 /// Messages it sends to the agent:
 ///   msg::progress                                  each published progress, for status replies
-///   exited_atom, msg::mover_info, msg::stop_confirm, bool completed
-///                                                  once the mover has ended (the confirmation's
-///                                                  stop_id is empty when no stop was asked)
+///   exited_atom, msg::mover_info, msg::stop_confirm, bool completed, msg::progress
+///                                                  once the mover has ended: the agent records
+///                                                  the end, then publishes the confirmation, or
+///                                                  when no stop was asked (empty stop_id) the
+///                                                  `exited` progress
 namespace mk::actors {
 
 struct vma_process_args {

@@ -1,10 +1,11 @@
 // The REST API end to end (docs/api.md and docs/security.md): HTTP against `migratekit up` as a
 // process, with its own nats-server, its agent `local`, real movers and a rate-limited nbdkit
-// source.
+// source for each job.
 #include <httplib.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -27,27 +28,37 @@ std::string state_of(const json& job) { return job.is_object() ? job.value("stat
 
 class api_e2e : public up_fixture {
  protected:
-  void SetUp() override {
-    // 32 MiB at 64 Mbit/s: a copy takes about 4 s, so a stop lands mid-copy and a resume
-    // completes quickly.
-    source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
-                                   {"random", "size=" + std::to_string(32 * mib), "seed=11",
-                                    "rate=64M", "burstiness=0.5", "serialize=requests"});
-    start_up({"--grace", "10"});
-  }
+  // Four requests in flight (not 64): a graceful stop drains 1 MiB, a second at the rate below.
+  void SetUp() override { start_up({"--grace", "10", "--mover-arg", "--requests=4"}); }
   void TearDown() override {
     up_fixture::TearDown();
-    source_.stop();
+    for (auto& [id, s] : sources_) s.server.stop();
   }
 
-  /// POST /replications of the source; the new job's id (the test fails if it is refused).
+  /// POST /replications of a source of its own; the new job's id (the test fails if it is
+  /// refused). Each job reads its own nbdkit, 32 MiB at 8 Mbit/s: a whole copy would take
+  /// over 30 s, so a stop lands mid-copy however slow the machine and however many jobs run.
+  /// `unthrottle` lets it finish.
   std::string create(const std::string& name = "disk 0") {
+    const auto n = "source-" + std::to_string(created_++);
+    throttled s{{}, rate_file(dir_ / (n + ".rate"))};
+    s.server = nbdkit_server::start(
+        dir_.path(), n, {"rate"},
+        {"random", "size=" + std::to_string(32 * mib), "seed=11", "rate=8M", s.rate.arg()});
     auto a = up().post("/api/v1/replications",
-                       {{"name", name}, {"source", source_.uri()}, {"vma", "local"}});
+                       {{"name", name}, {"source", s.server.uri()}, {"vma", "local"}});
     EXPECT_EQ(a.status, 201) << a.text;
     EXPECT_EQ(state_of(a.body), "queued") << a.text;
-    return a.body.value("id", "");
+    const auto id = a.body.value("id", "");
+    if (!id.empty()) sources_.emplace(id, std::move(s));
+    return id;
   }
+
+  /// The job's source, as it was given to it.
+  std::string source_of(const std::string& id) { return sources_.at(id).server.uri(); }
+
+  /// The job's source at full speed, for a copy or a resume that must complete.
+  void unthrottle(const std::string& id) { sources_.at(id).rate.set("20G"); }
 
   bool wait_state(const std::string& id, const std::string& state,
                   std::chrono::milliseconds timeout = 60s) {
@@ -67,7 +78,13 @@ class api_e2e : public up_fixture {
     return id;
   }
 
-  nbdkit_server source_;
+ private:
+  struct throttled {
+    nbdkit_server server;
+    rate_file rate;
+  };
+  std::map<std::string, throttled> sources_;  // by job id
+  std::size_t created_ = 0;                   // refused ones too: names stay unique
 };
 
 TEST_F(api_e2e, create_list_with_a_filter_and_a_cursor_then_show) {
@@ -97,7 +114,7 @@ TEST_F(api_e2e, create_list_with_a_filter_and_a_cursor_then_show) {
   auto one = up().get("/api/v1/replications/" + ids[1]);
   ASSERT_EQ(one.status, 200);
   EXPECT_EQ(one.body["name"], "disk 1");
-  EXPECT_EQ(one.body["source"], source_.uri());
+  EXPECT_EQ(one.body["source"], source_of(ids[1]));
   EXPECT_EQ(one.body["volume"]["state"], "attached");
   EXPECT_EQ(one.body["volume"]["path"],
             (data_dir() / "volumes" / ("v-" + ids[1].substr(2) + ".img")).string());
@@ -120,12 +137,13 @@ TEST_F(api_e2e, stop_then_resume_completes_with_identical_data) {
   EXPECT_EQ(stopped["volume"]["state"], "partial");
   EXPECT_TRUE(stopped["resumable"].get<bool>());
 
+  unthrottle(id);
   auto resume = up().post("/api/v1/replications/" + id + "/resume");
   ASSERT_EQ(resume.status, 202) << resume.text;
   EXPECT_EQ(state_of(resume.body), "queued");
   ASSERT_TRUE(wait_state(id, "completed"));
   const auto volume = data_dir() / "volumes" / (std::string("v-") + id.substr(2) + ".img");
-  EXPECT_EQ(hash_file(volume), hash_export(source_.uri())) << "the volume differs from the source";
+  EXPECT_EQ(hash_file(volume), hash_export(source_of(id))) << "the volume differs from the source";
   // Waited for: a JobLog entry is written just after the record whose state it explains.
   EXPECT_TRUE(eventually(
       [&] {
@@ -269,6 +287,7 @@ TEST_F(api_e2e, stop_analytics_count_each_kind_of_stop_from_the_joblog) {
   ASSERT_TRUE(
       eventually([&] { return up().get("/api/v1/replications/" + deleted).status == 404; }, 60s));
   EXPECT_EQ(job(forced)["stop"]["participants"]["vma_process"], "killed");
+  unthrottle(graceful);
   ASSERT_EQ(up().post("/api/v1/replications/" + graceful + "/resume").status, 202);
   ASSERT_TRUE(wait_state(graceful, "completed"));
 
@@ -368,7 +387,7 @@ TEST_F(api_e2e, agents_lists_local_online_with_its_last_report_host_and_movers) 
       << last.text << "\nup's log:\n"
       << up().log();
   auto ghost = up().post("/api/v1/replications",
-                         {{"name", "ghost"}, {"source", source_.uri()}, {"vma", "ghost"}});
+                         {{"name", "ghost"}, {"source", slow.uri()}, {"vma", "ghost"}});
   ASSERT_EQ(ghost.status, 201) << ghost.text;
   auto listed = up().get("/api/v1/agents");
   ASSERT_EQ(listed.status, 200) << listed.text;

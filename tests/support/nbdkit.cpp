@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -122,6 +123,17 @@ void nbdkit_server::stop() {
   if (!pidfile_.empty()) std::filesystem::remove(pidfile_, ignored);
   socket_.clear();
   pidfile_.clear();
+}
+
+void rate_file::set(const std::string& bits_per_second) const {
+  auto tmp = path_;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << bits_per_second;
+    if (!out.flush()) throw std::system_error(errno, std::generic_category(), tmp.string());
+  }
+  std::filesystem::rename(tmp, path_);
 }
 
 }  // namespace mk::test

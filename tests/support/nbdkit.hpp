@@ -55,4 +55,23 @@ class nbdkit_server {
   std::filesystem::path pidfile_;
 };
 
+/// The rate filter's `rate-file=PATH`, which a test changes while nbdkit runs: slow while a
+/// stop must land mid-copy, fast once the copy may finish. A new rate takes effect within
+/// about a second.
+class rate_file {
+ public:
+  rate_file() = default;
+  explicit rate_file(std::filesystem::path path) : path_(std::move(path)) {}
+
+  /// `rate-file=PATH`, among the plugin arguments next to the initial `rate=`.
+  std::string arg() const { return "rate-file=" + path_.string(); }
+
+  /// Writes `bits_per_second` ("8M", "10G") through a rename, as nbdkit asks. Throws
+  /// std::system_error.
+  void set(const std::string& bits_per_second) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
 }  // namespace mk::test
