@@ -82,6 +82,8 @@ void control_plane::start_source(std::uint64_t size, const std::string& rate,
   std::vector<std::string> args = {"random",         "size=" + std::to_string(size),
                                    "seed=7",         "rate=" + rate,
                                    "burstiness=0.5", "serialize=requests"};
+  source_rate_ = rate_file(dir_ / "source.rate");
+  args.push_back(source_rate_.arg());
   args.insert(args.end(), parameters.begin(), parameters.end());
   source_ = nbdkit_server::start(dir_.path(), "source", all_filters, args);
 }

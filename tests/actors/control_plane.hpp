@@ -37,6 +37,9 @@ class control_plane : public nats_fixture {
   void start_source(std::uint64_t size, const std::string& rate,
                     const std::vector<std::string>& filters,
                     const std::vector<std::string>& parameters);
+  /// The source's rate from now on (within about a second), e.g. slower while agents restart
+  /// so that a stop still lands mid-copy, or faster for a resume that must complete.
+  void set_source_rate(const std::string& rate) const { source_rate_.set(rate); }
 
   void start_oma();
   void start_vma();
@@ -79,6 +82,7 @@ class control_plane : public nats_fixture {
   /// Options `start_vma` adds, e.g. {"--mover-arg", "--io-timeout=3"}.
   std::vector<std::string> vma_options_;
   nbdkit_server source_;
+  rate_file source_rate_;
   process oma_;
   process vma_;
   std::unique_ptr<bus::nats_transport> ctl_;

@@ -28,6 +28,9 @@ class stop_flow : public control_plane {
   void SetUp() override {
     control_plane::SetUp();
     if (HasFatalFailure()) return;
+    // Four requests in flight, not 64: a graceful stop drains 1 MiB, quick even on a source
+    // slowed down below.
+    vma_options_ = {"--mover-arg", "--requests=4"};
     start_source();
     start_vma();
     start_oma();
@@ -52,6 +55,7 @@ class stop_flow : public control_plane {
   }
 
   void resume_to_completion(const std::string& id) {
+    set_source_rate("64M");  // as it started, should the test have slowed it down
     auto r = resume(id);
     ASSERT_TRUE(r.ok) << r.code << ": " << r.error;
     ASSERT_TRUE(wait_for(id, job_state::completed));
@@ -160,6 +164,8 @@ TEST_F(stop_flow, an_oma_killed_while_replicating_finds_its_running_job_again) {
 TEST_F(stop_flow, an_agent_killed_while_replicating_adopts_its_mover_again) {
   const auto id = replicating_job();
   const auto pid = mover_of(id);
+  // 500 kB/s: the copy outlasts an agent that starts slowly (under sanitizers, seconds).
+  set_source_rate("4M");
   kill_vma();
   EXPECT_EQ(::kill(pid, 0), 0) << "the mover outlives its agent";
   start_vma();

@@ -42,9 +42,10 @@ class api_e2e : public up_fixture {
   std::string create(const std::string& name = "disk 0") {
     const auto n = "source-" + std::to_string(created_++);
     throttled s{{}, rate_file(dir_ / (n + ".rate"))};
-    s.server = nbdkit_server::start(
-        dir_.path(), n, {"rate"},
-        {"random", "size=" + std::to_string(32 * mib), "seed=11", "rate=8M", s.rate.arg()});
+    // noparallel: see control_plane.cpp (nbdkit 1.32 and a mover killed mid-read).
+    s.server = nbdkit_server::start(dir_.path(), n, {"noparallel", "rate"},
+                                    {"random", "size=" + std::to_string(32 * mib), "seed=11",
+                                     "rate=8M", s.rate.arg(), "serialize=requests"});
     auto a = up().post("/api/v1/replications",
                        {{"name", name}, {"source", s.server.uri()}, {"vma", "local"}});
     EXPECT_EQ(a.status, 201) << a.text;
