@@ -2,9 +2,9 @@
 // the whole JobLog, which outlives deleted jobs, so that they count too. The read is bounded
 // by the store's read timeout; a log that cannot be read whole is an error, never a partial
 // answer.
-#include "actors/job_record.hpp"
-#include "actors/stop_analytics.hpp"
 #include "api/routes.hpp"
+#include "models/job_record.hpp"
+#include "models/stop_analytics.hpp"
 
 namespace mk::api {
 

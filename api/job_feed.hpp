@@ -3,10 +3,10 @@
 #include <functional>
 #include <memory>
 
-#include "actors/job_observer.hpp"
 #include "api/event_stream.hpp"
 #include "api/job_view.hpp"
 #include "api/metrics.hpp"
+#include "oma/job_observer.hpp"
 
 namespace mk::api {
 
@@ -15,11 +15,11 @@ class job_feed final : public actors::job_observer {
  public:
   void job_changed(const nlohmann::json& job) override;
   void job_removed(const std::string& id) override;
-  /// Maintenance mode changed (actors/maintenance_actor.hpp): an `event: maintenance`.
+  /// Maintenance mode changed (oma/maintenance_actor.hpp): an `event: maintenance`.
   void maintenance_changed(const std::string& mode_json) {
     events_.publish("maintenance", mode_json);
   }
-  /// The schedules changed (actors/scheduler_actor.hpp): an `event: schedules` with the list.
+  /// The schedules changed (oma/scheduler_actor.hpp): an `event: schedules` with the list.
   void schedules_changed(const std::string& list_json) { events_.publish("schedules", list_json); }
   void job_logged(const nlohmann::json& entry) override;
 

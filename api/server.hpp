@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "actors/job_store.hpp"
 #include "api/job_feed.hpp"
 #include "config/defaults.hpp"
 #include "config/expected.hpp"
+#include "oma/job_store.hpp"
 
 namespace mk::api {
 
@@ -25,8 +25,8 @@ struct server_options {
 /// JobLog, kept after a job is deleted).
 struct server_deps {
   caf::actor registry;
-  caf::actor maintenance;  ///< actors/maintenance_actor.hpp
-  caf::actor scheduler;    ///< actors/scheduler_actor.hpp
+  caf::actor maintenance;  ///< oma/maintenance_actor.hpp
+  caf::actor scheduler;    ///< oma/scheduler_actor.hpp
   std::shared_ptr<job_feed> feed;
   std::shared_ptr<actors::job_store> store;
   /// Bus messages the transport dropped for a subscriber that fell behind (for /metrics);

@@ -14,12 +14,12 @@
 #include <string>
 
 #include "actors/bus_link.hpp"
-#include "actors/ids.hpp"
-#include "actors/job_record.hpp"
-#include "actors/job_store.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
 #include "bus/state.hpp"
+#include "models/ids.hpp"
+#include "models/job_record.hpp"
+#include "oma/job_store.hpp"
 
 namespace {
 

@@ -2,12 +2,12 @@
 
 #include <memory>
 
+#include "client/live.hpp"
+#include "client/render.hpp"
+#include "client/views.hpp"
 #include "cmd/ctl_context.hpp"
 #include "cmd/ctl_fleet_command.hpp"
-#include "cmd/ctl_live.hpp"
-#include "cmd/ctl_render.hpp"
 #include "cmd/ctl_stop_command.hpp"
-#include "cmd/ctl_views.hpp"
 #include "config/defaults.hpp"
 
 namespace mk::cmd {

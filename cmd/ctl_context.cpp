@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "cmd/ctl_live.hpp"
-#include "cmd/ctl_render.hpp"
+#include "client/live.hpp"
+#include "client/render.hpp"
 #include "messages/subjects.hpp"
 
 namespace mk::cmd {

@@ -6,12 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "cmd/ctl_client.hpp"
-#include "cmd/ctl_watch.hpp"
+#include "client/api_client.hpp"
+#include "client/watch.hpp"
 
 /// What the subcommands of `migratekit ctl` share: the global options, how a subcommand runs
 /// and prints, the checks of ids, and the waits.
 namespace mk::cmd {
+
+// The ctl subcommands are written in the client's terms: its errors, views and renderings.
+using namespace mk::client;
 
 /// `ctl`'s own options, which every subcommand reads.
 struct ctl_context {

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "cmd/ctl_views.hpp"
+#include "client/views.hpp"
 #include "messages/subjects.hpp"
 
 namespace mk::cmd {

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "cmd/ctl_render.hpp"
-#include "cmd/ctl_views.hpp"
+#include "client/render.hpp"
+#include "client/views.hpp"
 
 namespace mk::cmd {
 

@@ -8,14 +8,14 @@
 #include <thread>
 
 #include "actors/atoms.hpp"
-#include "actors/document_bucket.hpp"
-#include "actors/maintenance_actor.hpp"
-#include "actors/poller_actor.hpp"
-#include "actors/registry_actor.hpp"
-#include "actors/scheduler_actor.hpp"
-#include "actors/volume_actor.hpp"
 #include "bus/subjects.hpp"
-#include "volumes/local_backend.hpp"
+#include "oma/document_bucket.hpp"
+#include "oma/maintenance_actor.hpp"
+#include "oma/poller_actor.hpp"
+#include "oma/registry_actor.hpp"
+#include "oma/scheduler_actor.hpp"
+#include "oma/volume_actor.hpp"
+#include "oma/volumes/local_backend.hpp"
 
 namespace mk::cmd {
 

@@ -12,7 +12,6 @@
 
 #include "actors/actor_config.hpp"
 #include "actors/bus_link.hpp"
-#include "actors/job_store.hpp"
 #include "api/job_feed.hpp"
 #include "api/server.hpp"
 #include "bus/nats_transport.hpp"
@@ -20,7 +19,8 @@
 #include "cmd/daemon.hpp"
 #include "cmd/folder_lock.hpp"
 #include "config/defaults.hpp"
-#include "volumes/backend.hpp"
+#include "oma/job_store.hpp"
+#include "oma/volumes/backend.hpp"
 
 namespace mk::cmd {
 
@@ -66,7 +66,7 @@ class oma_node {
 
   caf::actor_system& system() { return *system_; }
   /// Takes msg::replicate_request, msg::stop_request, (resume_atom, id), (get_atom, id);
-  /// replies with the job's JSON text (actors/registry_actor.hpp).
+  /// replies with the job's JSON text (oma/registry_actor.hpp).
   const caf::actor& registry() const { return registry_; }
   api::job_feed& feed() { return *feed_; }
   const std::shared_ptr<actors::job_store>& store() const { return store_; }

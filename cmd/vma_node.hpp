@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "actors/actor_config.hpp"
-#include "actors/vma_agent.hpp"
+#include "agent/vma_agent.hpp"
 #include "bus/nats_transport.hpp"
 #include "cmd/daemon.hpp"
 #include "cmd/folder_lock.hpp"
@@ -34,7 +34,7 @@ struct vma_node_options {
 /// its shutdown waits for its own actors only (await_all_actors_done knows no other scope),
 /// so `up` can take the agent down before the OMA or after it. The price is a second
 /// scheduler's threads. Which thread starts a mover does not matter: movers are started
-/// without a parent-death signal and in a session of their own (vma/mover_process.hpp), so
+/// without a parent-death signal and in a session of their own (agent/mover/mover_process.hpp), so
 /// neither the end of an actor thread nor a Ctrl-C on the terminal reaches them.
 class vma_node {
  public:

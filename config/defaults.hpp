@@ -211,9 +211,14 @@ constexpr std::chrono::milliseconds poll_interval{10};
 namespace jobs {
 
 /// How long a job actor waits for its agent to answer a start request (the agent forks the
-/// mover and answers at once; this covers a busy bus) and for the volume to be attached.
+/// mover and answers at once; this covers a busy bus).
 constexpr std::chrono::milliseconds start_timeout{10000};
-constexpr std::chrono::milliseconds attach_timeout{30000};
+/// How long a job actor waits for its volume to be attached. The volume actor attaches one
+/// volume at a time, each bounded by its own steps (the source probe, `oma::
+/// source_probe_timeout`; nbdkit's start, `volumes::server_ready_timeout`), so a burst of new
+/// jobs waits in line: fifty created at once on a loaded machine took 30 s for the last. This
+/// only catches a volume actor that no longer answers.
+constexpr std::chrono::milliseconds attach_timeout{300000};
 
 /// A start that finds no agent on the bus (it is restarting, or the bus is reconnecting) is
 /// asked again every `agent_retry` for `agent_wait` before the job fails, resumable. The fault

@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "actors/job_record.hpp"
+#include "models/job_record.hpp"
 #include "support/nbdkit.hpp"
 #include "support/raw_http.hpp"
 #include "up_process.hpp"

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/job_record.hpp"
+#include "models/job_record.hpp"
 #include "nats_fixture.hpp"
 #include "support/hash.hpp"
 #include "support/in_order.hpp"

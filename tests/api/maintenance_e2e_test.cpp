@@ -75,8 +75,9 @@ TEST_F(maintenance_e2e, fifty_jobs_stop_within_max_parallel_and_come_back_after_
   while (running.size() < n) running.insert(create("disk " + std::to_string(running.size())));
   // Stopped by an operator before the maintenance: it must stay stopped after it.
   const auto operators = create("operator's");
+  // Its volume is attached after the fifty others, one at a time: minutes on a loaded machine.
   ASSERT_TRUE(wait_job(
-      operators, [](const json& j) { return state_of(j) == "replicating"; }, "replicating"));
+      operators, [](const json& j) { return state_of(j) == "replicating"; }, "replicating", 180s));
   ASSERT_EQ(up().post("/api/v1/replications/" + operators + "/stop").status, 202);
   ASSERT_TRUE(wait_job(
       operators, [](const json& j) { return state_of(j) == "stopped"; }, "stopped"));

@@ -9,9 +9,9 @@
 #include <set>
 #include <thread>
 
-#include "actors/ids.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
+#include "models/ids.hpp"
 #include "support/process.hpp"
 
 namespace mk::test {

@@ -1,0 +1,474 @@
+#include "agent/vma_agent.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <caf/all.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "agent/agent_identity.hpp"
+#include "agent/mover/mover_process.hpp"
+#include "agent/vma_process.hpp"
+#include "messages/caf_types.hpp"
+
+namespace mk::actors {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<vma_agent_state>*;
+namespace dv = defaults::vma;
+
+bool is_nbd_uri(std::string_view s) {
+  constexpr std::array<std::string_view, 6> schemes = {
+      "nbd://", "nbds://", "nbd+unix://", "nbds+unix://", "nbd+vsock://", "nbds+vsock://"};
+  return std::any_of(schemes.begin(), schemes.end(),
+                     [s](std::string_view scheme) { return s.starts_with(scheme); });
+}
+
+/// Whether `path` names something strictly inside `root`, after resolving symbolic links
+/// (a link under a root that points elsewhere is outside).
+bool inside(const std::filesystem::path& path, const std::filesystem::path& root) {
+  std::error_code ec;
+  const auto p = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return false;
+  const auto r = std::filesystem::weakly_canonical(root, ec);
+  if (ec) return false;
+  const auto rel = p.lexically_relative(r);
+  return !rel.empty() && rel != "." && *rel.begin() != "..";
+}
+
+std::string check_source(const std::string& source, const vma_agent_options& opts) {
+  if (is_nbd_uri(source)) return {};
+  const std::filesystem::path p(source);
+  if (!p.is_absolute())
+    return "source " + source +
+           ": not an NBD URI (nbd://, nbd+unix://, nbds://, ...) nor an absolute path";
+  std::string roots;
+  for (const auto& root : opts.source_roots) {
+    if (inside(p, root)) {
+      std::error_code ec;
+      if (!std::filesystem::exists(p, ec)) return "source " + source + ": no such file";
+      return {};
+    }
+    roots += (roots.empty() ? "" : ", ") + root.string();
+  }
+  if (roots.empty()) return "source " + source + ": local paths are refused (no source root)";
+  return "source " + source + ": outside the source roots (" + roots + ")";
+}
+
+std::filesystem::path sub(const vma_agent_options& o, std::string_view name) {
+  return o.data_dir / name;
+}
+
+/// Publishes the `exited` progress of a mover that ended while no vma_process watched it.
+void publish_exited(self_ptr self, const msg::mover_info& info, std::uint64_t bytes_total) {
+  auto& st = self->state;
+  msg::progress p;
+  p.job = info.job;
+  p.state = "exited";
+  p.bytes_done = info.bytes_done;
+  p.bytes_total = bytes_total;
+  p.exit_code = info.exit_code;
+  p.detail = info.detail;
+  if (auto subject = st.bus->subjects().job_progress(info.job)) (void)st.bus->publish(*subject, p);
+}
+
+void spawn_process(self_ptr self, const mover_record& rec,
+                   std::shared_ptr<vma::mover_process> mover) {
+  auto& st = self->state;
+  vma_process_args args;
+  args.bus = st.bus;
+  args.agent = caf::actor_cast<caf::actor>(self);
+  args.job = rec.job;
+  args.mover = std::move(mover);
+  args.checkpoint = st.checkpoint_path(rec.checkpoint);
+  args.stderr_log = st.log_path(rec.job);
+  args.tick_interval = st.opts.tick_interval;
+  args.progress_interval = st.opts.progress_interval;
+  args.record = rec;
+  args.movers_dir = st.movers_dir();
+  auto child = self->spawn(vma_process, std::move(args));
+  self->monitor(child);
+  vma_agent_state::running_mover r;
+  r.actor = child;
+  r.info.job = rec.job;
+  r.info.pid = rec.id.pid;
+  r.info.state = "running";
+  r.record = rec;
+  st.running[rec.job] = std::move(r);
+  st.ended.erase(rec.job);
+}
+
+/// A persisted mover, at start or after its vma_process went away without a word: adopted
+/// again if it still runs, else remembered as ended (from its checkpoint, the exit status being
+/// lost) and announced with an `exited` progress.
+void recover(self_ptr self, mover_record rec) {
+  auto& st = self->state;
+  if (rec.ended) {
+    const auto age = std::chrono::milliseconds(unix_ms() - rec.ended->ended_at);
+    if (age > st.opts.ended_retention) {
+      if (auto r = remove_mover_record(st.movers_dir(), rec.job); !r)
+        spdlog::warn("{}", r.error().message);
+      return;
+    }
+    vma_agent_state::ended_mover e;
+    e.info.job = rec.job;
+    e.info.pid = rec.id.pid;
+    e.info.state = "exited";
+    e.info.bytes_done = rec.ended->bytes_done;
+    e.info.exit_code = rec.ended->exit_code;
+    e.info.detail = rec.ended->detail;
+    e.completed = rec.ended->completed;
+    e.ended_at = rec.ended->ended_at;
+    st.ended[rec.job] = std::move(e);
+    return;
+  }
+  const auto cp_path = st.checkpoint_path(rec.checkpoint);
+  auto adopted = vma::mover_process::adopt(rec.id, cp_path);
+  if (adopted) {
+    spdlog::info("job {}: mover {} re-adopted", rec.job, rec.id.pid);
+    spawn_process(self, rec, std::make_shared<vma::mover_process>(std::move(*adopted)));
+    return;
+  }
+  const auto view = read_checkpoint_view(cp_path);
+  mover_end end;
+  end.detail = (adopted.error().code == vma::errc::not_running
+                    ? std::string("ended while no agent watched it (exit status unknown)")
+                    : "cannot be adopted: " + adopted.error().message) +
+               describe_checkpoint(view);
+  end.completed = view.cp && view.cp->state == nbd::copy_state::completed;
+  // A completed checkpoint is written only right before exit 0 (see vma_process).
+  if (end.completed) end.exit_code = 0;
+  end.bytes_done = view.cp ? view.cp->done.bytes() : 0;
+  end.ended_at = unix_ms();
+  spdlog::info("job {}: mover {} {}", rec.job, rec.id.pid, end.detail);
+  rec.ended = end;
+  if (auto w = write_mover_record(st.movers_dir(), rec); !w) spdlog::warn("{}", w.error().message);
+  recover(self, rec);
+  publish_exited(self, st.ended[rec.job].info, view.cp ? view.cp->source_size : 0);
+}
+
+void reply_start(self_ptr self, const bus::envelope& e, msg::start_mover_reply r) {
+  if (e.reply.empty()) {
+    spdlog::warn("{}: a start for job {} without a reply subject", self->state.bus->from(), r.job);
+    return;
+  }
+  (void)self->state.bus->reply(e, std::move(r));
+}
+
+/// Starts the job's mover; the pid, or why not.
+expected<std::int64_t, std::string> start_mover(self_ptr self, const msg::start_mover& req) {
+  auto& st = self->state;
+  const auto cp = st.checkpoint_path(req.checkpoint);
+  std::error_code ec;
+  const bool have_checkpoint = std::filesystem::exists(cp, ec);
+  // A stale checkpoint would make a fresh mover refuse to start (exit 2); without one a
+  // resume starts afresh (a mover stopped before it connected writes none).
+  if (!req.resume && have_checkpoint && !std::filesystem::remove(cp, ec) && ec)
+    return unexpected("remove stale checkpoint " + cp.string() + ": " + ec.message());
+  vma::mover_spec spec;
+  spec.binary = st.opts.binary;
+  spec.source = req.source;
+  spec.target = req.target;
+  spec.checkpoint = cp;
+  spec.resume = req.resume && have_checkpoint;
+  spec.stderr_log = st.log_path(req.job);
+  spec.extra_args = st.opts.mover_args;
+  auto mover = vma::mover_process::start(spec);
+  if (!mover) return unexpected(mover.error().message);
+
+  mover_record rec;
+  rec.job = req.job;
+  rec.id = mover->identity();
+  rec.checkpoint = req.checkpoint;
+  rec.started_at = unix_ms();
+  // Unrecorded, a mover would be lost to the next agent: better not run it at all (the
+  // handle's destructor kills and reaps it).
+  if (auto w = write_mover_record(st.movers_dir(), rec); !w) return unexpected(w.error().message);
+  spdlog::info("job {}: mover {} started{}: {} -> {}", req.job, rec.id.pid,
+               spec.resume ? " (resume)" : "", req.source, req.target);
+  spawn_process(self, rec, std::make_shared<vma::mover_process>(std::move(*mover)));
+  return rec.id.pid;
+}
+
+void on_start(self_ptr self, const bus::envelope& e) {
+  msg::start_mover_reply r;
+  auto req = msg::decode<msg::start_mover>(e.data);
+  if (!req) {
+    r.error = "malformed start request: " + req.error().message;
+    spdlog::warn("{}: {}", self->state.bus->from(), r.error);
+    return reply_start(self, e, std::move(r));
+  }
+  r.job = req->job;
+  if (auto why = check_start(*req, self->state.opts); !why.empty()) {
+    r.error = std::move(why);
+    spdlog::warn("{}: start refused: {}", self->state.bus->from(), r.error);
+    return reply_start(self, e, std::move(r));
+  }
+  auto& running = self->state.running;
+  if (auto it = running.find(req->job); it != running.end()) {
+    // Asked again (a lost reply, an OMA restart): the mover that runs is the answer.
+    r.ok = true;
+    r.pid = it->second.info.pid;
+    return reply_start(self, e, std::move(r));
+  }
+  auto pid = start_mover(self, *req);
+  if (pid) {
+    r.ok = true;
+    r.pid = *pid;
+  } else {
+    r.error = "job " + req->job + ": " + pid.error();
+    spdlog::error("{}: {}", self->state.bus->from(), r.error);
+  }
+  reply_start(self, e, std::move(r));
+}
+
+/// Every running mover, and the newest ended ones up to `max_ended_reported`.
+std::vector<msg::mover_info> movers(const vma_agent_state& st) {
+  std::vector<msg::mover_info> out;
+  for (const auto& [job, r] : st.running) out.push_back(r.info);
+  std::vector<const vma_agent_state::ended_mover*> ended;
+  for (const auto& [job, e] : st.ended) ended.push_back(&e);
+  const auto shown = std::min(ended.size(), st.opts.max_ended_reported);
+  std::partial_sort(ended.begin(), ended.begin() + static_cast<std::ptrdiff_t>(shown), ended.end(),
+                    [](const auto* a, const auto* b) { return a->ended_at > b->ended_at; });
+  for (std::size_t i = 0; i < shown; ++i) out.push_back(ended[i]->info);
+  return out;
+}
+
+void on_status(self_ptr self, const bus::envelope& e) {
+  auto& st = self->state;
+  if (auto req = msg::decode<msg::vma_status_request>(e.data); !req) {
+    spdlog::warn("{}: dropped a malformed status request: {}", st.bus->from(), req.error().message);
+    return;
+  }
+  if (e.reply.empty()) return;
+  msg::vma_status status;
+  status.vma = st.opts.id;
+  status.movers = movers(st);
+  describe_host(status);
+  (void)st.bus->reply(e, std::move(status));
+}
+
+/// A stop for a job whose mover this agent does not supervise (any more).
+void answer_not_running(self_ptr self, const msg::stop_request& req) {
+  auto& st = self->state;
+  auto it = st.ended.find(req.job);
+  if (it == st.ended.end()) {
+    st.answers.confirm(*st.bus, req, msg::outcome::not_running,
+                       "no mover for this job on agent " + st.opts.id);
+    return;
+  }
+  if (it->second.answer && it->second.answer->stop_id == req.stop_id) {
+    st.answers.repeat(*st.bus, *it->second.answer);
+    return;
+  }
+  st.answers.confirm(*st.bus, req, msg::outcome::not_running,
+                     "exited earlier: " + it->second.info.detail, it->second.completed);
+}
+
+void on_stop(self_ptr self, const bus::envelope& e) {
+  auto& st = self->state;
+  auto req = st.answers.accept(e);
+  if (!req || req->vma != st.opts.id) return;
+  if (const auto* a = st.answers.answered(req->job, req->stop_id)) {
+    st.answers.repeat(*st.bus, *a);
+    return;
+  }
+  auto it = st.running.find(req->job);
+  if (it == st.running.end()) return answer_not_running(self, *req);
+  const auto child = it->second.actor;
+  self->request(child, dv::forward_timeout, *req)
+      .then([] {},
+            [self, child, req = *req](caf::error& err) {
+              // The vma_process ended before it took the stop; its exited message came
+              // first, so what it reported is known now. Still listed as running, it went
+              // down without a word: the down handler recovers it and the job actor re-sends.
+              if (err == caf::sec::request_timeout) return;
+              auto again = self->state.running.find(req.job);
+              if (again != self->state.running.end() && again->second.actor == child) return;
+              answer_not_running(self, req);
+            });
+}
+
+void on_envelope(self_ptr self, const bus::envelope& e) {
+  auto& st = self->state;
+  if (e.subject == st.start_subject) return on_start(self, e);
+  if (e.subject == st.status_subject) return on_status(self, e);
+  on_stop(self, e);
+}
+
+/// Records a mover's end, then publishes its vma_process's last word: in this order, whoever
+/// hears the confirmation or the `exited` progress and starts the job again finds it ended.
+void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
+               msg::stop_confirm& answer, bool completed, const msg::progress& exited) {
+  auto& st = self->state;
+  const auto publish = [&] {
+    if (!answer.stop_id.empty())
+      st.answers.repeat(*st.bus, answer);
+    else if (auto subject = st.bus->subjects().job_progress(exited.job))
+      (void)st.bus->publish(*subject, exited);
+  };
+  auto it = st.running.find(info.job);
+  if (it == st.running.end() || it->second.actor != child) return publish();
+  auto rec = std::move(it->second.record);
+  st.running.erase(it);
+  mover_end end;
+  end.exit_code = info.exit_code;
+  end.detail = info.detail;
+  end.completed = completed;
+  end.bytes_done = info.bytes_done;
+  end.ended_at = unix_ms();
+  rec.ended = end;
+  // The exit status is known only to this agent: kept, it survives a restart.
+  if (auto w = write_mover_record(st.movers_dir(), rec); !w) spdlog::warn("{}", w.error().message);
+  vma_agent_state::ended_mover e;
+  e.info = std::move(info);
+  if (!answer.stop_id.empty()) e.answer = answer;
+  e.completed = completed;
+  e.ended_at = end.ended_at;
+  st.ended[rec.job] = std::move(e);
+  publish();
+}
+
+/// Forgets the ended movers past their retention, record and all: a long-running agent that
+/// ran thousands of movers lists only those of the last days.
+void prune_ended(self_ptr self) {
+  auto& st = self->state;
+  const auto now = unix_ms();
+  for (auto it = st.ended.begin(); it != st.ended.end();) {
+    if (std::chrono::milliseconds(now - it->second.ended_at) <= st.opts.ended_retention) {
+      ++it;
+      continue;
+    }
+    if (auto r = remove_mover_record(st.movers_dir(), it->first); !r)
+      spdlog::warn("{}", r.error().message);
+    it = st.ended.erase(it);
+  }
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = std::find_if(st.running.begin(), st.running.end(),
+                         [&](const auto& kv) { return kv.second.actor.address() == dm.source; });
+  if (it == st.running.end()) return;
+  // It ended without reporting its mover's end (it failed): the mover may still run.
+  spdlog::error("job {}: vma_process ended unexpectedly ({}); looking for its mover again",
+                it->first, caf::to_string(dm.reason));
+  auto rec = std::move(it->second.record);
+  st.running.erase(it);
+  recover(self, std::move(rec));
+}
+
+caf::error fail_start(const std::string& message) {
+  spdlog::error("{}", message);
+  return make_error(errc::internal, message);
+}
+
+}  // namespace
+
+std::string check_start(const msg::start_mover& req, const vma_agent_options& opts) {
+  if (!msg::valid_id(req.job)) return "job: not a valid id: \"" + req.job + "\"";
+  if (!msg::valid_id(req.checkpoint))
+    return "checkpoint: a name (an id), not a path: \"" + req.checkpoint + "\"";
+  if (auto why = check_source(req.source, opts); !why.empty()) return why;
+  if (!is_nbd_uri(req.target))
+    return "target " + req.target + ": not an NBD URI (nbd://, nbd+unix://, nbds://, ...)";
+  return {};
+}
+
+std::filesystem::path vma_agent_state::movers_dir() const { return sub(opts, dv::movers_subdir); }
+
+std::filesystem::path vma_agent_state::checkpoint_path(const std::string& checkpoint) const {
+  return sub(opts, dv::checkpoints_subdir) / (checkpoint + ".json");
+}
+
+std::filesystem::path vma_agent_state::log_path(const std::string& job) const {
+  return sub(opts, dv::logs_subdir) / (job + ".log");
+}
+
+caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_options opts,
+                        std::shared_ptr<bus::transport> transport) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  const auto from = "vma:" + st.opts.id;
+  st.bus = std::make_shared<const bus_link>(std::move(transport), st.opts.prefix, from);
+  const auto start = st.bus->subjects().vma_start(st.opts.id);
+  const auto status = st.bus->subjects().vma_status(st.opts.id);
+  const auto hello = st.bus->subjects().vma_hello(st.opts.id);
+  if (!start || !status || !hello) {
+    self->quit(fail_start("vma agent: not a valid id: \"" + st.opts.id + "\""));
+    return {};
+  }
+  st.start_subject = *start;
+  st.status_subject = *status;
+  for (auto folder : {dv::movers_subdir, dv::checkpoints_subdir, dv::logs_subdir}) {
+    std::error_code ec;
+    const auto dir = sub(st.opts, folder);
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      self->quit(fail_start("vma agent: create " + dir.string() + ": " + ec.message()));
+      return {};
+    }
+    ::chmod(dir.c_str(), 0700);  // pids, logs and checkpoints are the agent's own
+  }
+
+  // Movers first, so that the hello and the first answers know them.
+  auto records = read_mover_records(st.movers_dir());
+  if (!records) {
+    self->quit(fail_start("vma agent: " + records.error().message));
+    return {};
+  }
+  for (auto& rec : *records) recover(self, std::move(rec));
+
+  const auto me = caf::actor_cast<caf::actor>(self);
+  for (const auto& pattern : {*start, *status, st.bus->subjects().all_stops()}) {
+    auto s = bus::subscribe_actor(st.bus->transport(), pattern, me);
+    if (!s) {
+      self->quit(fail_start("vma agent: subscribe " + pattern + ": " + s.error().message));
+      return {};
+    }
+    st.subs.push_back(std::move(*s));
+  }
+  msg::hello h;
+  h.vma = st.opts.id;
+  h.movers = movers(st);
+  describe_host(h);
+  (void)st.bus->publish(*hello, std::move(h));
+  spdlog::info("{}: ready, {} mover(s) running, {} ended", from, st.running.size(),
+               st.ended.size());
+
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  self->delayed_send(self, st.opts.ended_prune_interval, tick_atom::value);
+  return {
+      [self](tick_atom) {
+        prune_ended(self);
+        self->delayed_send(self, self->state.opts.ended_prune_interval, tick_atom::value);
+      },
+      [self](const bus::envelope& e) { on_envelope(self, e); },
+      [self](const msg::progress& p) {
+        auto it = self->state.running.find(p.job);
+        if (it != self->state.running.end() &&
+            it->second.actor == caf::actor_cast<caf::actor>(self->current_sender()))
+          it->second.info.bytes_done = p.bytes_done;
+      },
+      [self](exited_atom, msg::mover_info& info, msg::stop_confirm& answer, bool completed,
+             const msg::progress& exited) {
+        on_exited(self, caf::actor_cast<caf::actor>(self->current_sender()), info, answer,
+                  completed, exited);
+      },
+      [self](shutdown_atom) {
+        // Requests stop first; then the vma_process actors let their movers run on.
+        self->state.subs.clear();
+        for (auto& [job, r] : self->state.running) self->send(r.actor, shutdown_atom::value);
+        spdlog::info("{}: shut down; {} mover(s) left running for the next agent",
+                     self->state.bus->from(), self->state.running.size());
+        self->quit();
+      },
+  };
+}
+
+}  // namespace mk::actors

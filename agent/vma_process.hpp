@@ -1,0 +1,93 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/bus_link.hpp"
+#include "actors/participant.hpp"
+#include "agent/mover/mover_process.hpp"
+#include "agent/mover_record.hpp"
+#include "config/defaults.hpp"
+#include "messages/catalogue.hpp"
+
+/// The vma-process actor: one per running mover, spawned by its VMA agent (docs/overview.md and
+/// docs/stop-protocol.md).
+///
+///   running --stop request--> stopping --mover ended--> confirm on .stopped, tell agent, quit
+///   running --mover ended by itself--> `exited` progress, tell agent, quit
+///   running | stopping --shutdown or agent down--> detach the mover (it runs on), quit
+///
+/// A timer (tick_atom to itself, every `tick_interval`, every `stop_tick_interval` once a stop
+/// was sent) reads the mover's progress lines (or, for an adopted mover that has no pipe, its
+/// checkpoint file) and publishes them on `<prefix>.job.<job>.progress` at most every
+/// `progress_interval`; it escalates an overdue stop to SIGKILL and notices the exit.
+///
+/// Exit codes it reports: the mover's own; for an adopted mover (not our child, its status
+/// lost) 0 if its checkpoint says completed, else -1.
+///
+/// Messages it takes:
+///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
+///                               with an empty message once taken, and confirms on the bus
+///   tick_atom, generation       its own timer (a stale generation is dropped)
+///   shutdown_atom               the agent shuts down: let the mover run on, quit
+/// Messages it sends to the agent:
+///   msg::progress                                  each published progress, for status replies
+///   exited_atom, msg::mover_info, msg::stop_confirm, bool completed, msg::progress
+///                                                  once the mover has ended: the agent records
+///                                                  the end, then publishes the confirmation, or
+///                                                  when no stop was asked (empty stop_id) the
+///                                                  `exited` progress
+namespace mk::actors {
+
+struct vma_process_args {
+  std::shared_ptr<const bus_link> bus;
+  caf::actor agent;
+  std::string job;
+  /// Taken over by the actor: started by the agent just before, or adopted.
+  std::shared_ptr<vma::mover_process> mover;
+  std::filesystem::path checkpoint;
+  std::filesystem::path stderr_log;
+  /// The mover's record and its folder: a graceful stop is written to it before SIGTERM goes
+  /// out, and a stop found in it is carried on (see mover_record::stopping).
+  mover_record record;
+  std::filesystem::path movers_dir;
+  std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
+  std::chrono::milliseconds stop_tick_interval = defaults::vma::stop_tick_interval;
+  std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
+};
+
+struct vma_process_state {
+  using clock = std::chrono::steady_clock;
+
+  vma_process_state() = default;
+  /// Lets a mover that is still running go on unsupervised, whatever ends the actor: movers
+  /// outlive their agent (docs/recovery.md); only a stop request ends one.
+  ~vma_process_state();
+  vma_process_state(const vma_process_state&) = delete;
+  vma_process_state& operator=(const vma_process_state&) = delete;
+
+  vma_process_args args;
+  stop_answers answers{msg::participant::vma_process};
+  /// The stop being carried out, until the mover has ended.
+  std::optional<msg::stop_request> stopping;
+  bool forced = false;
+  std::chrono::milliseconds grace{};
+  /// The last progress published, and when.
+  std::optional<msg::progress> last;
+  clock::time_point last_sent{};
+  /// The timer in force: a stop starts a faster one, and the slower one then fizzles out.
+  std::uint64_t tick_generation = 0;
+  bool done = false;
+
+  static inline const char* name = "vma_process";
+};
+
+caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_process_args args);
+
+}  // namespace mk::actors

@@ -1,0 +1,428 @@
+// The job actor: one replication job's state machine (docs/states.md). Its stop protocol is
+// in job_stop.cpp, its writes in job_journal.cpp.
+#include "oma/job_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "messages/caf_types.hpp"
+#include "models/ids.hpp"
+#include "oma/job_actor_state.hpp"
+
+namespace mk::actors {
+
+namespace job_detail {
+
+namespace {
+
+using msg::job_state;
+using msg::participant;
+using nlohmann::json;
+
+}  // namespace
+
+/// A request, never a plain send: the volume actor's answer (unit, or an error) would come
+/// back to this actor unasked, and an answer it has no handler for goes back to the volume
+/// actor as `unexpected_message`, which ended the volume actor of the whole OMA (the fault
+/// suite, a completion racing a stop, once in 200 rounds).
+void finish_volume(job_actor* self, bool complete) {
+  auto& st = self->state;
+  if (!st.deps.volume) return;
+  const auto& job = st.job;
+  self->request(st.deps.volume, defaults::jobs::attach_timeout, finish_atom::value, job.volume_id,
+                complete, checkpoint_ref(job.vma, job.id))
+      .then([](caf::unit_t) {},
+            [self](const caf::error& err) {
+              log(self, "volume_not_finished", {{"error", message_of(err)}}, "volume");
+            });
+}
+
+namespace {
+
+/// The mover ended without being asked: a whole copy completes the job, anything else fails
+/// it, resumable from the checkpoint. Either way the volume is detached and marked.
+void on_mover_end(job_actor* self, bool completed, std::string error) {
+  auto& st = self->state;
+  auto& job = st.job;
+  job.state = completed ? job_state::completed : job_state::failed;
+  job.error = std::move(error);
+  job.mover_pid = 0;
+  job.volume_kept = true;
+  (void)persist(self);
+  log(self, completed ? "completed" : "failed", {{"error", job.error}});
+  publish_state(self);
+  tell(self, st.deps.poller, finish_atom::value, job.id);
+  finish_volume(self, completed);
+}
+
+void fail_start(job_actor* self, const std::string& why) {
+  auto& job = self->state.job;
+  if (job.state != job_state::starting) return;  // a stop took over; it settles the job
+  on_mover_end(self, false, "start: " + why);
+}
+
+void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& error) {
+  auto& st = self->state;
+  auto& job = st.job;
+  st.start_in_flight = false;
+  st.agent_absent_since.reset();
+  if (!ok) {
+    fail_start(self, error);
+    return;
+  }
+  job.mover_pid = pid;
+  if (job.state != job_state::starting) {
+    // A stop came while the agent started the mover: its vma_process is asked at the next
+    // tick (or now, if the protocol is waiting for nothing else).
+    log(self, "mover_started", {{"pid", pid}, {"note", "a stop is already in progress"}});
+    if (st.protocol) arm_tick(self);
+    return;
+  }
+  job.state = job_state::replicating;
+  (void)persist(self);  // a failure is tried again until it succeeds
+  log(self, "replicating", {{"pid", pid}, {"target", job.target}, {"run", job.runs}});
+  publish_state(self);
+  tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
+}
+
+/// Runs a request to an agent on a thread of its own (it blocks until the answer or the
+/// start timeout) and hands the outcome to `then` there; `then` may only send messages.
+void request_off_thread(job_actor* self, std::string subject, msg::bytes payload,
+                        std::function<void(bus::result<bus::envelope>)> then) {
+  self->home_system().spawn<caf::detached>(
+      [bus = self->state.deps.bus, subject = std::move(subject), payload = std::move(payload),
+       timeout = self->state.deps.start_timeout, then = std::move(then)](caf::event_based_actor*) {
+        then(bus->transport().request(subject, payload, timeout));
+      });
+}
+
+/// Asks the agent to start the mover. The request blocks until the agent answers, so it runs
+/// on a thread of its own; the answer comes back as (start_atom, ok, pid, error).
+void request_mover(job_actor* self) {
+  auto& st = self->state;
+  auto& job = st.job;
+  auto subject = st.deps.bus->subjects().vma_start(job.vma);
+  if (!subject) {
+    fail_start(self, "invalid agent id '" + job.vma + "'");
+    return;
+  }
+  msg::start_mover m;
+  m.hdr = st.deps.bus->header();
+  m.job = job.id;
+  m.source = job.source;
+  m.target = job.target;
+  m.checkpoint = job.id;
+  m.resume = job.runs > 1;
+  st.start_in_flight = true;
+  request_off_thread(
+      self, *subject, msg::encode(m),
+      [handle = caf::actor_cast<caf::actor>(self),
+       vma = job.vma](bus::result<bus::envelope> answer) {
+        if (!answer) {
+          const auto code = answer.error().code;
+          auto why = "agent " + vma + ": " + answer.error().message;
+          if (code == bus::errc::no_responders || code == bus::errc::not_connected)
+            caf::anon_send(handle, start_atom::value, absent_atom::value, std::move(why));
+          else
+            caf::anon_send(handle, start_atom::value, false, std::int64_t{0}, std::move(why));
+          return;
+        }
+        auto reply = msg::decode<msg::start_mover_reply>(answer->data);
+        if (!reply) {
+          caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
+                         "agent " + vma + ": bad reply: " + reply.error().message);
+          return;
+        }
+        caf::anon_send(handle, start_atom::value, reply->ok, reply->pid,
+                       reply->ok ? std::string() : "agent " + vma + ": " + reply->error);
+      });
+}
+
+/// The start found no agent to take it: asked again every agent_retry, and failed (resumable)
+/// once the agent has been away for agent_wait, or at once if a stop took over meanwhile.
+void on_agent_absent(job_actor* self, const std::string& why) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  if (!st.agent_absent_since) {
+    st.agent_absent_since = now;
+    spdlog::warn(
+        "job {}: {}; the start is asked again for up to {} s", st.job.id, why,
+        std::chrono::duration_cast<std::chrono::seconds>(defaults::jobs::agent_wait).count());
+  }
+  if (st.job.state != job_state::starting ||
+      now - *st.agent_absent_since >= defaults::jobs::agent_wait) {
+    on_started(self, false, 0, why);
+    return;
+  }
+  self->delayed_send(self, defaults::jobs::agent_retry, start_atom::value, retry_atom::value);
+}
+
+void retry_start(job_actor* self) {
+  auto& st = self->state;
+  if (st.job.state != job_state::starting) {
+    st.start_in_flight = false;  // a stop took over: it asks the agent itself
+    st.agent_absent_since.reset();
+    return;
+  }
+  request_mover(self);
+}
+
+void start(job_actor* self) {
+  auto& st = self->state;
+  auto& job = st.job;
+  if (job.state != job_state::queued) return;
+  job.state = job_state::starting;
+  job.error.clear();
+  ++job.runs;
+  if (auto err = persist(self)) {
+    // Not started while `starting` cannot be stored; the store is tried again shortly.
+    job.state = job_state::queued;
+    --job.runs;
+    self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
+    return;
+  }
+  log(self, "starting", {{"run", job.runs}, {"vma", job.vma}});
+  publish_state(self);
+  if (!st.deps.volume) {
+    fail_start(self, "no volume actor");
+    return;
+  }
+  st.attaching = true;
+  self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value, job.volume_id,
+                job.source)
+      .then(
+          [self](const std::string& uri, std::uint64_t size) {
+            self->state.attaching = false;
+            auto& j = self->state.job;
+            j.target = uri;
+            j.size = size;
+            j.volume_kept = true;
+            if (j.state != job_state::starting)
+              return;  // stopped while the volume was attached: the stop detaches it
+            log(self, "volume_attached", {{"uri", uri}, {"size", size}}, "volume");
+            request_mover(self);
+          },
+          [self](const caf::error& err) {
+            self->state.attaching = false;
+            fail_start(self, "volume: " + message_of(err));
+          });
+}
+
+caf::result<std::string> resume(job_actor* self) {
+  auto& job = self->state.job;
+  if (!job.resumable())
+    return make_error(errc::conflict, "job " + job.id + " is " +
+                                          std::string(msg::name_of(job.state)) +
+                                          (job.volume_kept ? "" : " without a kept volume") +
+                                          ": nothing to resume");
+  const auto before = job;
+  job.state = job_state::queued;
+  job.error.clear();
+  job.stalled = false;
+  job.bytes_done_at_resume = before.progress.bytes_done;
+  if (auto err = persist(self)) {
+    job = before;
+    return err;
+  }
+  log(self, "resumed",
+      {{"from_state", std::string(msg::name_of(before.state))},
+       {"bytes_done", before.progress.bytes_done}});
+  publish_state(self);
+  return reply_json(self);
+}
+
+/// A mover that should not run (its job is not active): the agent is asked to stop it with
+/// a stop of its own, which no job record carries.
+void stop_stray_mover(job_actor* self, const msg::mover_info& m) {
+  auto& st = self->state;
+  msg::stop_request r;
+  r.job = st.job.id;
+  r.stop_id = new_stop_id();
+  r.reason = msg::stop_reason::bus;
+  r.comment = "a mover of a job that is " + std::string(msg::name_of(st.job.state));
+  r.to = std::string(msg::name_of(participant::vma_process));
+  r.vma = st.job.vma;
+  if (auto subject = st.deps.bus->subjects().job_stop(st.job.id))
+    (void)st.deps.bus->publish(*subject, r);
+  log(self, "stray_mover_stopped", {{"pid", m.pid}, {"stop_id", r.stop_id}});
+}
+
+void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
+  auto& st = self->state;
+  auto& job = st.job;
+  const bool running = listed && m.state != "exited";
+  if (job.state == job_state::stopping) return;  // the stop protocol asks the agent itself
+  if (job.state != job_state::starting && job.state != job_state::replicating) {
+    if (running) stop_stray_mover(self, m);
+    return;
+  }
+  if (running) {
+    if (job.state == job_state::starting || job.mover_pid != m.pid) {
+      job.state = job_state::replicating;
+      job.mover_pid = m.pid;
+      (void)persist(self);
+      publish_state(self);
+    }
+    log(self, "mover_adopted", {{"pid", m.pid}, {"bytes_done", m.bytes_done}}, "vma_process");
+    tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
+    return;
+  }
+  if (st.attaching || st.start_in_flight) return;  // the agent has not seen the start yet
+  if (listed)
+    on_mover_end(self, m.exit_code == 0, m.exit_code == 0 ? "" : "mover exited: " + m.detail);
+  else
+    on_mover_end(self, false, "mover lost: agent " + job.vma + " does not run it");
+}
+
+/// After an OMA restart: the stop goes on; a running job asks its agent what became of it.
+void recover(job_actor* self) {
+  auto& st = self->state;
+  auto& job = st.job;
+  if (job.state == job_state::stopping && job.stop) {
+    begin_stop(self, *job.stop, true);
+    return;
+  }
+  if (job.state == job_state::cancelled && job.delete_requested) {
+    remove_record(self, "a DELETE that settled before the OMA restarted");
+    return;
+  }
+  if (job.state != job_state::starting && job.state != job_state::replicating) return;
+  tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
+  auto subject = st.deps.bus->subjects().vma_status(job.vma);
+  if (!subject) return;
+  msg::vma_status_request q;
+  q.hdr = st.deps.bus->header();
+  request_off_thread(
+      self, *subject, msg::encode(q),
+      [handle = caf::actor_cast<caf::actor>(self), id = job.id](bus::result<bus::envelope> answer) {
+        if (!answer) return;  // the agent is away: the poller notices if it stays away
+        auto status = msg::decode<msg::vma_status>(answer->data);
+        if (!status) return;
+        for (const auto& m : status->movers)
+          if (m.job == id) {
+            caf::anon_send(handle, status_atom::value, m, true);
+            return;
+          }
+        msg::mover_info none;
+        none.job = id;
+        caf::anon_send(handle, status_atom::value, none, false);
+      });
+}
+
+/// The poller's latest progress of the mover. A resumed run's first one tells from where the
+/// run started: what the job had reported before, less the checkpoint's bytes, is copied again.
+void on_snapshot(job_actor* self, const msg::progress& p) {
+  auto& st = self->state;
+  auto& j = st.job;
+  const bool moved = p.bytes_done != j.progress.bytes_done;
+  j.progress = {p.bytes_done, p.bytes_total, p.bytes_skipped, p.rate_bps, unix_ms()};
+  bool flag_changed = false;
+  if (j.stalled && moved) {
+    j.stalled = false;
+    flag_changed = true;
+    log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
+  }
+  if (j.bytes_done_at_resume &&
+      (j.state == job_state::starting || j.state == job_state::replicating)) {
+    const auto before = *j.bytes_done_at_resume;
+    j.bytes_done_at_resume.reset();
+    flag_changed = true;
+    log(self, "resumed_from_checkpoint",
+        {{"bytes_done_before", before},
+         {"bytes_from_checkpoint", p.bytes_done},
+         {"bytes_recopied", before > p.bytes_done ? before - p.bytes_done : std::uint64_t{0}}},
+        "poller");
+  }
+  const auto now = self->clock().now();
+  if (flag_changed || now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
+    st.progress_persisted = now;
+    if (!persist(self)) return;  // written: the observer has heard of it
+  }
+  observe(self);
+}
+
+caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::uint64_t revision,
+                           bool recovering) {
+  self->state.deps = std::move(deps);
+  self->state.job = std::move(job);
+  self->state.revision = revision;
+  self->set_default_handler(caf::drop);
+  log_stray_errors(self, "job " + self->state.job.id);
+  if (recovering) recover(self);
+  observe(self);
+  return {
+      [self](start_atom) { start(self); },
+      [self](start_atom, bool ok, std::int64_t pid, const std::string& error) {
+        on_started(self, ok, pid, error);
+      },
+      [self](start_atom, absent_atom, const std::string& why) { on_agent_absent(self, why); },
+      [self](start_atom, retry_atom) { retry_start(self); },
+      [self](const msg::stop_request& r) -> caf::result<std::string> {
+        return request_stop(self, r);
+      },
+      [self](resume_atom) -> caf::result<std::string> { return resume(self); },
+      [self](get_atom) -> std::string { return reply_json(self); },
+      [self](remove_atom, const msg::stop_request& r) -> caf::result<std::string> {
+        return request_delete(self, r);
+      },
+      [self](plan_atom, const msg::stop_request& r) -> caf::result<std::string> {
+        return plan_stop(self, r);
+      },
+      [self](const bus::envelope& e) {
+        auto c = msg::decode<msg::stop_confirm>(e.data);
+        if (!c) {
+          spdlog::warn("job {}: dropped a malformed confirmation on {}: {}", self->state.job.id,
+                       e.subject, c.error().message);
+          return;
+        }
+        if (c->job == self->state.job.id) on_confirm(self, *c);
+      },
+      [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
+      [self](retry_atom) { on_retry(self); },
+      [self](snapshot_atom, const std::string&, const msg::progress& p) { on_snapshot(self, p); },
+      [self](exited_atom, const std::string&, const msg::progress& p) {
+        auto& j = self->state.job;
+        if (j.state != job_state::replicating && j.state != job_state::starting)
+          return;  // a stop in progress hears it from the vma_process
+        if (p.exit_code == 0) j.progress.bytes_done = p.bytes_total ? p.bytes_total : p.bytes_done;
+        on_mover_end(self, p.exit_code == 0, p.exit_code == 0 ? "" : "mover exited: " + p.detail);
+      },
+      [self](lost_atom, const std::string&, const std::string& why) {
+        auto& j = self->state.job;
+        if (j.state != job_state::replicating && j.state != job_state::starting) return;
+        // The mover may still be writing where its agent cannot be reached: the job fails,
+        // and its volume is left as it is until the agent is heard from again.
+        j.state = job_state::failed;
+        j.error = "mover lost: " + why;
+        (void)persist(self);
+        log(self, "failed", {{"error", j.error}}, "poller");
+        publish_state(self);
+        tell(self, self->state.deps.poller, finish_atom::value, j.id);
+      },
+      [self](stalled_atom, const std::string&, std::uint64_t seconds) {
+        auto& j = self->state.job;
+        if (j.stalled || j.state != job_state::replicating) return;
+        j.stalled = true;
+        (void)persist(self);
+        log(self, "stalled", {{"seconds_without_progress", seconds}}, "poller");
+      },
+      [self](status_atom, const msg::mover_info& m, bool listed) {
+        on_agent_account(self, m, listed);
+      },
+  };
+}
+
+}  // namespace
+
+}  // namespace job_detail
+
+caf::actor spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
+                           std::uint64_t revision, bool recovering) {
+  return system.spawn([deps = std::move(deps), job = std::move(job), revision,
+                       recovering](job_detail::job_actor* self) mutable {
+    return job_detail::job_behavior(self, std::move(deps), std::move(job), revision, recovering);
+  });
+}
+
+}  // namespace mk::actors

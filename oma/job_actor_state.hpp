@@ -1,0 +1,101 @@
+#pragma once
+
+// Inside the job actor: its state and the functions its three source files share. The
+// actor's contract is job_actor.hpp; nothing else includes this.
+//   job_actor.cpp    running: start, the mover's start and end, resume, the agent's account,
+//                    recovery after a restart, and the behaviour
+//   job_stop.cpp     the stop protocol: requests, confirmations, ticks, settlement
+//   job_journal.cpp  the record in the store, the JobLog, the state on the bus, retries
+
+#include <caf/all.hpp>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "oma/job_actor.hpp"
+
+namespace mk::actors::job_detail {
+
+using clock_point = caf::actor_clock::time_point;
+
+struct job_actor_state {
+  job_deps deps;
+  job_record job;
+  std::uint64_t revision = 0;
+  std::optional<stop_protocol> protocol;
+  clock_point stop_began{};
+  /// A start request is with the agent: a stop holds its request to the vma_process until
+  /// the agent has answered, so that the stop cannot overtake the mover's start.
+  bool start_in_flight = false;
+  /// Since when the start has found no agent to take it (asked again until agent_wait).
+  std::optional<clock_point> agent_absent_since;
+  /// The volume is being attached and the mover not yet asked for: an agent that says it
+  /// runs no mover for this job is not news then.
+  bool attaching = false;
+  /// Ticks carry the generation they were armed in; an older one is stale and ignored.
+  std::uint64_t tick_generation = 0;
+  clock_point tick_due = clock_point::max();
+  clock_point progress_persisted{};
+  /// Writes that failed (the store unreachable, as while nats-server restarts) and are tried
+  /// again every second, in order, until they succeed: the record, and JobLog entries.
+  bool record_dirty = false;
+  std::deque<std::string> unwritten_log;
+  bool retry_armed = false;
+  /// A DELETE settled: the record is being removed (tried again while the store is away), and
+  /// the actor ends once it is gone and the JobLog is written.
+  bool removal_pending = false;
+  static inline const char* name = "job";
+};
+
+using job_actor = caf::stateful_actor<job_actor_state>;
+
+// -- job_journal.cpp --------------------------------------------------------------------
+
+/// Writes the record; on failure it is tried again every second (see persist's comment).
+caf::error persist(job_actor* self);
+/// Tries again the writes that failed.
+void on_retry(job_actor* self);
+/// One JobLog entry: when, what, which actor, and the details of the step.
+void log(job_actor* self, std::string_view event, nlohmann::json detail = nlohmann::json::object(),
+         std::string_view actor = "job");
+/// Tells the observer (the API) of the job as it is now.
+void observe(job_actor* self);
+/// Removes the record (the JobLog stays), tells the observer, and ends the actor once done.
+void remove_record(job_actor* self, std::string_view why);
+/// Announces the job's state on `<prefix>.job.<id>.state`.
+void publish_state(job_actor* self);
+/// The job object, as requests are answered.
+std::string reply_json(job_actor* self);
+
+/// Marks the job's volume complete or partial, by a request to the volume actor; a failure
+/// goes to the JobLog (`volume_not_finished`).
+void finish_volume(job_actor* self, bool complete);
+
+/// Sends to an actor the job may run without (tests of the protocol leave some out).
+template <class... Ts>
+void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
+  if (dest) self->send(dest, std::forward<Ts>(xs)...);
+}
+
+// -- job_stop.cpp -----------------------------------------------------------------------
+
+caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req);
+/// Why a stop like `req` cannot be made now (docs/stop-protocol.md, rule 1), if it cannot.
+caf::error stop_refusal(const job_record& job, const msg::stop_request& req);
+void begin_stop(job_actor* self, const stop_record& stop, bool after_restart);
+void on_confirm(job_actor* self, const msg::stop_confirm& c);
+void on_tick(job_actor* self, std::uint64_t generation);
+/// DELETE: a stop with volumes `delete` whose settlement removes the record; a completed or
+/// cancelled job's record goes at once.
+caf::result<std::string> request_delete(job_actor* self, const msg::stop_request& req);
+
+// -- job_plan.cpp -----------------------------------------------------------------------
+
+/// A stop's dry run: what each participant would do, changing nothing.
+caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req);
+/// Arms the protocol's next timer, if it has one sooner than the one armed.
+void arm_tick(job_actor* self);
+
+}  // namespace mk::actors::job_detail

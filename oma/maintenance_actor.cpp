@@ -1,0 +1,308 @@
+// Maintenance mode: the gate, the throttled stops, the resumes, and the mode in the store.
+#include "oma/maintenance_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <caf/all.hpp>
+#include <deque>
+#include <set>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "config/defaults.hpp"
+#include "messages/caf_types.hpp"
+#include "models/ids.hpp"
+#include "models/maintenance_mode.hpp"
+
+namespace mk::actors {
+
+namespace {
+
+using msg::job_state;
+using nlohmann::json;
+
+struct maintenance_state {
+  std::shared_ptr<bus_link> bus;
+  caf::actor registry;
+  std::shared_ptr<document_bucket> settings;
+  std::function<void(const std::string&)> changed;
+  maintenance_mode mode;
+  std::deque<std::string> waiting;     ///< jobs in scope still to stop, in order
+  std::set<std::string> own_switches;  ///< header ids of our own publications, not to re-apply
+  std::vector<bus::subscription> subscriptions;
+  static inline const char* name = "maintenance";
+};
+
+using self_ptr = caf::stateful_actor<maintenance_state>*;
+
+bool active(job_state s) {
+  return s == job_state::queued || s == job_state::starting || s == job_state::replicating;
+}
+
+bool settled(job_state s) {
+  return s == job_state::stopped || s == job_state::failed || s == job_state::completed ||
+         s == job_state::cancelled;
+}
+
+std::string reply(const maintenance_state& st) {
+  auto j = to_json(st.mode);
+  j["waiting"] = st.waiting.size();
+  return j.dump();
+}
+
+/// Stored before anyone acts on it; a failure is reported (the caller refuses the switch).
+caf::error persist(self_ptr self) {
+  auto& st = self->state;
+  const auto text = reply(st);  // stored as shown: `waiting` is ignored when read back
+  auto r = st.settings->put(defaults::maintenance::settings_key, text);
+  if (!r) return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
+  if (st.changed) st.changed(text);
+  return caf::none;
+}
+
+void persist_or_log(self_ptr self) {
+  if (auto err = persist(self)) spdlog::error("{}", message_of(err));
+}
+
+void announce(self_ptr self) {
+  auto& st = self->state;
+  msg::maintenance m;
+  m.hdr = st.bus->header();
+  m.enabled = st.mode.enabled;
+  m.reason = st.mode.reason;
+  m.scope = st.mode.scope;
+  m.resume_after = st.mode.resume_after;
+  m.max_parallel = st.mode.max_parallel;
+  st.own_switches.insert(m.hdr.id);
+  (void)st.bus->transport().publish(st.bus->subjects().maintenance(), msg::encode(m));
+  self->send(st.registry, gate_atom::value, st.mode.enabled, st.mode.scope, st.mode.reason);
+}
+
+void resume(self_ptr self, const std::string& job) {
+  auto& st = self->state;
+  std::erase(st.mode.to_resume, job);
+  self->request(st.registry, defaults::jobs::start_timeout, resume_atom::value, job)
+      .then(
+          [self, job](const std::string&) {
+            self->state.mode.resumed.push_back(job);
+            persist_or_log(self);
+          },
+          [job](const caf::error& err) {
+            spdlog::warn("maintenance: job {} not resumed: {}", job, message_of(err));
+          });
+}
+
+/// Starts stops until max_parallel are in flight.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  while (st.mode.enabled && st.mode.stopping.size() < st.mode.max_parallel && !st.waiting.empty()) {
+    const auto job = st.waiting.front();
+    st.waiting.pop_front();
+    msg::stop_request r;
+    r.hdr = st.bus->header();
+    r.hdr.from = "maintenance";
+    r.job = job;
+    r.reason = msg::stop_reason::maintenance;
+    r.comment = "maintenance " + st.mode.id + (st.mode.reason.empty() ? "" : ": " + st.mode.reason);
+    st.mode.stopping[job] = "";  // the slot is taken from the request on
+    self->request(st.registry, defaults::jobs::start_timeout, r)
+        .then(
+            [self, job](const std::string& text) {
+              auto j = json::parse(text, nullptr, false);
+              auto& stopping = self->state.mode.stopping;
+              if (auto it = stopping.find(job);
+                  it != stopping.end() && j.is_object() && j["stop"].is_object())
+                it->second = j["stop"].value("id", "");
+              persist_or_log(self);
+            },
+            [self, job](const caf::error& err) {
+              // Ended or stopped meanwhile: nothing to stop, and the slot is free again.
+              spdlog::info("maintenance: job {} not stopped: {}", job, message_of(err));
+              self->state.mode.stopping.erase(job);
+              pump(self);
+            });
+  }
+}
+
+/// A job's state changed: a stop of ours that settled frees its slot.
+void on_state(self_ptr self, const msg::job_state_changed& c) {
+  auto& st = self->state;
+  auto it = st.mode.stopping.find(c.job);
+  if (it == st.mode.stopping.end() || !settled(c.state)) return;
+  const bool ours = it->second.empty() || it->second == c.stop_id;
+  st.mode.stopping.erase(it);
+  if (c.state == job_state::stopped && ours) {
+    st.mode.stopped.push_back(c.job);
+    if (!st.mode.enabled && st.mode.resume_after) st.mode.to_resume.push_back(c.job);
+  }
+  persist_or_log(self);
+  if (!st.mode.enabled && std::ranges::find(st.mode.to_resume, c.job) != st.mode.to_resume.end())
+    resume(self, c.job);
+  pump(self);
+}
+
+/// Asks the registry for every job, then stops the active ones in scope and carries on the
+/// stops and resumes that a restart interrupted.
+void survey(self_ptr self) {
+  self->request(self->state.registry, defaults::jobs::start_timeout, list_atom::value)
+      .then(
+          [self](const std::string& text) {
+            auto& st = self->state;
+            auto jobs = json::parse(text, nullptr, false);
+            if (!jobs.is_array()) return;
+            st.waiting.clear();
+            // A stop whose job is gone (deleted meanwhile) never settles: free its slot.
+            std::set<std::string> listed;
+            for (const auto& j : jobs) listed.insert(j.value("id", ""));
+            if (std::erase_if(st.mode.stopping,
+                              [&](const auto& e) { return !listed.contains(e.first); }) > 0)
+              persist_or_log(self);
+            for (const auto& j : jobs) {
+              const auto id = j.value("id", ""), vma = j.value("vma", "");
+              auto state = msg::parse_enum<job_state>(j.value("state", ""));
+              if (!state) continue;
+              msg::job_state_changed c{{}, id, *state, j.value("stop_id", ""), {}};
+              if (st.mode.stopping.contains(id))
+                on_state(self, c);  // settled while we were away
+              else if (st.mode.enabled && st.mode.covers(vma) && active(*state))
+                st.waiting.push_back(id);
+            }
+            for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
+            pump(self);
+          },
+          [](const caf::error& err) {
+            spdlog::error("maintenance: the registry did not list the jobs: {}", message_of(err));
+          });
+}
+
+caf::result<std::string> turn_on(self_ptr self, const msg::maintenance& m) {
+  auto& st = self->state;
+  const auto parallel = m.max_parallel ? m.max_parallel : defaults::maintenance::max_parallel;
+  if (st.mode.enabled) {
+    if (m.scope != st.mode.scope)
+      return make_error(errc::conflict, "maintenance mode is already on for " + st.mode.scope +
+                                            "; turn it off before changing the scope");
+    const auto before = st.mode;
+    st.mode.reason = m.reason;
+    st.mode.max_parallel = parallel;
+    if (auto err = persist(self)) {
+      st.mode = before;
+      return err;
+    }
+    pump(self);
+    return reply(st);
+  }
+  const auto before = st.mode;
+  maintenance_mode on;
+  on.enabled = true;
+  on.id = new_maintenance_id();
+  on.reason = m.reason;
+  on.scope = m.scope;
+  on.max_parallel = parallel;
+  on.since_ms = unix_ms();
+  on.requested_by = m.hdr.from;
+  on.stopping = before.stopping;  // stops of an earlier maintenance still settling
+  st.mode = std::move(on);
+  if (auto err = persist(self)) {
+    st.mode = before;
+    return err;
+  }
+  spdlog::info("maintenance {} on ({}){}{}", st.mode.id, st.mode.scope,
+               st.mode.reason.empty() ? "" : ": ", st.mode.reason);
+  announce(self);
+  survey(self);
+  return reply(st);
+}
+
+caf::result<std::string> turn_off(self_ptr self, const msg::maintenance& m) {
+  auto& st = self->state;
+  if (!st.mode.enabled) return reply(st);
+  const auto before = st.mode;
+  st.mode.enabled = false;
+  st.mode.resume_after = m.resume_after;
+  if (m.resume_after) st.mode.to_resume = st.mode.stopped;
+  if (auto err = persist(self)) {
+    st.mode = before;
+    return err;
+  }
+  st.waiting.clear();
+  spdlog::info("maintenance {} off; {} job(s) to resume", st.mode.id, st.mode.to_resume.size());
+  announce(self);
+  for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
+  return reply(st);
+}
+
+caf::result<std::string> on_switch(self_ptr self, const msg::maintenance& m) {
+  if (auto ok = check_switch(m); !ok) return make_error(errc::invalid, ok.error());
+  return m.enabled ? turn_on(self, m) : turn_off(self, m);
+}
+
+void on_envelope(self_ptr self, const bus::envelope& e) {
+  auto message = msg::decode_any(e.data);
+  if (!message) return;
+  if (auto* c = std::get_if<msg::job_state_changed>(&*message)) {
+    on_state(self, *c);
+  } else if (auto* m = std::get_if<msg::maintenance>(&*message)) {
+    if (self->state.own_switches.erase(m->hdr.id) == 0) (void)on_switch(self, *m);
+  }
+}
+
+caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor registry,
+                          std::shared_ptr<document_bucket> settings,
+                          std::function<void(const std::string&)> changed) {
+  auto& st = self->state;
+  st.changed = std::move(changed);
+  log_stray_errors(self, "maintenance");
+  st.bus = std::move(bus);
+  st.registry = std::move(registry);
+  st.settings = std::move(settings);
+  // Read before anything else runs, and the gate closed again at once: the registry recovers
+  // its jobs after this actor has answered its first request (see cmd/oma_node.cpp).
+  if (auto stored = st.settings->get(defaults::maintenance::settings_key); !stored) {
+    spdlog::error("maintenance: the stored mode cannot be read: {}", stored.error().message);
+  } else if (*stored) {
+    if (auto m = maintenance_from_json(**stored))
+      st.mode = std::move(*m);
+    else
+      spdlog::error("maintenance: the stored mode is damaged ({}); taken as off", m.error());
+  }
+  if (st.mode.enabled)
+    self->send(st.registry, gate_atom::value, true, st.mode.scope, st.mode.reason);
+  const auto& s = st.bus->subjects();
+  for (const auto& pattern : {s.maintenance(), s.all_states()}) {
+    auto sub =
+        bus::subscribe_actor(st.bus->transport(), pattern, caf::actor_cast<caf::actor>(self));
+    if (!sub) {
+      spdlog::error("maintenance: cannot subscribe to {}: {}", pattern, sub.error().message);
+      self->quit(make_error(errc::internal, "maintenance: subscribe: " + sub.error().message));
+      return {};
+    }
+    st.subscriptions.push_back(std::move(*sub));
+  }
+  return {
+      [self](get_atom) { return reply(self->state); },
+      [self](const msg::maintenance& m) { return on_switch(self, m); },
+      [self](start_atom) {
+        if (self->state.mode.enabled || !self->state.mode.to_resume.empty() ||
+            !self->state.mode.stopping.empty())
+          survey(self);
+      },
+      [self](const bus::envelope& e) { on_envelope(self, e); },
+      [self](shutdown_atom) {
+        self->state.subscriptions.clear();
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
+                             caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             std::function<void(const std::string&)> changed) {
+  return system.spawn(maintenance, std::move(bus), std::move(registry), std::move(settings),
+                      std::move(changed));
+}
+
+}  // namespace mk::actors

@@ -1,0 +1,229 @@
+#include "oma/volume_actor.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/errors.hpp"
+#include "actors/participant.hpp"
+#include "messages/caf_types.hpp"
+#include "messages/text.hpp"
+#include "models/ids.hpp"
+#include "nbd/endpoint.hpp"
+
+namespace mk::actors {
+
+namespace {
+
+struct volume_actor_state {
+  std::shared_ptr<bus_link> bus;
+  std::shared_ptr<volumes::volume_backend> backend;
+  volume_actor_options options;
+  stop_answers answers{msg::participant::volume};
+  bus::subscription stops;
+  static inline const char* name = "volume";
+};
+
+using self_ptr = caf::stateful_actor<volume_actor_state>*;
+
+/// The backend's kinds as the API's: a busy or existing volume is a state conflict.
+caf::error to_caf(const volumes::error& e) {
+  switch (e.code) {
+    case volumes::errc::invalid:
+      return make_error(errc::invalid, e.message);
+    case volumes::errc::not_found:
+      return make_error(errc::not_found, e.message);
+    case volumes::errc::exists:
+    case volumes::errc::busy:
+      return make_error(errc::conflict, e.message);
+    case volumes::errc::timeout:
+    case volumes::errc::system:
+      break;
+  }
+  return make_error(errc::internal, e.message);
+}
+
+/// The size of the source disk, asked over NBD (or of a local file), bounded by `timeout`.
+/// The endpoint's messages name it ("source nbd+unix:///...: cannot connect: ...").
+caf::expected<std::uint64_t> source_size(const std::string& source,
+                                         std::chrono::milliseconds timeout) {
+  try {
+    auto spec = nbd::parse_endpoint(source, nbd::role::source);
+    if (!spec) return make_error(errc::invalid, spec.error().message);
+    const nbd::open_options opts{.connections = 1,
+                                 .io_timeout_s = static_cast<double>(timeout.count()) / 1000.0,
+                                 .stop_fd = -1,
+                                 .source_size = 0};
+    auto ep = nbd::open_endpoint(*spec, nbd::role::source, opts);
+    if (!ep) return make_error(errc::internal, ep.error().message);
+    const auto size = (*ep)->size();
+    (*ep)->close(static_cast<int>(timeout.count()));
+    return size;
+  } catch (const std::exception& e) {
+    // libnbd is C; what can throw here is the standard library (allocation).
+    return make_error(errc::internal, "source " + source + ": " + e.what());
+  }
+}
+
+/// Bytes the file system holds for a volume's data (st_blocks); nothing for a path that is
+/// not a local file.
+std::optional<std::uint64_t> allocated(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_blocks) * 512u;
+}
+
+std::string allocated_text(const volumes::volume_info& v) {
+  const auto bytes = allocated(v.path);
+  return bytes ? ", " + msg::human_bytes(*bytes) + " allocated" : "";
+}
+
+caf::result<std::string, std::uint64_t> attach(self_ptr self, const std::string& id,
+                                               const std::string& source) {
+  auto& st = self->state;
+  if (!msg::valid_id(id)) return make_error(errc::invalid, "invalid volume id \"" + id + "\"");
+  auto info = st.backend->info(id);
+  if (!info && info.error().code != volumes::errc::not_found) return to_caf(info.error());
+  // Asked for an existing volume too: a resume must write to a volume of the same disk.
+  auto size = source_size(source, st.options.probe_timeout);
+  if (!size)
+    return make_error(code_of(size.error()),
+                      "volume " + id + ": size of the source: " + message_of(size.error()));
+  if (*size == 0) return make_error(errc::invalid, "volume " + id + ": the source is empty");
+  if (info) {
+    if (info->size != *size) {
+      return make_error(errc::conflict, "volume " + id + " holds " + std::to_string(info->size) +
+                                            " bytes, the source " + source + " " +
+                                            std::to_string(*size));
+    }
+  } else {
+    auto created = st.backend->create(id, *size);
+    if (!created) return to_caf(created.error());
+    spdlog::info("volume {}: created, {} bytes", id, *size);
+  }
+  auto uri = st.backend->attach(id);
+  if (!uri) return to_caf(uri.error());
+  return caf::result<std::string, std::uint64_t>(std::move(*uri), *size);
+}
+
+// The reply is a message holding caf::unit, which `.then([](caf::unit_t) {})` (the job
+// actor's) matches. CAF 0.17 turns a returned unit or void into an empty message, which only
+// a handler without arguments would match, so the message is made here.
+caf::result<caf::message> finish(self_ptr self, const std::string& id, bool complete,
+                                 const std::string& checkpoint) {
+  auto& st = self->state;
+  auto info = st.backend->info(id);
+  if (!info) return to_caf(info.error());
+  if (auto r = st.backend->detach(id, true); !r) return to_caf(r.error());
+  if (info->state != volumes::volume_state::complete) {
+    auto marked =
+        complete ? st.backend->mark_complete(id) : st.backend->mark_partial(id, checkpoint);
+    if (!marked) return to_caf(marked.error());
+  }
+  return caf::make_message(caf::unit);
+}
+
+caf::result<std::string> get(self_ptr self, const std::string& id) {
+  auto info = self->state.backend->info(id);
+  if (!info) return to_caf(info.error());
+  return nlohmann::json{{"id", info->id},
+                        {"state", volumes::to_string(info->state)},
+                        {"size", info->size},
+                        {"path", info->path.string()}}
+      .dump();
+}
+
+/// Phase 2 of a stop with volumes `keep`: flushed, detached, resumable.
+std::pair<msg::outcome, std::string> keep(self_ptr self, const msg::stop_request& stop) {
+  auto& backend = *self->state.backend;
+  const auto id = volume_id_for(stop.job);
+  auto info = backend.info(id);
+  if (!info && info.error().code == volumes::errc::not_found)
+    return {msg::outcome::ok, "no volume"};
+  if (!info) return {msg::outcome::failed, info.error().message};
+  if (info->state != volumes::volume_state::complete && !msg::valid_id(stop.vma)) {
+    // Checked before acting: a volume marked partial without its checkpoint could not resume.
+    return {msg::outcome::failed, "volume " + id +
+                                      ": the stop names no agent, so the "
+                                      "checkpoint of the mover cannot be referenced"};
+  }
+  if (auto r = backend.detach(id, true); !r) return {msg::outcome::failed, r.error().message};
+  if (info->state == volumes::volume_state::complete)
+    return {msg::outcome::ok, "kept, complete" + allocated_text(*info)};
+  if (auto r = backend.mark_partial(id, checkpoint_ref(stop.vma, stop.job)); !r)
+    return {msg::outcome::failed, r.error().message};
+  return {msg::outcome::ok, "kept as partial" + allocated_text(*info)};
+}
+
+/// Phase 2 of a stop with volumes `delete`.
+std::pair<msg::outcome, std::string> remove(self_ptr self, const msg::stop_request& stop) {
+  auto& backend = *self->state.backend;
+  const auto id = volume_id_for(stop.job);
+  auto info = backend.info(id);
+  if (!info && info.error().code == volumes::errc::not_found)
+    return {msg::outcome::ok, "no volume"};
+  if (!info) return {msg::outcome::failed, info.error().message};
+  // No flush: the data goes.
+  if (auto r = backend.detach(id, false); !r) return {msg::outcome::failed, r.error().message};
+  if (auto r = backend.remove(id); !r) return {msg::outcome::failed, r.error().message};
+  return {msg::outcome::ok, "deleted"};
+}
+
+void on_stop(self_ptr self, const bus::envelope& e) {
+  auto& st = self->state;
+  auto stop = st.answers.take(*st.bus, e);
+  if (!stop) return;
+  auto [result, detail] =
+      stop->volumes == msg::volume_action::keep ? keep(self, *stop) : remove(self, *stop);
+  spdlog::info("volume: stop {} of job {}: {} ({})", stop->stop_id, stop->job, msg::name_of(result),
+               detail);
+  st.answers.confirm(*st.bus, *stop, result, std::move(detail));
+}
+
+caf::behavior volume_actor(self_ptr self, std::shared_ptr<bus_link> bus,
+                           std::shared_ptr<volumes::volume_backend> backend,
+                           volume_actor_options options) {
+  auto& st = self->state;
+  st.bus = std::move(bus);
+  st.backend = std::move(backend);
+  st.options = options;
+  auto sub = subscribe_stops(*st.bus, caf::actor_cast<caf::actor>(self));
+  if (!sub) {
+    // Without its stops the volume could never be kept or deleted: every stop would miss its
+    // deadline. Better to end loudly at start.
+    spdlog::error("volume: cannot subscribe to stops: {}", sub.error().message);
+    self->quit(make_error(errc::internal, "volume: subscribe: " + sub.error().message));
+    return {};
+  }
+  st.stops = std::move(*sub);
+  log_stray_errors(self, "volume");
+  return {
+      [self](attach_atom, const std::string& id, const std::string& source) {
+        return attach(self, id, source);
+      },
+      [self](finish_atom, const std::string& id, bool complete, const std::string& checkpoint) {
+        return finish(self, id, complete, checkpoint);
+      },
+      [self](get_atom, const std::string& id) { return get(self, id); },
+      [self](const bus::envelope& e) { on_stop(self, e); },
+      [self](shutdown_atom) {
+        self->state.stops.reset();
+        self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
+                              std::shared_ptr<volumes::volume_backend> backend,
+                              volume_actor_options options) {
+  if (options.detached)
+    return system.spawn<caf::detached>(volume_actor, std::move(bus), std::move(backend), options);
+  return system.spawn(volume_actor, std::move(bus), std::move(backend), options);
+}
+
+}  // namespace mk::actors
