@@ -15,11 +15,10 @@ namespace mk::actors {
 
 namespace {
 
-using vma::errc;
 using json = nlohmann::json;
 
 vma::result<> fsync_dir(const std::filesystem::path& dir) {
-  if (auto r = sys::fsync_dir(dir); !r) return vma::fail(errc::system, r.error().message);
+  if (auto r = sys::fsync_dir(dir); !r) return vma::fail(vma::errc::system, r.error().message);
   return {};
 }
 
@@ -64,21 +63,21 @@ bool field(const json& j, const char* key, T& out) {
 }  // namespace
 
 vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r) {
-  if (!msg::valid_id(r.job)) return vma::fail(errc::invalid, "mover record: bad job id");
+  if (!msg::valid_id(r.job)) return vma::fail(vma::errc::invalid, "mover record: bad job id");
   const std::string text = to_json(r).dump() + "\n";
   if (auto w = sys::write_file_atomically(dir / (r.job + ".json"), text, 0600); !w)
-    return vma::fail(errc::system, w.error().message);
+    return vma::fail(vma::errc::system, w.error().message);
   return {};
 }
 
 vma::result<mover_record> read_mover_record(const std::filesystem::path& path) {
   std::ifstream in(path);
-  if (!in) return vma::fail_errno(errc::system, "open " + path.string(), errno);
+  if (!in) return vma::fail_errno(vma::errc::system, "open " + path.string(), errno);
   std::stringstream text;
   text << in.rdbuf();
   const auto j = json::parse(text.str(), nullptr, false);
   const auto bad = [&path](const std::string& why) {
-    return vma::fail(errc::invalid, "mover record " + path.string() + ": " + why);
+    return vma::fail(vma::errc::invalid, "mover record " + path.string() + ": " + why);
   };
   if (!j.is_object()) return bad("not a JSON object");
   mover_record r;
@@ -122,7 +121,7 @@ vma::result<std::vector<mover_record>> read_mover_records(const std::filesystem:
   std::filesystem::directory_iterator it(dir, ec);
   if (ec) {
     if (ec == std::errc::no_such_file_or_directory) return out;
-    return vma::fail(errc::system, "read " + dir.string() + ": " + ec.message());
+    return vma::fail(vma::errc::system, "read " + dir.string() + ": " + ec.message());
   }
   for (const auto& entry : it) {
     if (entry.path().extension() != ".json") continue;  // *.json.tmp: a write that crashed
@@ -155,11 +154,11 @@ std::string describe_checkpoint(const checkpoint_view& v) {
 }
 
 vma::result<> remove_mover_record(const std::filesystem::path& dir, const std::string& job) {
-  if (!msg::valid_id(job)) return vma::fail(errc::invalid, "mover record: bad job id");
+  if (!msg::valid_id(job)) return vma::fail(vma::errc::invalid, "mover record: bad job id");
   const auto path = dir / (job + ".json");
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return {};
-    return vma::fail_errno(errc::system, "remove " + path.string(), errno);
+    return vma::fail_errno(vma::errc::system, "remove " + path.string(), errno);
   }
   return fsync_dir(dir);
 }

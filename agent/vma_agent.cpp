@@ -18,7 +18,7 @@ namespace mk::actors {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<vma_agent_state>*;
+using agent_self = caf::stateful_actor<vma_agent_state>*;
 namespace dv = defaults::vma;
 
 bool is_nbd_uri(std::string_view s) {
@@ -64,7 +64,7 @@ std::filesystem::path sub(const vma_agent_options& o, std::string_view name) {
 }
 
 /// Publishes the `exited` progress of a mover that ended while no vma_process watched it.
-void publish_exited(self_ptr self, const msg::mover_info& info, std::uint64_t bytes_total) {
+void publish_exited(agent_self self, const msg::mover_info& info, std::uint64_t bytes_total) {
   auto& st = self->state;
   msg::progress p;
   p.job = info.job;
@@ -76,7 +76,7 @@ void publish_exited(self_ptr self, const msg::mover_info& info, std::uint64_t by
   if (auto subject = st.bus->subjects().job_progress(info.job)) (void)st.bus->publish(*subject, p);
 }
 
-void spawn_process(self_ptr self, const mover_record& rec,
+void spawn_process(agent_self self, const mover_record& rec,
                    std::shared_ptr<vma::mover_process> mover) {
   auto& st = self->state;
   vma_process_args args;
@@ -105,7 +105,7 @@ void spawn_process(self_ptr self, const mover_record& rec,
 /// A persisted mover, at start or after its vma_process went away without a word: adopted
 /// again if it still runs, else remembered as ended (from its checkpoint, the exit status being
 /// lost) and announced with an `exited` progress.
-void recover(self_ptr self, mover_record rec) {
+void recover(agent_self self, mover_record rec) {
   auto& st = self->state;
   if (rec.ended) {
     const auto age = std::chrono::milliseconds(unix_ms() - rec.ended->ended_at);
@@ -151,7 +151,7 @@ void recover(self_ptr self, mover_record rec) {
   publish_exited(self, st.ended[rec.job].info, view.cp ? view.cp->source_size : 0);
 }
 
-void reply_start(self_ptr self, const bus::envelope& e, msg::start_mover_reply r) {
+void reply_start(agent_self self, const bus::envelope& e, msg::start_mover_reply r) {
   if (e.reply.empty()) {
     spdlog::warn("{}: a start for job {} without a reply subject", self->state.bus->from(), r.job);
     return;
@@ -160,7 +160,7 @@ void reply_start(self_ptr self, const bus::envelope& e, msg::start_mover_reply r
 }
 
 /// Starts the job's mover; the pid, or why not.
-expected<std::int64_t, std::string> start_mover(self_ptr self, const msg::start_mover& req) {
+expected<std::int64_t, std::string> start_mover(agent_self self, const msg::start_mover& req) {
   auto& st = self->state;
   const auto cp = st.checkpoint_path(req.checkpoint);
   std::error_code ec;
@@ -194,7 +194,7 @@ expected<std::int64_t, std::string> start_mover(self_ptr self, const msg::start_
   return rec.id.pid;
 }
 
-void on_start(self_ptr self, const bus::envelope& e) {
+void on_start(agent_self self, const bus::envelope& e) {
   msg::start_mover_reply r;
   auto req = msg::decode<msg::start_mover>(e.data);
   if (!req) {
@@ -239,7 +239,7 @@ std::vector<msg::mover_info> movers(const vma_agent_state& st) {
   return out;
 }
 
-void on_status(self_ptr self, const bus::envelope& e) {
+void on_status(agent_self self, const bus::envelope& e) {
   auto& st = self->state;
   if (auto req = msg::decode<msg::vma_status_request>(e.data); !req) {
     spdlog::warn("{}: dropped a malformed status request: {}", st.bus->from(), req.error().message);
@@ -254,7 +254,7 @@ void on_status(self_ptr self, const bus::envelope& e) {
 }
 
 /// A stop for a job whose mover this agent does not supervise (any more).
-void answer_not_running(self_ptr self, const msg::stop_request& req) {
+void answer_not_running(agent_self self, const msg::stop_request& req) {
   auto& st = self->state;
   auto it = st.ended.find(req.job);
   if (it == st.ended.end()) {
@@ -270,7 +270,7 @@ void answer_not_running(self_ptr self, const msg::stop_request& req) {
                      "exited earlier: " + it->second.info.detail, it->second.completed);
 }
 
-void on_stop(self_ptr self, const bus::envelope& e) {
+void on_stop(agent_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto req = st.answers.accept(e);
   if (!req || req->vma != st.opts.id) return;
@@ -294,7 +294,7 @@ void on_stop(self_ptr self, const bus::envelope& e) {
             });
 }
 
-void on_envelope(self_ptr self, const bus::envelope& e) {
+void on_envelope(agent_self self, const bus::envelope& e) {
   auto& st = self->state;
   if (e.subject == st.start_subject) return on_start(self, e);
   if (e.subject == st.status_subject) return on_status(self, e);
@@ -303,7 +303,7 @@ void on_envelope(self_ptr self, const bus::envelope& e) {
 
 /// Records a mover's end, then publishes its vma_process's last word: in this order, whoever
 /// hears the confirmation or the `exited` progress and starts the job again finds it ended.
-void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
+void on_exited(agent_self self, const caf::actor& child, msg::mover_info& info,
                msg::stop_confirm& answer, bool completed, const msg::progress& exited) {
   auto& st = self->state;
   const auto publish = [&] {
@@ -336,7 +336,7 @@ void on_exited(self_ptr self, const caf::actor& child, msg::mover_info& info,
 
 /// Forgets the ended movers past their retention, record and all: a long-running agent that
 /// ran thousands of movers lists only those of the last days.
-void prune_ended(self_ptr self) {
+void prune_ended(agent_self self) {
   auto& st = self->state;
   const auto now = unix_ms();
   for (auto it = st.ended.begin(); it != st.ended.end();) {
@@ -350,7 +350,7 @@ void prune_ended(self_ptr self) {
   }
 }
 
-void on_down(self_ptr self, const caf::down_msg& dm) {
+void on_down(agent_self self, const caf::down_msg& dm) {
   auto& st = self->state;
   auto it = std::find_if(st.running.begin(), st.running.end(),
                          [&](const auto& kv) { return kv.second.actor.address() == dm.source; });

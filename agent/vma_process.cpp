@@ -15,7 +15,7 @@ namespace mk::actors {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<vma_process_state>*;
+using process_self = caf::stateful_actor<vma_process_state>*;
 using clock = vma_process_state::clock;
 
 /// The last lines of the mover's stderr log (the log is appended across runs; its end is
@@ -141,7 +141,7 @@ std::optional<msg::progress> current_progress(vma_process_state& st, clock::time
 
 /// Publishes the progress at most every `progress_interval`; a final one only if it says
 /// something new.
-void publish_progress(self_ptr self, bool final) {
+void publish_progress(process_self self, bool final) {
   auto& st = self->state;
   const auto now = clock::now();
   if (!final && st.last && now - st.last_sent < st.args.progress_interval) return;
@@ -157,7 +157,7 @@ void publish_progress(self_ptr self, bool final) {
 }
 
 /// The mover has ended: confirm the stop, or report the exit; tell the agent; quit.
-void finish(self_ptr self, const vma::outcome& o) {
+void finish(process_self self, const vma::outcome& o) {
   auto& st = self->state;
   if (st.done) return;
   st.done = true;
@@ -203,13 +203,13 @@ void finish(self_ptr self, const vma::outcome& o) {
   self->quit();
 }
 
-void arm_tick(self_ptr self) {
+void arm_tick(process_self self) {
   auto& st = self->state;
   const auto every = st.stopping ? st.args.stop_tick_interval : st.args.tick_interval;
   self->delayed_send(self, every, tick_atom::value, st.tick_generation);
 }
 
-void on_tick(self_ptr self, std::uint64_t generation) {
+void on_tick(process_self self, std::uint64_t generation) {
   auto& st = self->state;
   if (st.done || generation != st.tick_generation) return;
   auto ended = st.args.mover->tick();
@@ -223,7 +223,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   arm_tick(self);
 }
 
-void on_stop(self_ptr self, const msg::stop_request& req) {
+void on_stop(process_self self, const msg::stop_request& req) {
   auto& st = self->state;
   if (st.done || req.job != st.args.job) return;
   if (const auto* a = st.answers.answered(req.job, req.stop_id)) {

@@ -14,7 +14,10 @@ namespace {
 
 namespace d = defaults::copy;
 
-enum exit_status { completed = 0, error = 1, usage = 2, stopped = 3 };
+/// `migratekit copy`'s exit status.
+namespace copy_exit {
+constexpr int completed = 0, error = 1, usage = 2, stopped = 3;
+}
 
 struct copy_args {
   nbd::copy_options opts{.source = {},
@@ -48,24 +51,24 @@ int run(copy_args& a, const CLI::Option* progress_opt) {
     const auto& e = report.error();
     if (e.code == nbd::errc::stopped) {
       spdlog::info("stopped before the copy began: {}", e.message);
-      return stopped;
+      return copy_exit::stopped;
     }
     spdlog::error("{}", e.message);
-    return e.code == nbd::errc::usage ? usage : error;
+    return e.code == nbd::errc::usage ? copy_exit::usage : copy_exit::error;
   }
   switch (report->state) {
     case nbd::copy_state::completed:
       spdlog::info("completed: {} bytes, {} skipped as holes or zeroes", report->bytes_total,
                    report->bytes_skipped);
-      return completed;
+      return copy_exit::completed;
     case nbd::copy_state::stopped:
       if (report->err) spdlog::warn("{}", report->err->message);
       spdlog::info("stopped at {} of {} bytes; checkpoint saved", report->bytes_done,
                    report->bytes_total);
-      return stopped;
+      return copy_exit::stopped;
     default:
       spdlog::error("{}", report->err ? report->err->message : "failed");
-      return error;
+      return copy_exit::error;
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <expected>
 #include <string>
 
 /// What the long-running subcommands (`oma`, `vma`, `up`) share: how they take SIGINT and
@@ -28,6 +29,11 @@ struct start_error {
   int exit_code = 1;
   std::string message;
 };
+
+/// A start that failed with `exit_code`, saying why.
+inline std::unexpected<start_error> start_failed(int exit_code, std::string message) {
+  return std::unexpected<start_error>(start_error{exit_code, std::move(message)});
+}
 
 /// Actors and NATS log from many threads: replaces the default logger with a thread-safe one
 /// whose lines name the subcommand.

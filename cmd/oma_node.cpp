@@ -36,10 +36,6 @@ std::shared_ptr<bus::state_store> open_state(bus::nats_transport& t, const std::
   }
 }
 
-unexpected<start_error> failed(int exit_code, std::string message) {
-  return unexpected<start_error>(start_error{exit_code, std::move(message)});
-}
-
 }  // namespace
 
 void add_oma_node_options(CLI::App& cmd, oma_node_options& o) {
@@ -64,13 +60,13 @@ expected<std::unique_ptr<oma_node>, start_error> oma_node::start(const oma_node_
 
 expected<void, start_error> oma_node::run(const oma_node_options& o) {
   if (!bus::valid_prefix(o.prefix))
-    return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
+    return start_failed(2, "--prefix " + o.prefix + ": not a subject prefix");
   if (!(o.grace_s > 0 && o.grace_s <= 24 * 3600))
-    return failed(
+    return start_failed(
         2, "--grace " + std::to_string(o.grace_s) + ": between 0 and 86400 seconds expected");
   const auto data_dir = std::filesystem::absolute(o.data_dir);
   auto lock = folder_lock::take(data_dir, "oma");
-  if (!lock) return failed(1, lock.error());
+  if (!lock) return start_failed(1, lock.error());
   lock_ = std::move(*lock);
 
   bus::nats_options nats;
@@ -78,22 +74,23 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   nats.name = "oma";
   nats.retry_on_failed_connect = true;
   auto connected = bus::nats_transport::connect(nats);
-  if (!connected) return failed(1, connected.error().message);
+  if (!connected) return start_failed(1, connected.error().message);
   transport_ = std::move(*connected);
   state_ = open_state(*transport_, o.prefix);
   if (!state_)
-    return failed(1,
-                  "the JetStream state could not be opened; is JetStream enabled on the server "
-                  "and are these the oma role's credentials?");
+    return start_failed(
+        1,
+        "the JetStream state could not be opened; is JetStream enabled on the server "
+        "and are these the oma role's credentials?");
   volumes::local_backend_options vopts;
   vopts.data_dir = data_dir;
   auto backend = volumes::local_backend::open(vopts);
-  if (!backend) return failed(1, "volumes: " + backend.error().message);
+  if (!backend) return start_failed(1, "volumes: " + backend.error().message);
   for (const auto& damaged : (*backend)->damaged())
     spdlog::error("{} (left as it is; its job fails when it uses it)", damaged);
   volumes_ = std::move(*backend);
   auto token = api::load_or_create_token(data_dir);
-  if (!token) return failed(1, "the API token: " + token.error());
+  if (!token) return start_failed(1, "the API token: " + token.error());
   token_ = std::move(*token);
 
   config_ = std::make_unique<actors::actor_config>();
@@ -120,7 +117,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     caf::error not_ready;
     self->request(maintenance_, defaults::jobs::start_timeout, actors::get_atom::value)
         .receive([](const std::string&) {}, [&not_ready](const caf::error& e) { not_ready = e; });
-    if (not_ready) return failed(1, "maintenance mode: " + caf::to_string(not_ready));
+    if (not_ready) return start_failed(1, "maintenance mode: " + caf::to_string(not_ready));
   }
   poller_ = actors::spawn_poller(*system_, link_, registry_, {});
   actors::scheduler_options sopts;
@@ -163,10 +160,10 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   api_options.listen = o.listen;
   api_options.token = token_;
   auto server = api::server::start(*system_, std::move(api_options), std::move(api_deps));
-  if (!server) return failed(1, "the REST API on " + o.listen + ": " + server.error());
+  if (!server) return start_failed(1, "the REST API on " + o.listen + ": " + server.error());
   api_ = std::move(*server);
   if (auto written = api::write_api_url(data_dir, api_->url()); !written)
-    return failed(1, written.error());
+    return start_failed(1, written.error());
   spdlog::info("oma up: data {}, subjects {}.>, API {}", data_dir.string(), o.prefix, api_->url());
   return {};
 }

@@ -14,14 +14,6 @@
 
 namespace mk::cmd {
 
-namespace {
-
-unexpected<start_error> failed(int exit_code, std::string message) {
-  return unexpected<start_error>(start_error{exit_code, std::move(message)});
-}
-
-}  // namespace
-
 expected<std::unique_ptr<vma_node>, start_error> vma_node::start(vma_node_options options) {
   std::unique_ptr<vma_node> node(new vma_node());
   if (auto r = node->run(std::move(options)); !r)
@@ -32,25 +24,25 @@ expected<std::unique_ptr<vma_node>, start_error> vma_node::start(vma_node_option
 expected<void, start_error> vma_node::run(vma_node_options a) {
   auto& o = a.agent;
   if (!msg::valid_id(o.id))
-    return failed(2, "--id " + o.id + ": not a valid id (^[a-z0-9][a-z0-9-]{0,62}$)");
+    return start_failed(2, "--id " + o.id + ": not a valid id (^[a-z0-9][a-z0-9-]{0,62}$)");
   if (!bus::valid_prefix(o.prefix))
-    return failed(2, "--prefix " + o.prefix + ": not a subject prefix");
+    return start_failed(2, "--prefix " + o.prefix + ": not a subject prefix");
   o.data_dir = std::filesystem::absolute(a.data_dir);
   auto lock = folder_lock::take(o.data_dir, "vma");
-  if (!lock) return failed(1, lock.error());
+  if (!lock) return start_failed(1, lock.error());
   lock_ = std::move(*lock);
   for (const auto& root : a.source_roots) o.source_roots.push_back(std::filesystem::absolute(root));
   std::error_code ec;
   // Movers run this very program; the link names it even if PATH would find another.
   o.binary = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return failed(1, "cannot find my own executable: /proc/self/exe: " + ec.message());
+  if (ec) return start_failed(1, "cannot find my own executable: /proc/self/exe: " + ec.message());
 
   bus::nats_options nats;
   nats.url = a.nats_url;
   nats.name = "vma " + o.id;
   nats.retry_on_failed_connect = true;  // an agent may start before its server
   auto connected = bus::nats_transport::connect(nats);
-  if (!connected) return failed(1, connected.error().message);
+  if (!connected) return start_failed(1, connected.error().message);
   transport_ = std::move(*connected);
 
   config_ = std::make_unique<actors::actor_config>();
@@ -70,7 +62,7 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   self->request(agent_, defaults::jobs::start_timeout, msg::progress{})
       .receive([] {}, [&not_ready](const caf::error& err) { not_ready = err; });
   if (not_ready)
-    return failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));
+    return start_failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));
   spdlog::info("vma agent {} up: data {}", o.id, o.data_dir.string());
   return {};
 }

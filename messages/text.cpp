@@ -18,10 +18,10 @@ bool printable(std::string_view text) {
   return true;
 }
 
-std::string human_bytes(std::uint64_t bytes) {
+std::string human_bytes(std::uint64_t n) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  if (bytes < 1024) return std::to_string(bytes) + " B";
-  double value = static_cast<double>(bytes);
+  if (n < 1024) return std::to_string(n) + " B";
+  double value = static_cast<double>(n);
   std::size_t unit = 0;
   while (value >= 1024.0 && unit + 1 < std::size(units)) {
     value /= 1024.0;

@@ -34,7 +34,7 @@ struct maintenance_state {
   static inline const char* name = "maintenance";
 };
 
-using self_ptr = caf::stateful_actor<maintenance_state>*;
+using maintenance_self = caf::stateful_actor<maintenance_state>*;
 
 bool active(job_state s) {
   return s == job_state::queued || s == job_state::starting || s == job_state::replicating;
@@ -52,7 +52,7 @@ std::string reply(const maintenance_state& st) {
 }
 
 /// Stored before anyone acts on it; a failure is reported (the caller refuses the switch).
-caf::error persist(self_ptr self) {
+caf::error persist(maintenance_self self) {
   auto& st = self->state;
   const auto text = reply(st);  // stored as shown: `waiting` is ignored when read back
   auto r = st.settings->put(defaults::maintenance::settings_key, text);
@@ -61,11 +61,11 @@ caf::error persist(self_ptr self) {
   return caf::none;
 }
 
-void persist_or_log(self_ptr self) {
+void persist_or_log(maintenance_self self) {
   if (auto err = persist(self)) spdlog::error("{}", message_of(err));
 }
 
-void announce(self_ptr self) {
+void announce(maintenance_self self) {
   auto& st = self->state;
   msg::maintenance m;
   m.hdr = st.bus->header();
@@ -79,7 +79,7 @@ void announce(self_ptr self) {
   self->send(st.registry, gate_atom::value, st.mode.enabled, st.mode.scope, st.mode.reason);
 }
 
-void resume(self_ptr self, const std::string& job) {
+void resume(maintenance_self self, const std::string& job) {
   auto& st = self->state;
   std::erase(st.mode.to_resume, job);
   self->request(st.registry, defaults::jobs::start_timeout, resume_atom::value, job)
@@ -94,7 +94,7 @@ void resume(self_ptr self, const std::string& job) {
 }
 
 /// Starts stops until max_parallel are in flight.
-void pump(self_ptr self) {
+void pump(maintenance_self self) {
   auto& st = self->state;
   while (st.mode.enabled && st.mode.stopping.size() < st.mode.max_parallel && !st.waiting.empty()) {
     const auto job = st.waiting.front();
@@ -126,7 +126,7 @@ void pump(self_ptr self) {
 }
 
 /// A job's state changed: a stop of ours that settled frees its slot.
-void on_state(self_ptr self, const msg::job_state_changed& c) {
+void on_state(maintenance_self self, const msg::job_state_changed& c) {
   auto& st = self->state;
   auto it = st.mode.stopping.find(c.job);
   if (it == st.mode.stopping.end() || !settled(c.state)) return;
@@ -144,7 +144,7 @@ void on_state(self_ptr self, const msg::job_state_changed& c) {
 
 /// Asks the registry for every job, then stops the active ones in scope and carries on the
 /// stops and resumes that a restart interrupted.
-void survey(self_ptr self) {
+void survey(maintenance_self self) {
   self->request(self->state.registry, defaults::jobs::start_timeout, list_atom::value)
       .then(
           [self](const std::string& text) {
@@ -176,7 +176,7 @@ void survey(self_ptr self) {
           });
 }
 
-caf::result<std::string> turn_on(self_ptr self, const msg::maintenance& m) {
+caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& m) {
   auto& st = self->state;
   const auto parallel = m.max_parallel ? m.max_parallel : defaults::maintenance::max_parallel;
   if (st.mode.enabled) {
@@ -215,7 +215,7 @@ caf::result<std::string> turn_on(self_ptr self, const msg::maintenance& m) {
   return reply(st);
 }
 
-caf::result<std::string> turn_off(self_ptr self, const msg::maintenance& m) {
+caf::result<std::string> turn_off(maintenance_self self, const msg::maintenance& m) {
   auto& st = self->state;
   if (!st.mode.enabled) return reply(st);
   const auto before = st.mode;
@@ -233,12 +233,12 @@ caf::result<std::string> turn_off(self_ptr self, const msg::maintenance& m) {
   return reply(st);
 }
 
-caf::result<std::string> on_switch(self_ptr self, const msg::maintenance& m) {
+caf::result<std::string> on_switch(maintenance_self self, const msg::maintenance& m) {
   if (auto ok = check_switch(m); !ok) return make_error(errc::invalid, ok.error());
   return m.enabled ? turn_on(self, m) : turn_off(self, m);
 }
 
-void on_envelope(self_ptr self, const bus::envelope& e) {
+void on_envelope(maintenance_self self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
   if (!message) return;
   if (auto* c = std::get_if<msg::job_state_changed>(&*message)) {
@@ -248,7 +248,7 @@ void on_envelope(self_ptr self, const bus::envelope& e) {
   }
 }
 
-caf::behavior maintenance(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor registry,
+caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
                           std::shared_ptr<document_bucket> settings,
                           std::function<void(const std::string&)> changed) {
   auto& st = self->state;

@@ -72,7 +72,7 @@ struct poller_state {
   static inline const char* name = "poller";
 };
 
-using self_ptr = caf::stateful_actor<poller_state>*;
+using poller_self = caf::stateful_actor<poller_state>*;
 
 /// Asks one agent which movers it runs: blocking, bounded by `timeout`.
 caf::behavior status_helper(std::shared_ptr<bus_link> bus, std::string vma,
@@ -95,7 +95,7 @@ caf::behavior status_helper(std::shared_ptr<bus_link> bus, std::string vma,
   };
 }
 
-void forward(self_ptr self, const std::string& job, snapshot& s, time_point now) {
+void forward(poller_self self, const std::string& job, snapshot& s, time_point now) {
   self->send(self->state.registry, snapshot_atom::value, job, s.latest);
   s.forwarded = now;
   s.pending = false;
@@ -109,7 +109,7 @@ void observe(followed& f, std::uint64_t bytes_done, time_point now) {
   f.stalled = false;
 }
 
-void on_progress(self_ptr self, const bus::envelope& e) {
+void on_progress(poller_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto p = msg::decode<msg::progress>(e.data);
   std::string why;
@@ -148,7 +148,7 @@ void on_progress(self_ptr self, const bus::envelope& e) {
   }
 }
 
-void on_status(self_ptr self, const std::string& vma, const msg::vma_status& status) {
+void on_status(poller_self self, const std::string& vma, const msg::vma_status& status) {
   auto& st = self->state;
   if (auto a = st.agents.find(vma); a != st.agents.end()) {
     a->second.asking = false;
@@ -188,7 +188,7 @@ void on_status(self_ptr self, const std::string& vma, const msg::vma_status& sta
   }
 }
 
-void on_silence(self_ptr self, const std::string& vma, const std::string& why) {
+void on_silence(poller_self self, const std::string& vma, const std::string& why) {
   auto& st = self->state;
   auto a = st.agents.find(vma);
   if (a == st.agents.end()) return;
@@ -210,7 +210,7 @@ void on_silence(self_ptr self, const std::string& vma, const std::string& why) {
   }
 }
 
-void ask(self_ptr self, const std::string& vma) {
+void ask(poller_self self, const std::string& vma) {
   auto& st = self->state;
   auto& a = st.agents[vma];
   if (a.asking) return;  // the last request still waits: its answer counts for this poll
@@ -227,7 +227,7 @@ void ask(self_ptr self, const std::string& vma) {
             [self, vma](const caf::error& err) { on_silence(self, vma, message_of(err)); });
 }
 
-void arm(self_ptr self) {
+void arm(poller_self self) {
   auto& st = self->state;
   if (st.ticking || (st.follows.empty() && st.watched.empty())) return;
   st.ticking = true;
@@ -236,7 +236,7 @@ void arm(self_ptr self) {
 
 /// Every status_interval while jobs are followed or agents watched: stalls, then one status
 /// poll per agent.
-void on_tick(self_ptr self) {
+void on_tick(poller_self self) {
   auto& st = self->state;
   st.ticking = false;
   const auto now = self->clock().now();
@@ -259,7 +259,7 @@ void on_tick(self_ptr self) {
   arm(self);
 }
 
-void on_stop(self_ptr self, const bus::envelope& e) {
+void on_stop(poller_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
@@ -280,7 +280,7 @@ std::string describe(const poller_state& st) {
   return nlohmann::json{{"followed", followed}, {"malformed", st.malformed}}.dump();
 }
 
-void shut_down(self_ptr self) {
+void shut_down(poller_self self) {
   auto& st = self->state;
   st.progress_sub.reset();
   st.stops_sub.reset();
@@ -290,7 +290,7 @@ void shut_down(self_ptr self) {
   self->quit();
 }
 
-caf::behavior poller(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor registry,
+caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
                      poller_options opts) {
   auto& st = self->state;
   st.bus = std::move(bus);

@@ -56,7 +56,7 @@ struct registry_state {
   static inline const char* name = "registry";
 };
 
-using registry = caf::stateful_actor<registry_state>;
+using registry_self = caf::stateful_actor<registry_state>;
 
 constexpr std::size_t max_name = 256;
 
@@ -70,7 +70,7 @@ caf::error check_new_job(const msg::replicate_request& r) {
   return caf::none;
 }
 
-caf::actor spawn_job(registry* self, job_record job, std::uint64_t revision, bool recovering) {
+caf::actor spawn_job(registry_self* self, job_record job, std::uint64_t revision, bool recovering) {
   const auto id = job.id;
   const auto vma = job.vma;
   const auto state = job.state;
@@ -84,7 +84,7 @@ caf::actor spawn_job(registry* self, job_record job, std::uint64_t revision, boo
   return actor;
 }
 
-caf::result<std::string> create(registry* self, const msg::replicate_request& r) {
+caf::result<std::string> create(registry_self* self, const msg::replicate_request& r) {
   if (auto err = check_new_job(r)) return err;
   auto& st = self->state;
   if (st.maintenance.covers(r.vma)) return st.maintenance.refusal();
@@ -110,7 +110,7 @@ caf::result<std::string> create(registry* self, const msg::replicate_request& r)
   return json_text;
 }
 
-caf::actor find(registry* self, const std::string& id) {
+caf::actor find(registry_self* self, const std::string& id) {
   auto it = self->state.jobs.find(id);
   return it == self->state.jobs.end() ? caf::actor{} : it->second.actor;
 }
@@ -143,7 +143,8 @@ msg::control_reply reply_from(const caf::error& err) {
 
 /// Sends a request to ourselves (or a job) and answers the bus request with the outcome.
 template <class... Ts>
-void answer_on_bus(registry* self, const bus::envelope& e, const caf::actor& dest, Ts&&... xs) {
+void answer_on_bus(registry_self* self, const bus::envelope& e, const caf::actor& dest,
+                   Ts&&... xs) {
   auto bus = self->state.deps.bus;
   self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
       .then(
@@ -157,20 +158,20 @@ void answer_on_bus(registry* self, const bus::envelope& e, const caf::actor& des
 
 /// An agent reported (a hello, or its answer to the poller): into the table, and an agent new
 /// to it is watched by the poller from now on, so that its `online` stays true while it runs.
-void heard(registry* self, const msg::agent_report& r) {
+void heard(registry_self* self, const msg::agent_report& r) {
   auto& st = self->state;
   if (st.agents.heard(r, self->clock().now(), unix_ms()) && st.deps.poller)
     self->send(st.deps.poller, watch_atom::value, r.vma);
 }
 
 /// GET /agents: the table, and the agents that jobs name.
-std::string agents(registry* self) {
+std::string agents(registry_self* self) {
   std::set<std::string> named;
   for (const auto& [id, e] : self->state.jobs) named.insert(e.vma);
   return self->state.agents.to_json(named, self->clock().now(), defaults::oma::agent_online).dump();
 }
 
-void on_hello(registry* self, const msg::hello& h) {
+void on_hello(registry_self* self, const msg::hello& h) {
   auto& st = self->state;
   spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
   heard(self, h);
@@ -215,7 +216,7 @@ std::string bus_stop_problem(const msg::stop_request& r) {
   return {};
 }
 
-void on_envelope(registry* self, const bus::envelope& e) {
+void on_envelope(registry_self* self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
   if (!message) {
     spdlog::warn("oma: dropped a malformed message on {}: {}", e.subject, message.error().message);
@@ -252,7 +253,7 @@ void on_envelope(registry* self, const bus::envelope& e) {
       *message);
 }
 
-bool subscribe(registry* self) {
+bool subscribe(registry_self* self) {
   auto& st = self->state;
   const auto& s = st.deps.bus->subjects();
   auto me = caf::actor_cast<caf::actor>(self);
@@ -283,7 +284,7 @@ bus::result<stored_job> load_for_recovery(job_store& store, const std::string& i
 
 /// Every job of the store gets its actor again; queued ones start, the others carry on from
 /// where their record says they were.
-void recover(registry* self) {
+void recover(registry_self* self) {
   auto& st = self->state;
   auto ids = st.deps.store->ids();
   if (!ids) {
@@ -314,7 +315,7 @@ void recover(registry* self) {
 
 /// Asks a job and hands its answer, or its error, to whoever asked us.
 template <class... Ts>
-caf::result<std::string> ask_job(registry* self, const caf::actor& job, Ts&&... xs) {
+caf::result<std::string> ask_job(registry_self* self, const caf::actor& job, Ts&&... xs) {
   auto rp = self->make_response_promise<std::string>();
   self->request(job, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
       .then([rp](const std::string& json_text) mutable { rp.deliver(json_text); },
@@ -327,7 +328,7 @@ caf::result<std::string> ask_job(registry* self, const caf::actor& job, Ts&&... 
 /// `unexpected_message`, and that error ends the actor it reaches (the job actor, and through
 /// its link this registry).
 template <class... Ts>
-void trigger_request(registry* self, const caf::actor& dest, const std::string& job,
+void trigger_request(registry_self* self, const caf::actor& dest, const std::string& job,
                      const std::string& action, Ts&&... xs) {
   self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
       .then([](const std::string&) {},
@@ -348,7 +349,8 @@ std::string list(const registry_state& st) {
   return out.dump();
 }
 
-void set_gate(registry* self, bool closed, const std::string& scope, const std::string& reason) {
+void set_gate(registry_self* self, bool closed, const std::string& scope,
+              const std::string& reason) {
   auto& st = self->state;
   st.maintenance = {closed, scope, reason};
   if (closed) return;
@@ -357,11 +359,11 @@ void set_gate(registry* self, bool closed, const std::string& scope, const std::
 }
 
 template <class Atom, class... Ts>
-void route(registry* self, Atom atom, const std::string& job, Ts&&... xs) {
+void route(registry_self* self, Atom atom, const std::string& job, Ts&&... xs) {
   if (auto actor = find(self, job)) self->send(actor, atom, job, std::forward<Ts>(xs)...);
 }
 
-caf::behavior registry_behavior(registry* self, job_deps deps) {
+caf::behavior registry_behavior(registry_self* self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
   log_stray_errors(self, "registry");
@@ -475,7 +477,7 @@ caf::behavior registry_behavior(registry* self, job_deps deps) {
 }  // namespace
 
 caf::actor spawn_registry(caf::actor_system& system, job_deps deps) {
-  return system.spawn([deps = std::move(deps)](registry* self) mutable {
+  return system.spawn([deps = std::move(deps)](registry_self* self) mutable {
     return registry_behavior(self, std::move(deps));
   });
 }

@@ -22,15 +22,14 @@ using nlohmann::json;
 
 namespace {
 
-using self_ptr = scheduler_self;
-
 bool active(job_state s) {
   return s == job_state::queued || s == job_state::starting || s == job_state::replicating;
 }
 
 bool resumable_state(job_state s) { return s == job_state::stopped || s == job_state::failed; }
 
-void joblog(self_ptr self, const std::string& job, const schedule& s, std::string_view action) {
+void joblog(scheduler_self self, const std::string& job, const schedule& s,
+            std::string_view action) {
   auto& store = self->state.opts.store;
   if (!store) return;
   const json entry = {
@@ -46,7 +45,7 @@ void joblog(self_ptr self, const std::string& job, const schedule& s, std::strin
 
 /// Published as the scheduler's own (not the OMA link's `from`), so that the JobLog says who.
 template <msg::catalogued T>
-void publish(self_ptr self, const std::string& subject, T m) {
+void publish(scheduler_self self, const std::string& subject, T m) {
   auto& bus = *self->state.bus;
   m.hdr = bus.header();
   m.hdr.from = "scheduler";
@@ -54,7 +53,7 @@ void publish(self_ptr self, const std::string& subject, T m) {
     spdlog::error("scheduler: publish on {}: {}", subject, r.error().message);
 }
 
-void stop_job(self_ptr self, const std::string& job, const schedule& s) {
+void stop_job(scheduler_self self, const std::string& job, const schedule& s) {
   msg::stop_request r;
   r.job = job;
   r.reason = msg::stop_reason::schedule;
@@ -64,7 +63,7 @@ void stop_job(self_ptr self, const std::string& job, const schedule& s) {
   joblog(self, job, s, "stop");
 }
 
-void resume_job(self_ptr self, const std::string& job, const schedule& s) {
+void resume_job(scheduler_self self, const std::string& job, const schedule& s) {
   msg::resume_request r;
   r.job = job;
   spdlog::info("scheduler: schedule {} resumes job {}", s.id, job);
@@ -74,7 +73,7 @@ void resume_job(self_ptr self, const std::string& job, const schedule& s) {
 
 /// Every job as the registry lists it: {"id","vma","state","stop_id"}; `failed` hears why not.
 template <class F, class G>
-void with_jobs(self_ptr self, F f, G failed) {
+void with_jobs(scheduler_self self, F f, G failed) {
   self->request(self->state.registry, defaults::jobs::start_timeout, list_atom::value)
       .then(
           [f = std::move(f)](const std::string& text) mutable {
@@ -91,7 +90,7 @@ std::optional<job_state> state_of(const json& j) {
   return msg::parse_enum<job_state>(j.value("state", ""));
 }
 
-void finish_once(self_ptr self, const std::string& id, std::vector<std::string> asked,
+void finish_once(scheduler_self self, const std::string& id, std::vector<std::string> asked,
                  std::string detail) {
   auto& st = self->state;
   st.firing.erase(id);
@@ -105,14 +104,14 @@ void finish_once(self_ptr self, const std::string& id, std::vector<std::string> 
 }
 
 /// Forgets a job in a window's list once it is resumed or no longer the window's to resume.
-void forget(self_ptr self, const std::string& schedule_id, const std::string& job) {
+void forget(scheduler_self self, const std::string& schedule_id, const std::string& job) {
   auto it = self->state.schedules.find(schedule_id);
   if (it != self->state.schedules.end() && std::erase(it->second.stopped, job) > 0)
     store_schedule(self, schedule_id);
 }
 
 /// The window stops a job: asked on the bus, remembered (stored) for the opening.
-void window_stops(self_ptr self, schedule& s, const std::string& job) {
+void window_stops(scheduler_self self, schedule& s, const std::string& job) {
   stop_job(self, job, s);
   if (std::ranges::find(s.stopped, job) == s.stopped.end()) s.stopped.push_back(job);
   store_schedule(self, s.id);
@@ -126,7 +125,7 @@ bool ours(const json& job, const std::string& schedule_id) {
 
 }  // namespace
 
-void fire_once(self_ptr self, const std::string& id) {
+void fire_once(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
   if (it == st.schedules.end()) return;
@@ -178,7 +177,7 @@ void fire_once(self_ptr self, const std::string& id) {
       [self, id] { self->state.firing.erase(id); });
 }
 
-void close_window(self_ptr self, const std::string& id) {
+void close_window(scheduler_self self, const std::string& id) {
   with_jobs(
       self,
       [self, id](const json& jobs) {
@@ -195,7 +194,7 @@ void close_window(self_ptr self, const std::string& id) {
       [] {});
 }
 
-void open_window(self_ptr self, const schedule& s) {
+void open_window(scheduler_self self, const schedule& s) {
   for (const auto& job : s.stopped) {
     self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
         .then(
@@ -221,7 +220,7 @@ void open_window(self_ptr self, const schedule& s) {
   }
 }
 
-void on_job_state(self_ptr self, const msg::job_state_changed& c) {
+void on_job_state(scheduler_self self, const msg::job_state_changed& c) {
   auto& st = self->state;
   if (auto p = st.pending.find(c.job); p != st.pending.end() && c.state != job_state::stopping) {
     const auto pending = p->second;

@@ -23,13 +23,11 @@ using nlohmann::json;
 
 namespace {
 
-using self_ptr = scheduler_self;
-
 bool known_action(const std::string& action) {
   return action == "start" || action == "stop" || action == "resume";
 }
 
-caf::result<std::string> add_trigger(self_ptr self, const std::string& job,
+caf::result<std::string> add_trigger(scheduler_self self, const std::string& job,
                                      const std::string& action, std::int64_t at_unix_ms) {
   auto& st = self->state;
   if (!msg::valid_id(job)) return make_error(errc::invalid, "invalid job id \"" + job + "\"");
@@ -47,7 +45,7 @@ caf::result<std::string> add_trigger(self_ptr self, const std::string& job,
   return id;
 }
 
-void fire_trigger(self_ptr self, const std::string& id) {
+void fire_trigger(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto t = st.triggers.find(id);
   if (t == st.triggers.end()) return;
@@ -75,12 +73,12 @@ std::string list_schedules(const scheduler_state& st) {
   return json{{"schedules", std::move(out)}}.dump();
 }
 
-void tell_changed(self_ptr self) {
+void tell_changed(scheduler_self self) {
   if (self->state.opts.changed) self->state.opts.changed(list_schedules(self->state));
 }
 
 /// The one wake-up: at the earliest due schedule, and at least every `recheck`.
-void arm(self_ptr self) {
+void arm(scheduler_self self) {
   auto& st = self->state;
   const auto generation = ++st.tick_generation;
   if (st.schedules.empty() || !st.started) return;
@@ -99,7 +97,7 @@ void arm(self_ptr self) {
 
 /// Removes fired one-shots past their retention from the list and the store. One that cannot
 /// be erased from the store stays, and is tried again at the next wake-up.
-void forget_fired(self_ptr self, const std::vector<std::string>& ids) {
+void forget_fired(scheduler_self self, const std::vector<std::string>& ids) {
   auto& st = self->state;
   std::size_t forgotten = 0;
   for (const auto& id : ids) {
@@ -117,7 +115,7 @@ void forget_fired(self_ptr self, const std::vector<std::string>& ids) {
 
 /// Acts on whatever is due: one-shots whose time came, windows that opened or closed (and,
 /// once after a start, every window's jobs brought in line with it).
-void evaluate(self_ptr self) {
+void evaluate(scheduler_self self) {
   auto& st = self->state;
   if (!st.started) return;
   const auto now = st.opts.now_unix_ms();
@@ -153,7 +151,7 @@ void evaluate(self_ptr self) {
   forget_fired(self, expired);
 }
 
-caf::result<std::string> add_schedule(self_ptr self, const std::string& body,
+caf::result<std::string> add_schedule(scheduler_self self, const std::string& body,
                                       const std::string& by) {
   auto& st = self->state;
   auto parsed = json::parse(body, nullptr, false);
@@ -196,7 +194,7 @@ caf::result<std::string> add_schedule(self_ptr self, const std::string& body,
   return rp;
 }
 
-caf::result<std::string> remove_schedule(self_ptr self, const std::string& id) {
+caf::result<std::string> remove_schedule(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
   if (it == st.schedules.end()) return make_error(errc::not_found, "no schedule " + id);
@@ -213,7 +211,7 @@ caf::result<std::string> remove_schedule(self_ptr self, const std::string& id) {
   return to_json(gone, st.opts.now_unix_ms()).dump();
 }
 
-void load(self_ptr self) {
+void load(scheduler_self self) {
   auto& st = self->state;
   auto keys = st.opts.documents->keys();
   if (!keys) {
@@ -234,7 +232,7 @@ void load(self_ptr self) {
   if (!st.schedules.empty()) spdlog::info("scheduler: {} schedules", st.schedules.size());
 }
 
-void on_stop(self_ptr self, const bus::envelope& e) {
+void on_stop(scheduler_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
@@ -245,7 +243,7 @@ void on_stop(self_ptr self, const bus::envelope& e) {
       "dropped " + std::to_string(dropped) + (dropped == 1 ? " trigger" : " triggers"));
 }
 
-void on_envelope(self_ptr self, const bus::envelope& e) {
+void on_envelope(scheduler_self self, const bus::envelope& e) {
   if (e.subject.ends_with(".state")) {
     if (auto m = msg::decode_any(e.data))
       if (auto* c = std::get_if<msg::job_state_changed>(&*m)) on_job_state(self, *c);
@@ -254,7 +252,7 @@ void on_envelope(self_ptr self, const bus::envelope& e) {
   on_stop(self, e);
 }
 
-caf::behavior scheduler(self_ptr self, std::shared_ptr<bus_link> bus, caf::actor registry,
+caf::behavior scheduler(scheduler_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
                         scheduler_options opts) {
   auto& st = self->state;
   st.bus = std::move(bus);

@@ -27,7 +27,7 @@ struct volume_actor_state {
   static inline const char* name = "volume";
 };
 
-using self_ptr = caf::stateful_actor<volume_actor_state>*;
+using volume_self = caf::stateful_actor<volume_actor_state>*;
 
 /// The backend's kinds as the API's: a busy or existing volume is a state conflict.
 caf::error to_caf(const volumes::error& e) {
@@ -81,7 +81,7 @@ std::string allocated_text(const volumes::volume_info& v) {
   return bytes ? ", " + msg::human_bytes(*bytes) + " allocated" : "";
 }
 
-caf::result<std::string, std::uint64_t> attach(self_ptr self, const std::string& id,
+caf::result<std::string, std::uint64_t> attach(volume_self self, const std::string& id,
                                                const std::string& source) {
   auto& st = self->state;
   if (!msg::valid_id(id)) return make_error(errc::invalid, "invalid volume id \"" + id + "\"");
@@ -112,7 +112,7 @@ caf::result<std::string, std::uint64_t> attach(self_ptr self, const std::string&
 // The reply is a message holding caf::unit, which `.then([](caf::unit_t) {})` (the job
 // actor's) matches. CAF 0.17 turns a returned unit or void into an empty message, which only
 // a handler without arguments would match, so the message is made here.
-caf::result<caf::message> finish(self_ptr self, const std::string& id, bool complete,
+caf::result<caf::message> finish(volume_self self, const std::string& id, bool complete,
                                  const std::string& checkpoint) {
   auto& st = self->state;
   auto info = st.backend->info(id);
@@ -126,7 +126,7 @@ caf::result<caf::message> finish(self_ptr self, const std::string& id, bool comp
   return caf::make_message(caf::unit);
 }
 
-caf::result<std::string> get(self_ptr self, const std::string& id) {
+caf::result<std::string> get(volume_self self, const std::string& id) {
   auto info = self->state.backend->info(id);
   if (!info) return to_caf(info.error());
   return nlohmann::json{{"id", info->id},
@@ -137,7 +137,7 @@ caf::result<std::string> get(self_ptr self, const std::string& id) {
 }
 
 /// Phase 2 of a stop with volumes `keep`: flushed, detached, resumable.
-std::pair<msg::outcome, std::string> keep(self_ptr self, const msg::stop_request& stop) {
+std::pair<msg::outcome, std::string> keep(volume_self self, const msg::stop_request& stop) {
   auto& backend = *self->state.backend;
   const auto id = volume_id_for(stop.job);
   auto info = backend.info(id);
@@ -159,7 +159,7 @@ std::pair<msg::outcome, std::string> keep(self_ptr self, const msg::stop_request
 }
 
 /// Phase 2 of a stop with volumes `delete`.
-std::pair<msg::outcome, std::string> remove(self_ptr self, const msg::stop_request& stop) {
+std::pair<msg::outcome, std::string> remove(volume_self self, const msg::stop_request& stop) {
   auto& backend = *self->state.backend;
   const auto id = volume_id_for(stop.job);
   auto info = backend.info(id);
@@ -172,7 +172,7 @@ std::pair<msg::outcome, std::string> remove(self_ptr self, const msg::stop_reque
   return {msg::outcome::ok, "deleted"};
 }
 
-void on_stop(self_ptr self, const bus::envelope& e) {
+void on_stop(volume_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto stop = st.answers.take(*st.bus, e);
   if (!stop) return;
@@ -183,7 +183,7 @@ void on_stop(self_ptr self, const bus::envelope& e) {
   st.answers.confirm(*st.bus, *stop, result, std::move(detail));
 }
 
-caf::behavior volume_actor(self_ptr self, std::shared_ptr<bus_link> bus,
+caf::behavior volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
                            std::shared_ptr<volumes::volume_backend> backend,
                            volume_actor_options options) {
   auto& st = self->state;
