@@ -3,8 +3,14 @@
 #include <fmt/chrono.h>
 
 #include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
+#include "nats_fixture.hpp"
 #include "support/files.hpp"
 #include "up_process.hpp"
 
@@ -28,6 +34,34 @@ struct ctl_run {
 };
 
 std::string state_of(const json& job) { return job.value("state", ""); }
+
+/// The TCP connections that process `pid` holds established to 127.0.0.1:`port`, by socket
+/// inode (from /proc: its descriptors, and the kernel's table of IPv4 sockets).
+std::set<std::string> connections_to(pid_t pid, int port) {
+  std::set<std::string> sockets;
+  std::error_code ec;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    const auto target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (target.rfind("socket:[", 0) == 0) sockets.insert(target.substr(8, target.size() - 9));
+  }
+  char remote_port[8];
+  std::snprintf(remote_port, sizeof remote_port, "%04X", port);
+  std::set<std::string> out;
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    in >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        inode;
+    if (state == "01" && remote.substr(remote.find(':') + 1) == remote_port &&
+        sockets.contains(inode))
+      out.insert(inode);
+  }
+  return out;
+}
 
 class ctl_e2e : public up_fixture {
  protected:
@@ -76,6 +110,23 @@ class ctl_e2e : public up_fixture {
     wait_job(
         id, [](const json& j) { return state_of(j) == "replicating"; }, "replicating");
     return id;
+  }
+
+  /// Waits until a `watch` started as "watch" holds its event stream open: one connection to
+  /// the API that lasts (its first GET is gone in milliseconds). A fixed sleep was not enough
+  /// for a ctl built with sanitizers, which then met the stop already settled.
+  bool watch_streaming(const process& watch) {
+    const auto port = std::stoi(up().url().substr(up().url().rfind(':') + 1));
+    return eventually(
+        [&] {
+          const auto first = connections_to(watch.pid(), port);
+          if (first.empty()) return false;
+          std::this_thread::sleep_for(300ms);
+          for (const auto& c : connections_to(watch.pid(), port))
+            if (first.contains(c)) return true;
+          return false;
+        },
+        30s);
   }
 
   int calls_ = 0;
@@ -176,7 +227,7 @@ TEST_F(ctl_e2e, watch_follows_a_batch_stop_live) {
   start_up(demo_args);
   const auto id = demo_job();
   auto watch = spawn_ctl({"watch"}, "watch");
-  std::this_thread::sleep_for(1s);  // connected: the stop below is news to it
+  ASSERT_TRUE(watch_streaming(watch)) << "the watch never opened its event stream";
 
   auto batch =
       ctl({"stop", "--filter-vma", "local", "--reason", "maintenance", "--wait", "--timeout", "60"},
@@ -196,7 +247,7 @@ TEST_F(ctl_e2e, watch_carries_on_across_a_restart_of_up_on_another_port) {
   const auto id = demo_job();
   const auto first_url = up().url();
   auto watch = spawn_ctl({"watch", id}, "watch");
-  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(watch_streaming(watch)) << "the watch never opened its event stream";
 
   ASSERT_TRUE(up().interrupt(40s)) << up().log();  // stops the job: reason shutdown
   start_up(demo_args);                             // resumes it, on a new free port
