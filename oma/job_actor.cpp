@@ -229,6 +229,8 @@ caf::result<std::string> resume(job_actor* self) {
       {{"from_state", std::string(msg::name_of(before.state))},
        {"bytes_done", before.progress.bytes_done}});
   publish_state(self);
+  // Started here, not by the asker: an asker that timed out must not leave the job queued.
+  self->send(self, start_atom::value);
   return reply_json(self);
 }
 
@@ -323,8 +325,11 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
     flag_changed = true;
     log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
   }
-  if (j.bytes_done_at_resume &&
-      (j.state == job_state::starting || j.state == job_state::replicating)) {
+  // The new run's first progress: not one of the old run arriving late while this run
+  // attaches its volume or asks for its mover.
+  const bool new_run = j.state == job_state::replicating ||
+                       (j.state == job_state::starting && !st.attaching && !st.start_in_flight);
+  if (j.bytes_done_at_resume && new_run) {
     const auto before = *j.bytes_done_at_resume;
     j.bytes_done_at_resume.reset();
     flag_changed = true;

@@ -79,6 +79,8 @@ void announce(maintenance_self self) {
   self->send(st.registry, gate_atom::value, st.mode.enabled, st.mode.scope, st.mode.reason);
 }
 
+void reconcile_resume(maintenance_self self, const std::string& job);
+
 void resume(maintenance_self self, const std::string& job) {
   auto& st = self->state;
   std::erase(st.mode.to_resume, job);
@@ -88,8 +90,74 @@ void resume(maintenance_self self, const std::string& job) {
             self->state.mode.resumed.push_back(job);
             persist_or_log(self);
           },
-          [job](const caf::error& err) {
+          [self, job](const caf::error& err) {
+            if (err == caf::sec::request_timeout) return reconcile_resume(self, job);
             spdlog::warn("maintenance: job {} not resumed: {}", job, message_of(err));
+          });
+}
+
+/// A resume that timed out may still have been taken: the job's state tells.
+void reconcile_resume(maintenance_self self, const std::string& job) {
+  self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
+      .then(
+          [self, job](const std::string& text) {
+            auto j = json::parse(text, nullptr, false);
+            auto state = msg::parse_enum<job_state>(j.is_object() ? j.value("state", "") : "");
+            if (state && (active(*state) || *state == job_state::completed)) {
+              self->state.mode.resumed.push_back(job);
+              persist_or_log(self);
+            } else {
+              spdlog::warn("maintenance: job {} not resumed (it is {})", job,
+                           state ? msg::name_of(*state) : "unknown");
+            }
+          },
+          [self, job](const caf::error& err) {
+            if (err == caf::sec::request_timeout) return reconcile_resume(self, job);
+            spdlog::warn("maintenance: job {} not resumed: {}", job, message_of(err));
+          });
+}
+
+void on_state(maintenance_self self, const msg::job_state_changed& c);
+void pump(maintenance_self self);
+
+std::string stop_comment(const maintenance_mode& mode) {
+  return "maintenance " + mode.id + (mode.reason.empty() ? "" : ": " + mode.reason);
+}
+
+/// A stop request that timed out may still have been taken: under load the job can write
+/// `stopping` after the asker gave up. Freeing its slot then would start one stop too many, and
+/// the job's settle would no longer count as ours. The job itself tells which: a stop of this
+/// maintenance keeps the slot (and settles it if already over); an active job without it is
+/// queued again; anything else frees the slot.
+void reconcile_stop(maintenance_self self, const std::string& job) {
+  self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
+      .then(
+          [self, job](const std::string& text) {
+            auto& st = self->state;
+            auto it = st.mode.stopping.find(job);
+            if (it == st.mode.stopping.end()) return;  // settled meanwhile: counted there
+            auto j = json::parse(text, nullptr, false);
+            auto state = msg::parse_enum<job_state>(j.is_object() ? j.value("state", "") : "");
+            const auto stop = j.is_object() && j["stop"].is_object() ? j["stop"] : json::object();
+            const auto prefix = "maintenance " + st.mode.id;
+            const bool ours = stop.value("requested_by", "") == "maintenance" &&
+                              stop.value("comment", "").starts_with(prefix);
+            if (state && ours) {
+              it->second = stop.value("id", "");
+              persist_or_log(self);
+              if (settled(*state)) on_state(self, {{}, job, *state, it->second, {}});
+              return;
+            }
+            st.mode.stopping.erase(it);
+            if (state && active(*state) && st.mode.enabled) st.waiting.push_front(job);
+            persist_or_log(self);
+            pump(self);
+          },
+          [self, job](const caf::error& err) {
+            if (err == caf::sec::request_timeout) return reconcile_stop(self, job);
+            // Unknown now (deleted): its slot is free.
+            if (self->state.mode.stopping.erase(job) > 0) persist_or_log(self);
+            pump(self);
           });
 }
 
@@ -104,7 +172,7 @@ void pump(maintenance_self self) {
     r.hdr.from = "maintenance";
     r.job = job;
     r.reason = msg::stop_reason::maintenance;
-    r.comment = "maintenance " + st.mode.id + (st.mode.reason.empty() ? "" : ": " + st.mode.reason);
+    r.comment = stop_comment(st.mode);
     st.mode.stopping[job] = "";  // the slot is taken from the request on
     self->request(st.registry, defaults::jobs::start_timeout, r)
         .then(
@@ -117,6 +185,11 @@ void pump(maintenance_self self) {
               persist_or_log(self);
             },
             [self, job](const caf::error& err) {
+              if (err == caf::sec::request_timeout) {
+                spdlog::warn("maintenance: no answer yet to the stop of job {}; asking the job",
+                             job);
+                return reconcile_stop(self, job);
+              }
               // Ended or stopped meanwhile: nothing to stop, and the slot is free again.
               spdlog::info("maintenance: job {} not stopped: {}", job, message_of(err));
               self->state.mode.stopping.erase(job);

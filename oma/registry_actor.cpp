@@ -404,15 +404,7 @@ caf::behavior registry_behavior(registry_self* self, job_deps deps) {
         if (!job) return unknown(id);
         if (self->state.maintenance.covers(self->state.jobs[id].vma))
           return self->state.maintenance.refusal();
-        auto rp = self->make_response_promise<std::string>();
-        self->request(job, defaults::jobs::start_timeout, resume_atom::value)
-            .then(
-                [self, rp, job](const std::string& json_text) mutable {
-                  self->send(job, start_atom::value);
-                  rp.deliver(json_text);
-                },
-                [rp](const caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+        return ask_job(self, job, resume_atom::value);
       },
       [self](remove_atom a, const msg::stop_request& r) -> caf::result<std::string> {
         auto job = find(self, r.job);

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
@@ -22,14 +24,23 @@ using nlohmann::json;
 class maintenance_test : public deterministic_actors {
  protected:
   maintenance_test() : settings_(std::make_shared<memory_documents>()) {
-    registry_ = system_.spawn([this](caf::event_based_actor*) -> caf::behavior {
+    registry_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
       return {
           [this](list_atom) { return jobs_.dump(); },
-          [this](const msg::stop_request& r) {
+          [this, self](const msg::stop_request& r) -> caf::result<std::string> {
             stops_.push_back(r);
             in_flight_ += 1;
             max_in_flight_ = std::max(max_in_flight_, in_flight_);
+            if (unanswered_.contains(r.job)) {
+              // Taken, but the answer comes too late for the asker (a loaded OMA).
+              withheld_.push_back(self->make_response_promise<std::string>());
+              return withheld_.back();
+            }
             return json{{"id", r.job}, {"stop", {{"id", "s-" + r.job}}}}.dump();
+          },
+          [this](get_atom, const std::string& id) -> caf::result<std::string> {
+            if (!snapshots_.contains(id)) return make_error(errc::not_found, "no job " + id);
+            return snapshots_[id].dump();
           },
           [this](resume_atom, const std::string& id) {
             resumes_.push_back(id);
@@ -123,6 +134,9 @@ class maintenance_test : public deterministic_actors {
   std::string gate_;
   int in_flight_ = 0;
   int max_in_flight_ = 0;
+  std::set<std::string> unanswered_;  ///< jobs whose stop is taken but never answered
+  std::vector<caf::response_promise> withheld_;
+  std::map<std::string, json> snapshots_;  ///< what (get_atom, id) answers
 };
 
 TEST_F(maintenance_test, on_stops_the_active_jobs_in_scope_never_more_than_max_parallel_at_once) {
@@ -179,6 +193,36 @@ TEST_F(maintenance_test, off_without_resume_after_resumes_nothing) {
   settle("r-1", job_state::stopped);
   ASSERT_TRUE(ask(off(false)));
   EXPECT_TRUE(resumes_.empty());
+}
+
+TEST_F(maintenance_test, a_stop_taken_but_answered_too_late_keeps_its_slot_and_counts) {
+  for (auto id : {"r-1", "r-2", "r-3"}) add_job(id, "local", job_state::replicating);
+  unanswered_ = {"r-1", "r-2"};
+  spawn();
+  auto mode = ask(on("all", 1));
+  ASSERT_TRUE(mode);
+  const auto comment = "maintenance " + (*mode)["id"].get<std::string>() + ": host patching";
+  // r-1 took the stop and is stopping; r-2 never got to write it and still replicates.
+  snapshots_["r-1"] = {
+      {"id", "r-1"},
+      {"state", "stopping"},
+      {"stop", {{"id", "s-r-1"}, {"requested_by", "maintenance"}, {"comment", comment}}}};
+  snapshots_["r-2"] = {{"id", "r-2"}, {"state", "replicating"}, {"stop", nullptr}};
+  advance(std::chrono::seconds(11));
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"})) << "one slot, still taken";
+  EXPECT_EQ(stored().stopping.at("r-1"), "s-r-1");
+  settle("r-1", job_state::stopped);
+  EXPECT_EQ(stored().stopped, (std::vector<std::string>{"r-1"}));
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2"}));
+  // r-2's stop times out and the job shows no stop of ours: it is asked again, in its turn.
+  unanswered_.clear();
+  advance(std::chrono::seconds(11));
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2", "r-2"}));
+  settle("r-2", job_state::stopped);
+  EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2", "r-2", "r-3"}));
+  settle("r-3", job_state::stopped);
+  EXPECT_EQ(stored().stopped, (std::vector<std::string>{"r-1", "r-2", "r-3"}));
+  EXPECT_LE(max_in_flight_, 2) << "r-2 counted twice by the test's registry, never more";
 }
 
 TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
