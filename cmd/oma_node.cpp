@@ -104,6 +104,10 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   deps.bus = link_;
   deps.store = store_;
   deps.observer = feed_;
+  deps.store_lanes = store_lanes_ =
+      std::make_shared<actors::blocking_lanes>(*system_, defaults::blocking::store_lanes);
+  deps.request_lanes = request_lanes_ =
+      std::make_shared<actors::blocking_lanes>(*system_, defaults::blocking::request_lanes);
   deps.timing.grace = std::chrono::milliseconds(static_cast<long>(o.grace_s * 1000));
   volume_ = deps.volume = actors::spawn_volume_actor(*system_, link_, volumes_);
   registry_ = actors::spawn_registry(*system_, deps);
@@ -190,6 +194,11 @@ void oma_node::shutdown() {
     for (auto* actor : {&maintenance_, &registry_, &poller_, &scheduler_, &volume_}) {
       if (*actor) caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
       *actor = nullptr;
+    }
+    // After the work already given to them: a job's last writes.
+    for (auto* lanes : {&store_lanes_, &request_lanes_}) {
+      if (*lanes) (*lanes)->stop();
+      lanes->reset();
     }
     system_->await_all_actors_done();
     system_.reset();

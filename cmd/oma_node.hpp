@@ -11,6 +11,7 @@
 #include <string>
 
 #include "actors/actor_config.hpp"
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "api/job_feed.hpp"
 #include "api/server.hpp"
@@ -90,6 +91,8 @@ class oma_node {
   std::shared_ptr<volumes::volume_backend> volumes_;
   std::unique_ptr<actors::actor_config> config_;
   std::unique_ptr<caf::actor_system> system_;
+  std::shared_ptr<actors::blocking_lanes> store_lanes_;
+  std::shared_ptr<actors::blocking_lanes> request_lanes_;
   std::shared_ptr<actors::bus_link> link_;
   std::shared_ptr<actors::job_store> store_;
   std::shared_ptr<api::job_feed> feed_;

@@ -208,6 +208,17 @@ constexpr std::chrono::milliseconds poll_interval{10};
 
 }  // namespace volumes
 
+/// Lanes for blocking work (actors/blocking_lanes.hpp): threads of their own beside the
+/// actors' scheduler. Store writes take milliseconds each, so a few lanes carry many jobs; a
+/// request to an agent may wait its whole timeout, so those get lanes of their own, more of
+/// them, and never hold up a store write.
+namespace blocking {
+
+constexpr std::size_t store_lanes = 4;
+constexpr std::size_t request_lanes = 8;
+
+}  // namespace blocking
+
 namespace jobs {
 
 /// How long a job actor waits for its agent to answer a start request (the agent forks the

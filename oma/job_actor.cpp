@@ -49,11 +49,13 @@ void on_mover_end(job_actor* self, bool completed, std::string error) {
   job.error = std::move(error);
   job.mover_pid = 0;
   job.volume_kept = true;
-  (void)persist(self);
-  log(self, completed ? "completed" : "failed", {{"error", job.error}});
-  publish_state(self);
-  tell(self, st.deps.poller, finish_atom::value, job.id);
-  finish_volume(self, completed);
+  persist(self, [self, completed](caf::error) {
+    auto& j = self->state.job;
+    log(self, completed ? "completed" : "failed", {{"error", j.error}});
+    publish_state(self);
+    tell(self, self->state.deps.poller, finish_atom::value, j.id);
+    finish_volume(self, completed);
+  });
 }
 
 void fail_start(job_actor* self, const std::string& why) {
@@ -80,21 +82,24 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
     return;
   }
   job.state = job_state::replicating;
-  (void)persist(self);  // a failure is tried again until it succeeds
-  log(self, "replicating", {{"pid", pid}, {"target", job.target}, {"run", job.runs}});
-  publish_state(self);
-  tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
+  persist(self, [self, pid](caf::error) {  // a failure is tried again until it succeeds
+    auto& j = self->state.job;
+    log(self, "replicating", {{"pid", pid}, {"target", j.target}, {"run", j.runs}});
+    publish_state(self);
+    tell(self, self->state.deps.poller, start_atom::value, j.id, j.vma);
+  });
 }
 
-/// Runs a request to an agent on a thread of its own (it blocks until the answer or the
-/// start timeout) and hands the outcome to `then` there; `then` may only send messages.
+/// Runs a request to an agent on a request lane (it blocks until the answer or the start
+/// timeout) and hands the outcome to `then` there; `then` may only send messages. The job
+/// carries on meanwhile: a stop must not wait for an agent that does not answer.
 void request_off_thread(job_actor* self, std::string subject, msg::bytes payload,
                         std::function<void(bus::result<bus::envelope>)> then) {
-  self->home_system().spawn<caf::detached>(
+  self->state.deps.request_lanes->post(
+      self->state.job.id,
       [bus = self->state.deps.bus, subject = std::move(subject), payload = std::move(payload),
-       timeout = self->state.deps.start_timeout, then = std::move(then)](caf::event_based_actor*) {
-        then(bus->transport().request(subject, payload, timeout));
-      });
+       timeout = self->state.deps.start_timeout,
+       then = std::move(then)] { then(bus->transport().request(subject, payload, timeout)); });
 }
 
 /// Asks the agent to start the mover. The request blocks until the agent answers, so it runs
@@ -168,6 +173,8 @@ void retry_start(job_actor* self) {
   request_mover(self);
 }
 
+void attach(job_actor* self);
+
 void start(job_actor* self) {
   auto& st = self->state;
   auto& job = st.job;
@@ -175,13 +182,22 @@ void start(job_actor* self) {
   job.state = job_state::starting;
   job.error.clear();
   ++job.runs;
-  if (auto err = persist(self)) {
-    // Not started while `starting` cannot be stored; the store is tried again shortly.
-    job.state = job_state::queued;
-    --job.runs;
-    self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
-    return;
-  }
+  persist(self, [self](caf::error err) {
+    if (err) {
+      // Not started while `starting` cannot be stored; the store is tried again shortly.
+      self->state.job.state = job_state::queued;
+      --self->state.job.runs;
+      self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
+      return;
+    }
+    attach(self);
+  });
+}
+
+/// `starting` is stored: the volume is attached, then the agent asked for the mover.
+void attach(job_actor* self) {
+  auto& st = self->state;
+  auto& job = st.job;
   log(self, "starting", {{"run", job.runs}, {"vma", job.vma}});
   publish_state(self);
   if (!st.deps.volume) {
@@ -221,17 +237,22 @@ caf::result<std::string> resume(job_actor* self) {
   job.error.clear();
   job.stalled = false;
   job.bytes_done_at_resume = before.progress.bytes_done;
-  if (auto err = persist(self)) {
-    job = before;
-    return err;
-  }
-  log(self, "resumed",
-      {{"from_state", std::string(msg::name_of(before.state))},
-       {"bytes_done", before.progress.bytes_done}});
-  publish_state(self);
-  // Started here, not by the asker: an asker that timed out must not leave the job queued.
-  self->send(self, start_atom::value);
-  return reply_json(self);
+  auto rp = self->make_response_promise<std::string>();
+  persist(self, [self, rp, before](caf::error err) mutable {
+    if (err) {
+      self->state.job = before;
+      rp.deliver(std::move(err));
+      return;
+    }
+    log(self, "resumed",
+        {{"from_state", std::string(msg::name_of(before.state))},
+         {"bytes_done", before.progress.bytes_done}});
+    publish_state(self);
+    // Started here, not by the asker: an asker that timed out must not leave the job queued.
+    self->send(self, start_atom::value);
+    rp.deliver(reply_json(self));
+  });
+  return rp;
 }
 
 /// A mover that should not run (its job is not active): the agent is asked to stop it with
@@ -260,14 +281,21 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
     return;
   }
   if (running) {
+    auto adopt = [self, m] {
+      auto& j = self->state.job;
+      log(self, "mover_adopted", {{"pid", m.pid}, {"bytes_done", m.bytes_done}}, "vma_process");
+      tell(self, self->state.deps.poller, start_atom::value, j.id, j.vma);
+    };
     if (job.state == job_state::starting || job.mover_pid != m.pid) {
       job.state = job_state::replicating;
       job.mover_pid = m.pid;
-      (void)persist(self);
-      publish_state(self);
+      persist(self, [self, adopt](caf::error) {
+        publish_state(self);
+        adopt();
+      });
+      return;
     }
-    log(self, "mover_adopted", {{"pid", m.pid}, {"bytes_done", m.bytes_done}}, "vma_process");
-    tell(self, st.deps.poller, start_atom::value, job.id, job.vma);
+    adopt();
     return;
   }
   if (st.attaching || st.start_in_flight) return;  // the agent has not seen the start yet
@@ -326,9 +354,9 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
     log(self, "progress_resumed", {{"bytes_done", p.bytes_done}}, "poller");
   }
   // The new run's first progress: not one of the old run arriving late while this run
-  // attaches its volume or asks for its mover.
-  const bool new_run = j.state == job_state::replicating ||
-                       (j.state == job_state::starting && !st.attaching && !st.start_in_flight);
+  // attaches its volume (once the agent is asked, the new mover may report before its pid).
+  const bool new_run =
+      j.state == job_state::replicating || (j.state == job_state::starting && !st.attaching);
   if (j.bytes_done_at_resume && new_run) {
     const auto before = *j.bytes_done_at_resume;
     j.bytes_done_at_resume.reset();
@@ -342,7 +370,10 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   const auto now = self->clock().now();
   if (flag_changed || now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
     st.progress_persisted = now;
-    if (!persist(self)) return;  // written: the observer has heard of it
+    persist(self, [self](caf::error err) {
+      if (err) observe(self);  // written, the observer has heard of it already
+    });
+    return;
   }
   observe(self);
 }
@@ -400,17 +431,20 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::
         // and its volume is left as it is until the agent is heard from again.
         j.state = job_state::failed;
         j.error = "mover lost: " + why;
-        (void)persist(self);
-        log(self, "failed", {{"error", j.error}}, "poller");
-        publish_state(self);
-        tell(self, self->state.deps.poller, finish_atom::value, j.id);
+        persist(self, [self](caf::error) {
+          auto& lost = self->state.job;
+          log(self, "failed", {{"error", lost.error}}, "poller");
+          publish_state(self);
+          tell(self, self->state.deps.poller, finish_atom::value, lost.id);
+        });
       },
       [self](stalled_atom, const std::string&, std::uint64_t seconds) {
         auto& j = self->state.job;
         if (j.stalled || j.state != job_state::replicating) return;
         j.stalled = true;
-        (void)persist(self);
-        log(self, "stalled", {{"seconds_without_progress", seconds}}, "poller");
+        persist(self, [self, seconds](caf::error) {
+          log(self, "stalled", {{"seconds_without_progress", seconds}}, "poller");
+        });
       },
       [self](status_atom, const msg::mover_info& m, bool listed) {
         on_agent_account(self, m, listed);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "config/defaults.hpp"
 #include "models/job_record.hpp"
@@ -26,6 +27,10 @@ struct job_deps {
   std::shared_ptr<job_observer> observer;
   stop_protocol::timing timing;
   std::chrono::milliseconds start_timeout = defaults::jobs::start_timeout;
+  /// Where the job's store writes run (keyed by job id: in order) and its requests to the
+  /// agent (they wait for the answer): never on the scheduler's threads.
+  std::shared_ptr<blocking_lanes> store_lanes;
+  std::shared_ptr<blocking_lanes> request_lanes;
 };
 
 /// One replication job (docs/states.md and docs/stop-protocol.md): its state machine, persisted in

@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 #include <deque>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -42,10 +43,13 @@ struct job_actor_state {
   /// again every second, in order, until they succeed: the record, and JobLog entries.
   bool record_dirty = false;
   std::deque<std::string> unwritten_log;
+  bool log_in_flight = false;  ///< a batch of unwritten_log is on the store lane
   bool retry_armed = false;
   /// A DELETE settled: the record is being removed (tried again while the store is away), and
   /// the actor ends once it is gone and the JobLog is written.
   bool removal_pending = false;
+  bool erase_in_flight = false;
+  std::function<void()> on_removed;
   static inline const char* name = "job";
 };
 
@@ -53,8 +57,10 @@ using job_actor = caf::stateful_actor<job_actor_state>;
 
 // -- job_journal.cpp --------------------------------------------------------------------
 
-/// Writes the record; on failure it is tried again every second (see persist's comment).
-caf::error persist(job_actor* self);
+/// Writes the record on the job's store lane, then calls `then` with the outcome; the actor
+/// handles nothing else meanwhile. On failure the write is tried again every second (see
+/// persist's comment).
+void persist(job_actor* self, std::function<void(caf::error)> then = {});
 /// Tries again the writes that failed.
 void on_retry(job_actor* self);
 /// One JobLog entry: when, what, which actor, and the details of the step.
@@ -63,7 +69,8 @@ void log(job_actor* self, std::string_view event, nlohmann::json detail = nlohma
 /// Tells the observer (the API) of the job as it is now.
 void observe(job_actor* self);
 /// Removes the record (the JobLog stays), tells the observer, and ends the actor once done.
-void remove_record(job_actor* self, std::string_view why);
+/// `removed`, if given, runs once the record is gone, just before the actor ends.
+void remove_record(job_actor* self, std::string_view why, std::function<void()> removed = {});
 /// Announces the job's state on `<prefix>.job.<id>.state`.
 void publish_state(job_actor* self);
 /// The job object, as requests are answered.
@@ -81,7 +88,9 @@ void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
 
 // -- job_stop.cpp -----------------------------------------------------------------------
 
-caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req);
+/// `deleting`: the stop of a DELETE, stored with delete_requested in the same write.
+caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req,
+                                      bool deleting = false);
 /// Why a stop like `req` cannot be made now (docs/stop-protocol.md, rule 1), if it cannot.
 caf::error stop_refusal(const job_record& job, const msg::stop_request& req);
 void begin_stop(job_actor* self, const stop_record& stop, bool after_restart);

@@ -20,68 +20,69 @@ void arm_retry(job_actor* self) {
 }
 
 void flush_log(job_actor* self);
+void finish_removal(job_actor* self);
+
+/// The write itself, on a store lane. The job actor is its record's only writer, so a
+/// conflict can only be its own write that succeeded on the server while the answer was
+/// lost: then the latest revision is taken and the write made again.
+bus::result<std::uint64_t> write_record(job_store& store, const std::string& id,
+                                        const std::string& text, std::uint64_t revision) {
+  auto r = store.update(id, text, revision);
+  if (!r && r.error().code == bus::errc::conflict) {
+    if (auto latest = store.load(id)) r = store.update(id, text, latest->revision);
+  }
+  return r;
+}
 
 }  // namespace
 
-/// Writes the record, checked against the revision this actor last wrote. The job actor is
-/// its record's only writer, so a conflict can only be its own write that succeeded on the
-/// server while the answer was lost: then the latest revision is taken and the write made
-/// again. Any other failure leaves the record as it was, and the write is tried again every
-/// second; the caller must not report it as done.
-caf::error persist(job_actor* self) {
+/// Writes the record on the job's store lane and awaits it. A failure leaves the record as it
+/// was, and the write is tried again every second; `then` hears it and must not report the
+/// step as done.
+void persist(job_actor* self, std::function<void(caf::error)> then) {
   auto& st = self->state;
   st.job.updated_at = unix_ms();
-  const auto text = to_json(st.job).dump();
-  auto r = st.deps.store->update(st.job.id, text, st.revision);
-  if (!r && r.error().code == bus::errc::conflict) {
-    if (auto latest = st.deps.store->load(st.job.id))
-      r = st.deps.store->update(st.job.id, text, latest->revision);
-  }
-  if (!r) {
-    spdlog::error("job {}: the record was not written (tried again in a second): {}", st.job.id,
-                  r.error().message);
-    st.record_dirty = true;
-    arm_retry(self);
-    return make_error(errc::internal, "job " + st.job.id + ": store: " + r.error().message);
-  }
-  st.revision = *r;
-  st.record_dirty = false;
-  observe(self);
-  return caf::none;
+  await_blocking(
+      self, *st.deps.store_lanes, st.job.id,
+      [store = st.deps.store, id = st.job.id, text = to_json(st.job).dump(),
+       revision = st.revision] { return write_record(*store, id, text, revision); },
+      [self, then = std::move(then)](bus::result<std::uint64_t> r) {
+        auto& js = self->state;
+        caf::error err;
+        if (!r) {
+          spdlog::error("job {}: the record was not written (tried again in a second): {}",
+                        js.job.id, r.error().message);
+          js.record_dirty = true;
+          arm_retry(self);
+          err = make_error(errc::internal, "job " + js.job.id + ": store: " + r.error().message);
+        } else {
+          js.revision = *r;
+          js.record_dirty = false;
+          observe(self);
+        }
+        if (then) then(std::move(err));
+      });
 }
 
 void on_retry(job_actor* self) {
   auto& st = self->state;
   st.retry_armed = false;
-  if (st.removal_pending) {
-    remove_record(self, "");
-    return;
-  }
-  if (st.record_dirty) (void)persist(self);
+  if (st.record_dirty && !st.removal_pending) persist(self);
   flush_log(self);
+  if (st.removal_pending) finish_removal(self);
 }
 
 void observe(job_actor* self) {
   if (auto& o = self->state.deps.observer) o->job_changed(to_json(self->state.job));
 }
 
-void remove_record(job_actor* self, std::string_view why) {
+void remove_record(job_actor* self, std::string_view why, std::function<void()> removed) {
   auto& st = self->state;
-  if (!st.removal_pending) {
-    st.removal_pending = true;
-    log(self, "deleted", {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
-  }
-  flush_log(self);
-  if (auto r = st.deps.store->erase(st.job.id); !r && r.error().code != bus::errc::not_found) {
-    spdlog::error("job {}: the record was not removed (tried again in a second): {}", st.job.id,
-                  r.error().message);
-    arm_retry(self);
-    return;
-  }
-  if (!st.unwritten_log.empty()) return;  // the retry already armed by flush_log comes back here
-  if (auto& o = st.deps.observer) o->job_removed(st.job.id);
-  spdlog::info("job {}: removed", st.job.id);
-  self->quit();
+  if (removed) st.on_removed = std::move(removed);
+  if (st.removal_pending) return;
+  st.removal_pending = true;
+  log(self, "deleted", {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
+  finish_removal(self);
 }
 
 /// One JobLog entry: when, what, which actor, and the details of the step.
@@ -109,18 +110,70 @@ std::string reply_json(job_actor* self) { return to_json(self->state.job).dump()
 
 namespace {
 
-/// Appends the JobLog entries not yet written, oldest first; stops at the first failure.
+/// Appends the JobLog entries not yet written, oldest first, in one task on the job's store
+/// lane; stops at the first failure (the rest waits for the retry). One batch at a time.
 void flush_log(job_actor* self) {
   auto& st = self->state;
-  while (!st.unwritten_log.empty()) {
-    if (auto r = st.deps.store->append_log(st.job.id, st.unwritten_log.front()); !r) {
-      spdlog::warn("job {}: {} JobLog entries wait for the store: {}", st.job.id,
-                   st.unwritten_log.size(), r.error().message);
-      arm_retry(self);
-      return;
-    }
-    st.unwritten_log.pop_front();
-  }
+  if (st.log_in_flight || st.unwritten_log.empty()) return;
+  st.log_in_flight = true;
+  std::vector<std::string> batch(st.unwritten_log.begin(), st.unwritten_log.end());
+  struct outcome {
+    std::size_t written = 0;
+    std::string error;
+  };
+  await_blocking(
+      self, *st.deps.store_lanes, st.job.id,
+      [store = st.deps.store, id = st.job.id, batch = std::move(batch)] {
+        outcome out;
+        for (const auto& entry : batch) {
+          if (auto r = store->append_log(id, entry); !r) {
+            out.error = r.error().message;
+            break;
+          }
+          ++out.written;
+        }
+        return out;
+      },
+      [self](outcome out) {
+        auto& js = self->state;
+        js.log_in_flight = false;
+        js.unwritten_log.erase(js.unwritten_log.begin(),
+                               js.unwritten_log.begin() + static_cast<std::ptrdiff_t>(out.written));
+        if (!out.error.empty()) {
+          spdlog::warn("job {}: {} JobLog entries wait for the store: {}", js.job.id,
+                       js.unwritten_log.size(), out.error);
+          arm_retry(self);
+          return;
+        }
+        if (!js.unwritten_log.empty())
+          flush_log(self);  // logged while the batch was written
+        else if (js.removal_pending)
+          finish_removal(self);
+      });
+}
+
+/// A removal ends once the JobLog is written and the record erased; the actor then ends.
+void finish_removal(job_actor* self) {
+  auto& st = self->state;
+  if (st.log_in_flight || !st.unwritten_log.empty() || st.erase_in_flight) return;
+  st.erase_in_flight = true;
+  await_blocking(
+      self, *st.deps.store_lanes, st.job.id,
+      [store = st.deps.store, id = st.job.id] { return store->erase(id); },
+      [self](bus::result<> r) {
+        auto& js = self->state;
+        js.erase_in_flight = false;
+        if (!r && r.error().code != bus::errc::not_found) {
+          spdlog::error("job {}: the record was not removed (tried again in a second): {}",
+                        js.job.id, r.error().message);
+          arm_retry(self);
+          return;
+        }
+        if (auto& o = js.deps.observer) o->job_removed(js.job.id);
+        spdlog::info("job {}: removed", js.job.id);
+        if (js.on_removed) js.on_removed();
+        self->quit();
+      });
 }
 
 }  // namespace

@@ -54,6 +54,8 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
 
 /// The settlement: the final state is written, logged and announced, and the volume of a
 /// copy that completed is marked complete.
+void announce_settlement(job_actor* self, std::int64_t took);
+
 void settle(job_actor* self) {
   auto& st = self->state;
   auto& job = st.job;
@@ -84,8 +86,19 @@ void settle(job_actor* self) {
   st.protocol.reset();
   st.tick_due = clock_point::max();
   ++st.tick_generation;
-  if (auto err = persist(self))
-    spdlog::error("job {}: settled as {} but not stored", job.id, msg::name_of(job.state));
+  persist(self, [self, took](caf::error err) {
+    if (err)
+      spdlog::error("job {}: settled as {} but not stored", self->state.job.id,
+                    msg::name_of(self->state.job.state));
+    announce_settlement(self, took);
+  });
+}
+
+/// The settlement is stored: the JobLog, the bus, the volume of a completed copy, and the
+/// DELETE that waited for it.
+void announce_settlement(job_actor* self, std::int64_t took) {
+  auto& job = self->state.job;
+  auto& stop = *job.stop;
   json parts = json::object();
   for (std::size_t i = 0; i < stop.outcomes.size(); ++i)
     parts[std::string(msg::name_of(static_cast<participant>(i)))] =
@@ -104,8 +117,10 @@ void settle(job_actor* self) {
       // The copy finished (or the stop failed) first: the volume holds data the operator may
       // still want, so the record that points to it stays. A new DELETE acts on it.
       job.delete_requested = false;
-      (void)persist(self);
-      log(self, "delete_not_done", {{"final_state", std::string(msg::name_of(job.state))}});
+      persist(self, [self](caf::error) {
+        log(self, "delete_not_done",
+            {{"final_state", std::string(msg::name_of(self->state.job.state))}});
+      });
     }
   }
 }
@@ -154,34 +169,39 @@ caf::result<std::string> request_delete(job_actor* self, const msg::stop_request
   if (job.state == job_state::completed || job.state == job_state::cancelled) {
     // Nothing runs and nothing is left to clean up: a completed copy's volume is the
     // migrated disk, and it stays where it is.
-    auto last = reply_json(self);
-    remove_record(self, "deleted by " + req.hdr.from);
-    return last;
+    // Answered once the record is gone: a client that reads after the answer finds no job.
+    auto rp = self->make_response_promise<std::string>();
+    remove_record(self, "deleted by " + req.hdr.from,
+                  [rp, last = reply_json(self)]() mutable { rp.deliver(last); });
+    return rp;
   }
   if (job.state == job_state::stopping && job.stop && job.stop->volumes == msg::volume_action::keep)
     return make_error(errc::conflict, "job " + job.id +
                                           " is stopping with its volume kept; delete it "
                                           "once the stop has settled");
   if (job.delete_requested) return reply_json(self);
-  job.delete_requested = true;
   if (job.state == job_state::stopping) {
-    if (auto err = persist(self)) {
-      job.delete_requested = false;
-      return err;
-    }
-    log(self, "delete_requested", {{"requested_by", req.hdr.from}});
-    return reply_json(self);
+    job.delete_requested = true;
+    auto rp = self->make_response_promise<std::string>();
+    persist(self, [self, rp, from = req.hdr.from](caf::error err) mutable {
+      if (err) {
+        self->state.job.delete_requested = false;
+        rp.deliver(std::move(err));
+        return;
+      }
+      log(self, "delete_requested", {{"requested_by", from}});
+      rp.deliver(reply_json(self));
+    });
+    return rp;
   }
   auto stop = req;
   stop.volumes = msg::volume_action::remove;
-  auto result = request_stop(self, stop);
-  if (job.state != job_state::stopping)
-    job.delete_requested = false;  // refused: nothing was written
-  return result;
+  return request_stop(self, stop, true);
 }
 
 /// A new stop: checked against the state, written as `stopping` before anyone acts.
-caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req) {
+caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req,
+                                      bool deleting) {
   auto& st = self->state;
   auto& job = st.job;
   if (job.state == job_state::stopping && job.stop) {
@@ -189,10 +209,21 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
     if (req.mode == msg::stop_mode::force && job.stop->mode != msg::stop_mode::force &&
         st.protocol) {
       job.stop->mode = msg::stop_mode::force;
-      if (auto err = persist(self)) return err;
-      log(self, "stop_escalated", {{"requested_by", req.hdr.from}, {"mode", "force"}});
-      send_stops(self, st.protocol->escalate(self->clock().now()));
-      arm_tick(self);
+      auto rp = self->make_response_promise<std::string>();
+      persist(self, [self, rp, from = req.hdr.from](caf::error err) mutable {
+        if (err) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        auto& s = self->state;
+        log(self, "stop_escalated", {{"requested_by", from}, {"mode", "force"}});
+        if (s.protocol) {
+          send_stops(self, s.protocol->escalate(self->clock().now()));
+          arm_tick(self);
+        }
+        rp.deliver(reply_json(self));
+      });
+      return rp;
     }
     return reply_json(self);
   }
@@ -210,21 +241,27 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
   job.stop = stop;
   job.state = job_state::stopping;
   job.stalled = false;
-  if (auto err = persist(self)) {
-    job = before;
-    return err;
-  }
-  log(self, "stop_requested",
-      {{"requested_by", stop.requested_by},
-       {"reason", std::string(msg::name_of(stop.reason))},
-       {"mode", std::string(msg::name_of(stop.mode))},
-       {"volumes", std::string(msg::name_of(stop.volumes))},
-       {"comment", stop.comment},
-       {"grace_seconds", stop.grace_seconds},
-       {"from_state", std::string(msg::name_of(before.state))}});
-  publish_state(self);
-  begin_stop(self, stop, false);
-  return reply_json(self);
+  if (deleting) job.delete_requested = true;
+  auto rp = self->make_response_promise<std::string>();
+  persist(self, [self, rp, before, stop](caf::error err) mutable {
+    if (err) {
+      self->state.job = before;
+      rp.deliver(std::move(err));
+      return;
+    }
+    log(self, "stop_requested",
+        {{"requested_by", stop.requested_by},
+         {"reason", std::string(msg::name_of(stop.reason))},
+         {"mode", std::string(msg::name_of(stop.mode))},
+         {"volumes", std::string(msg::name_of(stop.volumes))},
+         {"comment", stop.comment},
+         {"grace_seconds", stop.grace_seconds},
+         {"from_state", std::string(msg::name_of(before.state))}});
+    publish_state(self);
+    begin_stop(self, stop, false);
+    rp.deliver(reply_json(self));
+  });
+  return rp;
 }
 
 void on_confirm(job_actor* self, const msg::stop_confirm& c) {
@@ -264,10 +301,13 @@ void on_confirm(job_actor* self, const msg::stop_confirm& c) {
     settle(self);
     return;
   }
-  if (auto err = persist(self))
-    spdlog::warn("job {}: a participant's answer was not stored; it will be asked again", job.id);
-  send_stops(self, sends);
-  arm_tick(self);
+  persist(self, [self, sends = std::move(sends)](caf::error err) {
+    if (err)
+      spdlog::warn("job {}: a participant's answer was not stored; it will be asked again",
+                   self->state.job.id);
+    send_stops(self, sends);
+    arm_tick(self);
+  });
 }
 
 void on_tick(job_actor* self, std::uint64_t generation) {

@@ -95,19 +95,35 @@ caf::result<std::string> create(registry_self* self, const msg::replicate_reques
   job.vma = r.vma;
   job.volume_id = volume_id_for(job.id);
   job.created_at = job.updated_at = unix_ms();
-  auto json_text = to_json(job).dump();
-  auto revision = st.deps.store->create(job.id, json_text);
-  if (!revision)
-    return make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message);
-  const auto entry = journal_entry(
-      job, "created", "registry",
-      {{"name", job.name}, {"source", job.source}, {"vma", job.vma}, {"requested_by", r.hdr.from}});
-  (void)st.deps.store->append_log(job.id, entry.dump());
-  // Told before the answer, so that a client that reads after it finds the job.
-  if (st.deps.observer) st.deps.observer->job_changed(to_json(job));
-  auto actor = spawn_job(self, std::move(job), *revision, false);
-  self->send(actor, start_atom::value);
-  return json_text;
+  auto rp = self->make_response_promise<std::string>();
+  await_blocking(
+      self, *st.deps.store_lanes, job.id,
+      [store = st.deps.store, job, from = r.hdr.from] {
+        auto revision = store->create(job.id, to_json(job).dump());
+        if (revision) {
+          const auto entry = journal_entry(job, "created", "registry",
+                                           {{"name", job.name},
+                                            {"source", job.source},
+                                            {"vma", job.vma},
+                                            {"requested_by", from}});
+          (void)store->append_log(job.id, entry.dump());
+        }
+        return revision;
+      },
+      [self, rp, job](bus::result<std::uint64_t> revision) mutable {
+        if (!revision) {
+          rp.deliver(
+              make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message));
+          return;
+        }
+        auto json_text = to_json(job).dump();
+        // Told before the answer, so that a client that reads after it finds the job.
+        if (self->state.deps.observer) self->state.deps.observer->job_changed(to_json(job));
+        auto actor = spawn_job(self, std::move(job), *revision, false);
+        self->send(actor, start_atom::value);
+        rp.deliver(std::move(json_text));
+      });
+  return rp;
 }
 
 caf::actor find(registry_self* self, const std::string& id) {
@@ -282,29 +298,46 @@ bus::result<stored_job> load_for_recovery(job_store& store, const std::string& i
   return stored;
 }
 
+void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, stored_job>> records);
+
 /// Every job of the store gets its actor again; queued ones start, the others carry on from
 /// where their record says they were.
 void recover(registry_self* self) {
+  // Read on a store lane; the registry answers nothing else until its jobs are back.
+  using loaded = std::vector<std::pair<std::string, stored_job>>;
+  await_blocking(
+      self, *self->state.deps.store_lanes, "registry",
+      [store = self->state.deps.store] {
+        loaded out;
+        auto ids = store->ids();
+        if (!ids) {
+          spdlog::error("oma: cannot list the jobs: {}", ids.error().message);
+          return out;
+        }
+        for (const auto& id : *ids) {
+          auto stored = load_for_recovery(*store, id);
+          if (!stored)
+            spdlog::error("job {}: cannot be read: {}", id, stored.error().message);
+          else
+            out.emplace_back(id, std::move(*stored));
+        }
+        return out;
+      },
+      [self](loaded records) { spawn_recovered(self, std::move(records)); });
+}
+
+/// The jobs read back get their actors.
+void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, stored_job>> records) {
   auto& st = self->state;
-  auto ids = st.deps.store->ids();
-  if (!ids) {
-    spdlog::error("oma: cannot list the jobs: {}", ids.error().message);
-    return;
-  }
-  for (const auto& id : *ids) {
-    auto stored = load_for_recovery(*st.deps.store, id);
-    if (!stored) {
-      spdlog::error("job {}: cannot be read: {}", id, stored.error().message);
-      continue;
-    }
-    auto job = job_from_json(stored->json);
+  for (auto& [id, stored] : records) {
+    auto job = job_from_json(stored.json);
     if (!job) {
       spdlog::error("job {}: the stored record is damaged ({}); left alone", id, job.error());
       continue;
     }
     const bool queued = job->state == msg::job_state::queued;
     const bool held = queued && st.maintenance.covers(job->vma);
-    auto actor = spawn_job(self, std::move(*job), stored->revision, true);
+    auto actor = spawn_job(self, std::move(*job), stored.revision, true);
     if (held)
       st.held.push_back(id);
     else if (queued)

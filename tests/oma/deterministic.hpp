@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/actor_config.hpp"
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "bus/in_memory_transport.hpp"
 
@@ -28,7 +29,13 @@ class deterministic_actors : public ::testing::Test {
         sched_(dynamic_cast<caf::scheduler::test_coordinator&>(system_.scheduler())),
         transport_(std::make_shared<bus::in_memory_transport>()),
         oma_(std::make_shared<bus_link>(transport_, "mk", "oma")),
-        agent_(std::make_shared<bus_link>(transport_, "mk", "vma:local")) {}
+        agent_(std::make_shared<bus_link>(transport_, "mk", "vma:local")),
+        lanes_(std::make_shared<blocking_lanes>(system_, 2, blocking_lanes::threads::scheduler)) {}
+
+  ~deterministic_actors() override {
+    lanes_->stop();
+    consume();
+  }
 
   /// Runs every message that is due, without moving the clock.
   void consume() {
@@ -53,6 +60,8 @@ class deterministic_actors : public ::testing::Test {
   std::shared_ptr<bus_link> oma_;
   std::shared_ptr<bus_link> agent_;
   std::vector<bus::subscription> subscriptions_;
+  /// Blocking work runs on lanes that this scheduler steps through like any actor.
+  std::shared_ptr<blocking_lanes> lanes_;
 };
 
 }  // namespace mk::actors

@@ -65,6 +65,7 @@ class job_actor_test : public deterministic_actors {
     job_deps deps;
     deps.bus = oma_;
     deps.store = store_;
+    deps.store_lanes = deps.request_lanes = lanes_;
     deps.volume = volume_;
     deps.observer = observer_;
     deps.timing.grace = 5s;

@@ -91,6 +91,7 @@ class registry_recovery : public deterministic_actors {
     job_deps deps;
     deps.bus = oma_;
     deps.store = store_;
+    deps.store_lanes = deps.request_lanes = lanes_;
     registry_ = spawn_registry(system_, deps);
     poller_ = system_.spawn([watched = watched_](caf::event_based_actor*) -> caf::behavior {
       return {[](finish_atom, const std::string&) {},
