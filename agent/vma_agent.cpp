@@ -90,6 +90,7 @@ void spawn_process(agent_self self, const mover_record& rec,
   args.progress_interval = st.opts.progress_interval;
   args.record = rec;
   args.movers_dir = st.movers_dir();
+  args.lanes = st.lanes;
   auto child = self->spawn(vma_process, std::move(args));
   self->monitor(child);
   vma_agent_state::running_mover r;
@@ -102,38 +103,37 @@ void spawn_process(agent_self self, const mover_record& rec,
   st.ended.erase(rec.job);
 }
 
-/// A persisted mover, at start or after its vma_process went away without a word: adopted
-/// again if it still runs, else remembered as ended (from its checkpoint, the exit status being
-/// lost) and announced with an `exited` progress.
-void recover(agent_self self, mover_record rec) {
-  auto& st = self->state;
+/// What became of a recorded mover, found out on a lane: it reads /proc and the checkpoint,
+/// and writes the record.
+struct recovered {
+  mover_record rec;
+  std::shared_ptr<vma::mover_process> adopted;  ///< it still runs
+  bool forget = false;                          ///< ended past the retention: record removed
+  bool ended_now = false;                       ///< found ended: announce its `exited`
+  std::uint64_t source_size = 0;                ///< from its checkpoint, for that progress
+};
+
+recovered look_for(mover_record rec, const std::filesystem::path& checkpoint,
+                   const std::filesystem::path& movers_dir, std::chrono::milliseconds retention) {
+  recovered out;
   if (rec.ended) {
     const auto age = std::chrono::milliseconds(unix_ms() - rec.ended->ended_at);
-    if (age > st.opts.ended_retention) {
-      if (auto r = remove_mover_record(st.movers_dir(), rec.job); !r)
+    if (age > retention) {
+      if (auto r = remove_mover_record(movers_dir, rec.job); !r)
         spdlog::warn("{}", r.error().message);
-      return;
+      out.forget = true;
     }
-    vma_agent_state::ended_mover e;
-    e.info.job = rec.job;
-    e.info.pid = rec.id.pid;
-    e.info.state = "exited";
-    e.info.bytes_done = rec.ended->bytes_done;
-    e.info.exit_code = rec.ended->exit_code;
-    e.info.detail = rec.ended->detail;
-    e.completed = rec.ended->completed;
-    e.ended_at = rec.ended->ended_at;
-    st.ended[rec.job] = std::move(e);
-    return;
+    out.rec = std::move(rec);
+    return out;
   }
-  const auto cp_path = st.checkpoint_path(rec.checkpoint);
-  auto adopted = vma::mover_process::adopt(rec.id, cp_path);
+  auto adopted = vma::mover_process::adopt(rec.id, checkpoint);
   if (adopted) {
     spdlog::info("job {}: mover {} re-adopted", rec.job, rec.id.pid);
-    spawn_process(self, rec, std::make_shared<vma::mover_process>(std::move(*adopted)));
-    return;
+    out.adopted = std::make_shared<vma::mover_process>(std::move(*adopted));
+    out.rec = std::move(rec);
+    return out;
   }
-  const auto view = read_checkpoint_view(cp_path);
+  const auto view = read_checkpoint_view(checkpoint);
   mover_end end;
   end.detail = (adopted.error().code == vma::errc::not_running
                     ? std::string("ended while no agent watched it (exit status unknown)")
@@ -146,9 +146,57 @@ void recover(agent_self self, mover_record rec) {
   end.ended_at = unix_ms();
   spdlog::info("job {}: mover {} {}", rec.job, rec.id.pid, end.detail);
   rec.ended = end;
-  if (auto w = write_mover_record(st.movers_dir(), rec); !w) spdlog::warn("{}", w.error().message);
-  recover(self, rec);
-  publish_exited(self, st.ended[rec.job].info, view.cp ? view.cp->source_size : 0);
+  if (auto w = write_mover_record(movers_dir, rec); !w) spdlog::warn("{}", w.error().message);
+  out.rec = std::move(rec);
+  out.ended_now = true;
+  out.source_size = view.cp ? view.cp->source_size : 0;
+  return out;
+}
+
+/// A persisted mover, at start or after its vma_process went away without a word: adopted
+/// again if it still runs, else remembered as ended (from its checkpoint, the exit status being
+/// lost) and announced with an `exited` progress.
+void apply(agent_self self, recovered r) {
+  auto& st = self->state;
+  if (r.forget) return;
+  if (r.adopted) {
+    spawn_process(self, r.rec, std::move(r.adopted));
+    return;
+  }
+  const auto& end = *r.rec.ended;
+  vma_agent_state::ended_mover e;
+  e.info.job = r.rec.job;
+  e.info.pid = r.rec.id.pid;
+  e.info.state = "exited";
+  e.info.bytes_done = end.bytes_done;
+  e.info.exit_code = end.exit_code;
+  e.info.detail = end.detail;
+  e.completed = end.completed;
+  e.ended_at = end.ended_at;
+  st.ended[r.rec.job] = std::move(e);
+  if (r.ended_now) publish_exited(self, st.ended[r.rec.job].info, r.source_size);
+}
+
+/// Looks for the movers of `records` on a lane (awaited), then applies what it found and
+/// calls `then`.
+void recover(agent_self self, std::vector<mover_record> records, std::function<void()> then = {}) {
+  auto& st = self->state;
+  await_blocking(
+      self, *st.lanes, "movers",
+      [records = std::move(records), movers_dir = st.movers_dir(),
+       checkpoints = sub(st.opts, dv::checkpoints_subdir),
+       retention = st.opts.ended_retention]() mutable {
+        std::vector<recovered> found;
+        for (auto& rec : records) {
+          const auto checkpoint = checkpoints / (rec.checkpoint + ".json");  // checkpoint_path
+          found.push_back(look_for(std::move(rec), checkpoint, movers_dir, retention));
+        }
+        return found;
+      },
+      [self, then = std::move(then)](std::vector<recovered> found) {
+        for (auto& r : found) apply(self, std::move(r));
+        if (then) then();
+      });
 }
 
 void reply_start(agent_self self, const bus::envelope& e, msg::start_mover_reply r) {
@@ -159,39 +207,67 @@ void reply_start(agent_self self, const bus::envelope& e, msg::start_mover_reply
   (void)self->state.bus->reply(e, std::move(r));
 }
 
-/// Starts the job's mover; the pid, or why not.
-expected<std::int64_t, std::string> start_mover(agent_self self, const msg::start_mover& req) {
-  auto& st = self->state;
-  const auto cp = st.checkpoint_path(req.checkpoint);
+struct launched {
+  mover_record rec;
+  std::shared_ptr<vma::mover_process> mover;
+  bool resume = false;
+};
+
+/// Starts the job's mover and records it, on a lane (it forks, and fsyncs the record); the
+/// mover, or why not.
+expected<launched, std::string> launch(const msg::start_mover& req, vma::mover_spec spec,
+                                       const std::filesystem::path& movers_dir) {
   std::error_code ec;
-  const bool have_checkpoint = std::filesystem::exists(cp, ec);
+  const bool have_checkpoint = std::filesystem::exists(spec.checkpoint, ec);
   // A stale checkpoint would make a fresh mover refuse to start (exit 2); without one a
   // resume starts afresh (a mover stopped before it connected writes none).
-  if (!req.resume && have_checkpoint && !std::filesystem::remove(cp, ec) && ec)
-    return unexpected("remove stale checkpoint " + cp.string() + ": " + ec.message());
+  if (!req.resume && have_checkpoint && !std::filesystem::remove(spec.checkpoint, ec) && ec)
+    return unexpected("remove stale checkpoint " + spec.checkpoint.string() + ": " + ec.message());
+  spec.resume = req.resume && have_checkpoint;
+  auto mover = vma::mover_process::start(spec);
+  if (!mover) return unexpected(mover.error().message);
+  launched out;
+  out.rec.job = req.job;
+  out.rec.id = mover->identity();
+  out.rec.checkpoint = req.checkpoint;
+  out.rec.started_at = unix_ms();
+  // Unrecorded, a mover would be lost to the next agent: better not run it at all (the
+  // handle's destructor kills and reaps it).
+  if (auto w = write_mover_record(movers_dir, out.rec); !w) return unexpected(w.error().message);
+  out.resume = spec.resume;
+  out.mover = std::make_shared<vma::mover_process>(std::move(*mover));
+  return out;
+}
+
+/// Starts the job's mover (awaited on a lane), watches it, and answers the start request.
+void start_mover(agent_self self, const bus::envelope& e, const msg::start_mover& req,
+                 msg::start_mover_reply r) {
+  auto& st = self->state;
   vma::mover_spec spec;
   spec.binary = st.opts.binary;
   spec.source = req.source;
   spec.target = req.target;
-  spec.checkpoint = cp;
-  spec.resume = req.resume && have_checkpoint;
+  spec.checkpoint = st.checkpoint_path(req.checkpoint);
   spec.stderr_log = st.log_path(req.job);
   spec.extra_args = st.opts.mover_args;
-  auto mover = vma::mover_process::start(spec);
-  if (!mover) return unexpected(mover.error().message);
-
-  mover_record rec;
-  rec.job = req.job;
-  rec.id = mover->identity();
-  rec.checkpoint = req.checkpoint;
-  rec.started_at = unix_ms();
-  // Unrecorded, a mover would be lost to the next agent: better not run it at all (the
-  // handle's destructor kills and reaps it).
-  if (auto w = write_mover_record(st.movers_dir(), rec); !w) return unexpected(w.error().message);
-  spdlog::info("job {}: mover {} started{}: {} -> {}", req.job, rec.id.pid,
-               spec.resume ? " (resume)" : "", req.source, req.target);
-  spawn_process(self, rec, std::make_shared<vma::mover_process>(std::move(*mover)));
-  return rec.id.pid;
+  await_blocking(
+      self, *st.lanes, req.job,
+      [req, spec = std::move(spec), movers_dir = st.movers_dir()] {
+        return launch(req, spec, movers_dir);
+      },
+      [self, e, req, r = std::move(r)](expected<launched, std::string> started) mutable {
+        if (started) {
+          spdlog::info("job {}: mover {} started{}: {} -> {}", req.job, started->rec.id.pid,
+                       started->resume ? " (resume)" : "", req.source, req.target);
+          spawn_process(self, started->rec, std::move(started->mover));
+          r.ok = true;
+          r.pid = started->rec.id.pid;
+        } else {
+          r.error = "job " + req.job + ": " + started.error();
+          spdlog::error("{}: {}", self->state.bus->from(), r.error);
+        }
+        reply_start(self, e, std::move(r));
+      });
 }
 
 void on_start(agent_self self, const bus::envelope& e) {
@@ -215,15 +291,7 @@ void on_start(agent_self self, const bus::envelope& e) {
     r.pid = it->second.info.pid;
     return reply_start(self, e, std::move(r));
   }
-  auto pid = start_mover(self, *req);
-  if (pid) {
-    r.ok = true;
-    r.pid = *pid;
-  } else {
-    r.error = "job " + req->job + ": " + pid.error();
-    spdlog::error("{}: {}", self->state.bus->from(), r.error);
-  }
-  reply_start(self, e, std::move(r));
+  start_mover(self, e, *req, std::move(r));
 }
 
 /// Every running mover, and the newest ended ones up to `max_ended_reported`.
@@ -306,11 +374,12 @@ void on_envelope(agent_self self, const bus::envelope& e) {
 void on_exited(agent_self self, const caf::actor& child, msg::mover_info& info,
                msg::stop_confirm& answer, bool completed, const msg::progress& exited) {
   auto& st = self->state;
-  const auto publish = [&] {
+  const auto publish = [self, answer, exited] {
+    auto& s = self->state;
     if (!answer.stop_id.empty())
-      st.answers.repeat(*st.bus, answer);
-    else if (auto subject = st.bus->subjects().job_progress(exited.job))
-      (void)st.bus->publish(*subject, exited);
+      s.answers.repeat(*s.bus, answer);
+    else if (auto subject = s.bus->subjects().job_progress(exited.job))
+      (void)s.bus->publish(*subject, exited);
   };
   auto it = st.running.find(info.job);
   if (it == st.running.end() || it->second.actor != child) return publish();
@@ -323,15 +392,20 @@ void on_exited(agent_self self, const caf::actor& child, msg::mover_info& info,
   end.bytes_done = info.bytes_done;
   end.ended_at = unix_ms();
   rec.ended = end;
-  // The exit status is known only to this agent: kept, it survives a restart.
-  if (auto w = write_mover_record(st.movers_dir(), rec); !w) spdlog::warn("{}", w.error().message);
   vma_agent_state::ended_mover e;
   e.info = std::move(info);
   if (!answer.stop_id.empty()) e.answer = answer;
   e.completed = completed;
   e.ended_at = end.ended_at;
-  st.ended[rec.job] = std::move(e);
-  publish();
+  // The exit status is known only to this agent: kept, it survives a restart.
+  await_blocking(
+      self, *st.lanes, rec.job,
+      [movers_dir = st.movers_dir(), rec] { return write_mover_record(movers_dir, rec); },
+      [self, job = rec.job, e = std::move(e), publish](vma::result<> w) mutable {
+        if (!w) spdlog::warn("{}", w.error().message);
+        self->state.ended[job] = std::move(e);
+        publish();
+      });
 }
 
 /// Forgets the ended movers past their retention, record and all: a long-running agent that
@@ -344,8 +418,9 @@ void prune_ended(agent_self self) {
       ++it;
       continue;
     }
-    if (auto r = remove_mover_record(st.movers_dir(), it->first); !r)
-      spdlog::warn("{}", r.error().message);
+    st.lanes->post(it->first, [movers_dir = st.movers_dir(), job = it->first] {
+      if (auto r = remove_mover_record(movers_dir, job); !r) spdlog::warn("{}", r.error().message);
+    });
     it = st.ended.erase(it);
   }
 }
@@ -358,7 +433,7 @@ void on_down(agent_self self, const caf::down_msg& dm) {
   // It ended without reporting its mover's end (it failed): the mover may still run.
   spdlog::error("job {}: vma_process ended unexpectedly ({}); looking for its mover again",
                 it->first, caf::to_string(dm.reason));
-  auto rec = std::move(it->second.record);
+  std::vector<mover_record> rec{std::move(it->second.record)};
   st.running.erase(it);
   recover(self, std::move(rec));
 }
@@ -416,30 +491,39 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
     ::chmod(dir.c_str(), 0700);  // pids, logs and checkpoints are the agent's own
   }
 
-  // Movers first, so that the hello and the first answers know them.
-  auto records = read_mover_records(st.movers_dir());
-  if (!records) {
-    self->quit(fail_start("vma agent: " + records.error().message));
-    return {};
-  }
-  for (auto& rec : *records) recover(self, std::move(rec));
-
-  const auto me = caf::actor_cast<caf::actor>(self);
-  for (const auto& pattern : {*start, *status, st.bus->subjects().all_stops()}) {
-    auto s = bus::subscribe_actor(st.bus->transport(), pattern, me);
-    if (!s) {
-      self->quit(fail_start("vma agent: subscribe " + pattern + ": " + s.error().message));
-      return {};
-    }
-    st.subs.push_back(std::move(*s));
-  }
-  msg::hello h;
-  h.vma = st.opts.id;
-  h.movers = movers(st);
-  describe_host(h);
-  (void)st.bus->publish(*hello, std::move(h));
-  spdlog::info("{}: ready, {} mover(s) running, {} ended", from, st.running.size(),
-               st.ended.size());
+  st.lanes = std::make_shared<blocking_lanes>(self->home_system(), defaults::blocking::store_lanes);
+  // Movers first, so that the hello and the first answers know them. Read and looked for on
+  // a lane, awaited: nothing else is handled before the agent is ready.
+  await_blocking(
+      self, *st.lanes, "movers",
+      [movers_dir = st.movers_dir()] { return read_mover_records(movers_dir); },
+      [self, start = *start, status = *status, hello = *hello,
+       from](vma::result<std::vector<mover_record>> records) {
+        if (!records) {
+          self->quit(fail_start("vma agent: " + records.error().message));
+          return;
+        }
+        recover(self, std::move(*records), [self, start, status, hello, from] {
+          auto& s = self->state;
+          const auto me = caf::actor_cast<caf::actor>(self);
+          for (const auto& pattern : {start, status, s.bus->subjects().all_stops()}) {
+            auto subscribed = bus::subscribe_actor(s.bus->transport(), pattern, me);
+            if (!subscribed) {
+              self->quit(fail_start("vma agent: subscribe " + pattern + ": " +
+                                    subscribed.error().message));
+              return;
+            }
+            s.subs.push_back(std::move(*subscribed));
+          }
+          msg::hello h;
+          h.vma = s.opts.id;
+          h.movers = movers(s);
+          describe_host(h);
+          (void)s.bus->publish(hello, std::move(h));
+          spdlog::info("{}: ready, {} mover(s) running, {} ended", from, s.running.size(),
+                       s.ended.size());
+        });
+      });
 
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   self->delayed_send(self, st.opts.ended_prune_interval, tick_atom::value);

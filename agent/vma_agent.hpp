@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "actors/participant.hpp"
 #include "agent/mover_record.hpp"
@@ -84,6 +85,9 @@ struct vma_agent_state {
   std::map<std::string, ended_mover> ended;
   /// Answers the agent gives itself, for jobs without a vma_process.
   stop_answers answers{msg::participant::vma_process};
+  /// Where the mover records are written (fsync'd) and movers started or looked for: never
+  /// on the scheduler's threads (actors/blocking_lanes.hpp). The vma_process actors share it.
+  std::shared_ptr<blocking_lanes> lanes;
 
   std::filesystem::path movers_dir() const;
   std::filesystem::path checkpoint_path(const std::string& checkpoint) const;

@@ -223,6 +223,9 @@ void on_tick(process_self self, std::uint64_t generation) {
   arm_tick(self);
 }
 
+void signal_stop(process_self self, const msg::stop_request& req, bool force,
+                 std::chrono::milliseconds grace);
+
 void on_stop(process_self self, const msg::stop_request& req) {
   auto& st = self->state;
   if (st.done || req.job != st.args.job) return;
@@ -243,13 +246,29 @@ void on_stop(process_self self, const msg::stop_request& req) {
   spdlog::info("job {}: stop {} ({}): {} to mover {}", req.job, req.stop_id, msg::name_of(req.mode),
                force ? "SIGKILL" : "SIGTERM", st.args.mover->identity().pid);
   if (!force && !st.args.mover->result_outcome() && !st.args.record.stopping) {
-    // Written before the SIGTERM: an agent that restarts mid-drain must not send another.
+    // Written (awaited, on a lane) before the SIGTERM: an agent that restarts mid-drain must
+    // not send another.
     st.args.record.stopping = mover_record::stop_sent{
         req.stop_id, unix_ms(),
         std::chrono::duration_cast<std::chrono::milliseconds>(st.grace).count()};
-    if (auto w = write_mover_record(st.args.movers_dir, st.args.record); !w)
-      spdlog::warn("job {}: {}", req.job, w.error().message);
+    await_blocking(
+        self, *st.args.lanes, req.job,
+        [movers_dir = st.args.movers_dir, rec = st.args.record] {
+          return write_mover_record(movers_dir, rec);
+        },
+        [self, req, force, grace](vma::result<> w) {
+          if (!w) spdlog::warn("job {}: {}", req.job, w.error().message);
+          signal_stop(self, req, force, grace);
+        });
+    return;
   }
+  signal_stop(self, req, force, grace);
+}
+
+/// Sends the mover its signal for the stop `req`, and looks for its end.
+void signal_stop(process_self self, const msg::stop_request& req, bool force,
+                 std::chrono::milliseconds grace) {
+  auto& st = self->state;
   auto r = st.args.mover->request_stop(force, grace);
   if (!r) {
     spdlog::error("job {}: stop {}: {}", req.job, req.stop_id, r.error().message);

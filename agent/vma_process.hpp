@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "actors/participant.hpp"
 #include "agent/mover/mover_process.hpp"
@@ -57,6 +58,8 @@ struct vma_process_args {
   /// out, and a stop found in it is carried on (see mover_record::stopping).
   mover_record record;
   std::filesystem::path movers_dir;
+  /// Where that record is written (fsync'd): the agent's lanes.
+  std::shared_ptr<blocking_lanes> lanes;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
   std::chrono::milliseconds stop_tick_interval = defaults::vma::stop_tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;

@@ -113,7 +113,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   registry_ = actors::spawn_registry(*system_, deps);
   maintenance_ = actors::spawn_maintenance(
       *system_, link_, registry_, actors::jetstream_documents(state_, &bus::state_store::settings),
-      [feed = feed_](const std::string& mode) { feed->maintenance_changed(mode); });
+      store_lanes_, [feed = feed_](const std::string& mode) { feed->maintenance_changed(mode); });
   {
     // Its first answer means that the stored mode was read and the registry's gate closed
     // again: only then may the registry recover (and start) the jobs.
@@ -127,6 +127,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   actors::scheduler_options sopts;
   sopts.documents = actors::jetstream_documents(state_, &bus::state_store::schedules);
   sopts.store = store_;
+  sopts.lanes = store_lanes_;
   sopts.changed = [feed = feed_](const std::string& list) { feed->schedules_changed(list); };
   scheduler_ = actors::spawn_scheduler(*system_, link_, registry_, std::move(sopts));
   registry_->attach_functor([this](const caf::error& reason) {

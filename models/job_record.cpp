@@ -17,6 +17,31 @@ bool job_record::active() const {
          state == msg::job_state::stopping;
 }
 
+bool transition_allowed(msg::job_state from, msg::job_state to) {
+  using enum msg::job_state;
+  switch (to) {
+    case starting:
+      return from == queued;
+    case replicating:
+      return from == starting || from == replicating;
+    case completed:
+      // The mover exited 0 (a recovered `starting` job may find its copy done), or a stop
+      // settled after the copy finished first.
+      return from == starting || from == replicating || from == stopping;
+    case failed:
+      return from == starting || from == replicating || from == stopping;
+    case stopping:
+      return from == queued || from == starting || from == replicating || from == failed ||
+             from == stopped;
+    case stopped:
+    case cancelled:
+      return from == stopping;
+    case queued:
+      return from == stopped || from == failed;
+  }
+  return false;
+}
+
 std::string rfc3339(std::int64_t unix_ms) {
   return unix_ms <= 0 ? "" : sys::format_rfc3339(unix_ms);
 }

@@ -71,6 +71,11 @@ struct job_record {
   bool active() const;
 };
 
+/// Whether the job state machine moves from `from` to `to`: the table of docs/states.md
+/// ("Transitions"), in one place. The job actor makes every change of state through it.
+/// `replicating` to itself is a mover adopted again with another pid.
+bool transition_allowed(msg::job_state from, msg::job_state to);
+
 /// RFC 3339 in UTC with milliseconds, as the API shows times (sys::format_rfc3339); "" for 0.
 std::string rfc3339(std::int64_t unix_ms);
 /// Unix milliseconds of an RFC 3339 time (any offset, any fraction, down to the millisecond);

@@ -45,7 +45,7 @@ namespace {
 void on_mover_end(job_actor* self, bool completed, std::string error) {
   auto& st = self->state;
   auto& job = st.job;
-  job.state = completed ? job_state::completed : job_state::failed;
+  if (!move_to(self, completed ? job_state::completed : job_state::failed)) return;
   job.error = std::move(error);
   job.mover_pid = 0;
   job.volume_kept = true;
@@ -67,7 +67,7 @@ void fail_start(job_actor* self, const std::string& why) {
 void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& error) {
   auto& st = self->state;
   auto& job = st.job;
-  st.start_in_flight = false;
+  st.starting = start_step::none;
   st.agent_absent_since.reset();
   if (!ok) {
     fail_start(self, error);
@@ -81,7 +81,7 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
     if (st.protocol) arm_tick(self);
     return;
   }
-  job.state = job_state::replicating;
+  if (!move_to(self, job_state::replicating)) return;
   persist(self, [self, pid](caf::error) {  // a failure is tried again until it succeeds
     auto& j = self->state.job;
     log(self, "replicating", {{"pid", pid}, {"target", j.target}, {"run", j.runs}});
@@ -119,7 +119,7 @@ void request_mover(job_actor* self) {
   m.target = job.target;
   m.checkpoint = job.id;
   m.resume = job.runs > 1;
-  st.start_in_flight = true;
+  st.starting = start_step::asking_agent;
   request_off_thread(
       self, *subject, msg::encode(m),
       [handle = caf::actor_cast<caf::actor>(self),
@@ -166,7 +166,7 @@ void on_agent_absent(job_actor* self, const std::string& why) {
 void retry_start(job_actor* self) {
   auto& st = self->state;
   if (st.job.state != job_state::starting) {
-    st.start_in_flight = false;  // a stop took over: it asks the agent itself
+    st.starting = start_step::none;  // a stop took over: it asks the agent itself
     st.agent_absent_since.reset();
     return;
   }
@@ -179,13 +179,13 @@ void start(job_actor* self) {
   auto& st = self->state;
   auto& job = st.job;
   if (job.state != job_state::queued) return;
-  job.state = job_state::starting;
+  if (!move_to(self, job_state::starting)) return;
   job.error.clear();
   ++job.runs;
   persist(self, [self](caf::error err) {
     if (err) {
       // Not started while `starting` cannot be stored; the store is tried again shortly.
-      self->state.job.state = job_state::queued;
+      self->state.job.state = job_state::queued;  // undone: the store never had `starting`
       --self->state.job.runs;
       self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
       return;
@@ -204,12 +204,12 @@ void attach(job_actor* self) {
     fail_start(self, "no volume actor");
     return;
   }
-  st.attaching = true;
+  st.starting = start_step::attaching;
   self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value, job.volume_id,
                 job.source)
       .then(
           [self](const std::string& uri, std::uint64_t size) {
-            self->state.attaching = false;
+            self->state.starting = start_step::none;
             auto& j = self->state.job;
             j.target = uri;
             j.size = size;
@@ -220,7 +220,7 @@ void attach(job_actor* self) {
             request_mover(self);
           },
           [self](const caf::error& err) {
-            self->state.attaching = false;
+            self->state.starting = start_step::none;
             fail_start(self, "volume: " + message_of(err));
           });
 }
@@ -233,7 +233,8 @@ caf::result<std::string> resume(job_actor* self) {
                                           (job.volume_kept ? "" : " without a kept volume") +
                                           ": nothing to resume");
   const auto before = job;
-  job.state = job_state::queued;
+  if (!move_to(self, job_state::queued))
+    return make_error(errc::internal, "job " + job.id + ": cannot be queued again");
   job.error.clear();
   job.stalled = false;
   job.bytes_done_at_resume = before.progress.bytes_done;
@@ -287,7 +288,7 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
       tell(self, self->state.deps.poller, start_atom::value, j.id, j.vma);
     };
     if (job.state == job_state::starting || job.mover_pid != m.pid) {
-      job.state = job_state::replicating;
+      if (!move_to(self, job_state::replicating)) return;
       job.mover_pid = m.pid;
       persist(self, [self, adopt](caf::error) {
         publish_state(self);
@@ -298,7 +299,7 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
     adopt();
     return;
   }
-  if (st.attaching || st.start_in_flight) return;  // the agent has not seen the start yet
+  if (st.starting != start_step::none) return;  // the agent has not seen the start yet
   if (listed)
     on_mover_end(self, m.exit_code == 0, m.exit_code == 0 ? "" : "mover exited: " + m.detail);
   else
@@ -355,8 +356,8 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   }
   // The new run's first progress: not one of the old run arriving late while this run
   // attaches its volume (once the agent is asked, the new mover may report before its pid).
-  const bool new_run =
-      j.state == job_state::replicating || (j.state == job_state::starting && !st.attaching);
+  const bool new_run = j.state == job_state::replicating ||
+                       (j.state == job_state::starting && st.starting != start_step::attaching);
   if (j.bytes_done_at_resume && new_run) {
     const auto before = *j.bytes_done_at_resume;
     j.bytes_done_at_resume.reset();
@@ -429,7 +430,7 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::
         if (j.state != job_state::replicating && j.state != job_state::starting) return;
         // The mover may still be writing where its agent cannot be reached: the job fails,
         // and its volume is left as it is until the agent is heard from again.
-        j.state = job_state::failed;
+        if (!move_to(self, job_state::failed)) return;
         j.error = "mover lost: " + why;
         persist(self, [self](caf::error) {
           auto& lost = self->state.job;

@@ -6,6 +6,30 @@
 //                    recovery after a restart, and the behaviour
 //   job_stop.cpp     the stop protocol: requests, confirmations, ticks, settlement
 //   job_journal.cpp  the record in the store, the JobLog, the state on the bus, retries
+//
+// The state machine. The job's state (docs/states.md) is the stored one, written on every
+// transition before anything acts on it (the write is awaited: the actor handles nothing
+// else meanwhile, see actors/blocking_lanes.hpp):
+//
+//   queued ──start──▶ starting ──mover started──▶ replicating ──mover exited 0──▶ completed
+//     ▲                  │ volume, agent or mover       │ mover exited ≠0, mover lost
+//     │                  ▼ failed                       ▼
+//     └──── resume ─── failed ◀─────────────────────────┘
+//     └──── resume ─── stopped ◀── settled ── stopping ◀── stop (from queued, starting,
+//                                                │           replicating, failed)
+//                                                └─ settled ─▶ failed | completed | cancelled
+//   cancelled with a DELETE ──▶ removal: the JobLog is written, the record erased, the actor ends
+//
+// Beside it run three steps, each waiting for an answer; a stop may take over while one is
+// under way, and the step ends when its answer comes:
+//
+//   start_step   none ──start──▶ attaching ──volume attached──▶ asking_agent ──answer──▶ none
+//                                    └── failed ──▶ none           │ no agent: asked again
+//                                                                  ▼ until agent_wait, then none
+//   removal_step none ──DELETE settled──▶ flushing ──JobLog written──▶ erasing ──▶ (actor ends)
+//                                            ▲                            │ store away:
+//                                            └──── tried again each second┘
+//   writes       record_dirty / unwritten_log: failed writes, tried again every second
 
 #include <caf/all.hpp>
 #include <deque>
@@ -21,20 +45,30 @@ namespace mk::actors::job_detail {
 
 using clock_point = caf::actor_clock::time_point;
 
+/// What a start has under way (see the diagram above).
+enum class start_step {
+  none,
+  /// The volume is being attached and the mover not yet asked for: an agent that says it
+  /// runs no mover for this job is not news then, and a progress is not this run's.
+  attaching,
+  /// A start request is with the agent: a stop holds its request to the vma_process until
+  /// the agent has answered, so that the stop cannot overtake the mover's start.
+  asking_agent,
+};
+
+/// Where a removal is (see the diagram above).
+enum class removal_step { none, flushing, erasing };
+
 struct job_actor_state {
   job_deps deps;
   job_record job;
   std::uint64_t revision = 0;
   std::optional<stop_protocol> protocol;
   clock_point stop_began{};
-  /// A start request is with the agent: a stop holds its request to the vma_process until
-  /// the agent has answered, so that the stop cannot overtake the mover's start.
-  bool start_in_flight = false;
-  /// Since when the start has found no agent to take it (asked again until agent_wait).
+  start_step starting = start_step::none;
+  /// In asking_agent: since when the start has found no agent to take it (asked again until
+  /// agent_wait).
   std::optional<clock_point> agent_absent_since;
-  /// The volume is being attached and the mover not yet asked for: an agent that says it
-  /// runs no mover for this job is not news then.
-  bool attaching = false;
   /// Ticks carry the generation they were armed in; an older one is stale and ignored.
   std::uint64_t tick_generation = 0;
   clock_point tick_due = clock_point::max();
@@ -46,9 +80,8 @@ struct job_actor_state {
   bool log_in_flight = false;  ///< a batch of unwritten_log is on the store lane
   bool retry_armed = false;
   /// A DELETE settled: the record is being removed (tried again while the store is away), and
-  /// the actor ends once it is gone and the JobLog is written.
-  bool removal_pending = false;
-  bool erase_in_flight = false;
+  /// the actor ends once it is gone and the JobLog is written; `on_removed` runs just before.
+  removal_step removal = removal_step::none;
   std::function<void()> on_removed;
   static inline const char* name = "job";
 };
@@ -56,6 +89,11 @@ struct job_actor_state {
 using job_actor = caf::stateful_actor<job_actor_state>;
 
 // -- job_journal.cpp --------------------------------------------------------------------
+
+/// Every change of the job's state: checked against the table of docs/states.md
+/// (transition_allowed). One the table does not allow is a bug of this actor: it is logged
+/// and not made, and the caller does nothing further.
+bool move_to(job_actor* self, msg::job_state to);
 
 /// Writes the record on the job's store lane, then calls `then` with the outcome; the actor
 /// handles nothing else meanwhile. On failure the write is tried again every second (see

@@ -64,12 +64,23 @@ void persist(job_actor* self, std::function<void(caf::error)> then) {
       });
 }
 
+bool move_to(job_actor* self, msg::job_state to) {
+  auto& job = self->state.job;
+  if (!transition_allowed(job.state, to)) {
+    spdlog::error("job {}: {} -> {} is not a transition of the job's state machine; not made",
+                  job.id, msg::name_of(job.state), msg::name_of(to));
+    return false;
+  }
+  job.state = to;
+  return true;
+}
+
 void on_retry(job_actor* self) {
   auto& st = self->state;
   st.retry_armed = false;
-  if (st.record_dirty && !st.removal_pending) persist(self);
+  if (st.record_dirty && st.removal == removal_step::none) persist(self);
   flush_log(self);
-  if (st.removal_pending) finish_removal(self);
+  if (st.removal != removal_step::none) finish_removal(self);
 }
 
 void observe(job_actor* self) {
@@ -79,8 +90,8 @@ void observe(job_actor* self) {
 void remove_record(job_actor* self, std::string_view why, std::function<void()> removed) {
   auto& st = self->state;
   if (removed) st.on_removed = std::move(removed);
-  if (st.removal_pending) return;
-  st.removal_pending = true;
+  if (st.removal != removal_step::none) return;
+  st.removal = removal_step::flushing;
   log(self, "deleted", {{"why", why}, {"volume", st.job.volume_kept ? "kept" : "deleted"}});
   finish_removal(self);
 }
@@ -147,7 +158,7 @@ void flush_log(job_actor* self) {
         }
         if (!js.unwritten_log.empty())
           flush_log(self);  // logged while the batch was written
-        else if (js.removal_pending)
+        else if (js.removal != removal_step::none)
           finish_removal(self);
       });
 }
@@ -155,15 +166,15 @@ void flush_log(job_actor* self) {
 /// A removal ends once the JobLog is written and the record erased; the actor then ends.
 void finish_removal(job_actor* self) {
   auto& st = self->state;
-  if (st.log_in_flight || !st.unwritten_log.empty() || st.erase_in_flight) return;
-  st.erase_in_flight = true;
+  if (st.log_in_flight || !st.unwritten_log.empty() || st.removal != removal_step::flushing) return;
+  st.removal = removal_step::erasing;
   await_blocking(
       self, *st.deps.store_lanes, st.job.id,
       [store = st.deps.store, id = st.job.id] { return store->erase(id); },
       [self](bus::result<> r) {
         auto& js = self->state;
-        js.erase_in_flight = false;
         if (!r && r.error().code != bus::errc::not_found) {
+          js.removal = removal_step::flushing;
           spdlog::error("job {}: the record was not removed (tried again in a second): {}",
                         js.job.id, r.error().message);
           arm_retry(self);

@@ -34,7 +34,7 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
   auto subject = st.deps.bus->subjects().job_stop(st.job.id);
   if (!subject) return;
   for (const auto& s : sends) {
-    if (s.to == participant::vma_process && st.start_in_flight)
+    if (s.to == participant::vma_process && st.starting == start_step::asking_agent)
       continue;  // asked again at the next tick, once the agent has answered the start
     msg::stop_request r;
     r.job = st.job.id;
@@ -63,7 +63,7 @@ void settle(job_actor* self) {
   const auto result = *st.protocol->settled();
   const auto vma_done = stop.outcomes[static_cast<std::size_t>(participant::vma_process)];
   const auto volume_done = stop.outcomes[static_cast<std::size_t>(participant::volume)];
-  job.state = result.state;
+  if (!move_to(self, result.state)) return;
   job.error = result.error;
   stop.settled_at = unix_ms();
   if (vma_done) job.mover_pid = 0;
@@ -238,8 +238,10 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
   stop.grace_seconds = req.grace_seconds;
   stop.requested_by = req.hdr.from;
   stop.requested_at = unix_ms();
+  if (!move_to(self, job_state::stopping))
+    return make_error(errc::conflict, "job " + job.id + " is " +
+                                          std::string(msg::name_of(job.state)) + ": no stop");
   job.stop = stop;
-  job.state = job_state::stopping;
   job.stalled = false;
   if (deleting) job.delete_requested = true;
   auto rp = self->make_response_promise<std::string>();

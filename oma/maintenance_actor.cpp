@@ -26,6 +26,7 @@ struct maintenance_state {
   std::shared_ptr<bus_link> bus;
   caf::actor registry;
   std::shared_ptr<document_bucket> settings;
+  std::shared_ptr<blocking_lanes> lanes;  ///< where the settings are read and written
   std::function<void(const std::string&)> changed;
   maintenance_mode mode;
   std::deque<std::string> waiting;     ///< jobs in scope still to stop, in order
@@ -51,18 +52,30 @@ std::string reply(const maintenance_state& st) {
   return j.dump();
 }
 
-/// Stored before anyone acts on it; a failure is reported (the caller refuses the switch).
-caf::error persist(maintenance_self self) {
+/// Stored (on a store lane, awaited) before anyone acts on it; `then` hears a failure (a
+/// switch is then refused).
+void persist(maintenance_self self, std::function<void(caf::error)> then) {
   auto& st = self->state;
   const auto text = reply(st);  // stored as shown: `waiting` is ignored when read back
-  auto r = st.settings->put(defaults::maintenance::settings_key, text);
-  if (!r) return make_error(errc::internal, "maintenance mode: store: " + r.error().message);
-  if (st.changed) st.changed(text);
-  return caf::none;
+  await_blocking(
+      self, *st.lanes, defaults::maintenance::settings_key,
+      [settings = st.settings, text] {
+        return settings->put(defaults::maintenance::settings_key, text);
+      },
+      [self, text, then = std::move(then)](bus::result<> r) {
+        if (!r) {
+          then(make_error(errc::internal, "maintenance mode: store: " + r.error().message));
+          return;
+        }
+        if (self->state.changed) self->state.changed(text);
+        then(caf::none);
+      });
 }
 
 void persist_or_log(maintenance_self self) {
-  if (auto err = persist(self)) spdlog::error("{}", message_of(err));
+  persist(self, [](const caf::error& err) {
+    if (err) spdlog::error("{}", message_of(err));
+  });
 }
 
 void announce(maintenance_self self) {
@@ -249,6 +262,24 @@ void survey(maintenance_self self) {
           });
 }
 
+/// A switch: the mode as it now is, stored; then `after`, and the mode is the answer. If it
+/// cannot be stored, the mode is `before` again and the answer is why.
+caf::result<std::string> store_switch(maintenance_self self, maintenance_mode before,
+                                      std::function<void()> after) {
+  auto rp = self->make_response_promise<std::string>();
+  persist(self,
+          [self, rp, before = std::move(before), after = std::move(after)](caf::error err) mutable {
+            if (err) {
+              self->state.mode = std::move(before);
+              rp.deliver(std::move(err));
+              return;
+            }
+            after();
+            rp.deliver(reply(self->state));
+          });
+  return rp;
+}
+
 caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& m) {
   auto& st = self->state;
   const auto parallel = m.max_parallel ? m.max_parallel : defaults::maintenance::max_parallel;
@@ -259,12 +290,7 @@ caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& 
     const auto before = st.mode;
     st.mode.reason = m.reason;
     st.mode.max_parallel = parallel;
-    if (auto err = persist(self)) {
-      st.mode = before;
-      return err;
-    }
-    pump(self);
-    return reply(st);
+    return store_switch(self, before, [self] { pump(self); });
   }
   const auto before = st.mode;
   maintenance_mode on;
@@ -277,15 +303,13 @@ caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& 
   on.requested_by = m.hdr.from;
   on.stopping = before.stopping;  // stops of an earlier maintenance still settling
   st.mode = std::move(on);
-  if (auto err = persist(self)) {
-    st.mode = before;
-    return err;
-  }
-  spdlog::info("maintenance {} on ({}){}{}", st.mode.id, st.mode.scope,
-               st.mode.reason.empty() ? "" : ": ", st.mode.reason);
-  announce(self);
-  survey(self);
-  return reply(st);
+  return store_switch(self, before, [self] {
+    auto& s = self->state;
+    spdlog::info("maintenance {} on ({}){}{}", s.mode.id, s.mode.scope,
+                 s.mode.reason.empty() ? "" : ": ", s.mode.reason);
+    announce(self);
+    survey(self);
+  });
 }
 
 caf::result<std::string> turn_off(maintenance_self self, const msg::maintenance& m) {
@@ -295,15 +319,13 @@ caf::result<std::string> turn_off(maintenance_self self, const msg::maintenance&
   st.mode.enabled = false;
   st.mode.resume_after = m.resume_after;
   if (m.resume_after) st.mode.to_resume = st.mode.stopped;
-  if (auto err = persist(self)) {
-    st.mode = before;
-    return err;
-  }
-  st.waiting.clear();
-  spdlog::info("maintenance {} off; {} job(s) to resume", st.mode.id, st.mode.to_resume.size());
-  announce(self);
-  for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
-  return reply(st);
+  return store_switch(self, before, [self] {
+    auto& s = self->state;
+    s.waiting.clear();
+    spdlog::info("maintenance {} off; {} job(s) to resume", s.mode.id, s.mode.to_resume.size());
+    announce(self);
+    for (const auto& id : std::vector(s.mode.to_resume)) resume(self, id);
+  });
 }
 
 caf::result<std::string> on_switch(maintenance_self self, const msg::maintenance& m) {
@@ -323,6 +345,7 @@ void on_envelope(maintenance_self self, const bus::envelope& e) {
 
 caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
                           std::shared_ptr<document_bucket> settings,
+                          std::shared_ptr<blocking_lanes> lanes,
                           std::function<void(const std::string&)> changed) {
   auto& st = self->state;
   st.changed = std::move(changed);
@@ -330,18 +353,25 @@ caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, 
   st.bus = std::move(bus);
   st.registry = std::move(registry);
   st.settings = std::move(settings);
-  // Read before anything else runs, and the gate closed again at once: the registry recovers
-  // its jobs after this actor has answered its first request (see cmd/oma_node.cpp).
-  if (auto stored = st.settings->get(defaults::maintenance::settings_key); !stored) {
-    spdlog::error("maintenance: the stored mode cannot be read: {}", stored.error().message);
-  } else if (*stored) {
-    if (auto m = maintenance_from_json(**stored))
-      st.mode = std::move(*m);
-    else
-      spdlog::error("maintenance: the stored mode is damaged ({}); taken as off", m.error());
-  }
-  if (st.mode.enabled)
-    self->send(st.registry, gate_atom::value, true, st.mode.scope, st.mode.reason);
+  st.lanes = std::move(lanes);
+  // Read (awaited) before anything else runs, and the gate closed again at once: the registry
+  // recovers its jobs after this actor has answered its first request (see cmd/oma_node.cpp).
+  await_blocking(
+      self, *st.lanes, defaults::maintenance::settings_key,
+      [settings = st.settings] { return settings->get(defaults::maintenance::settings_key); },
+      [self](bus::result<std::optional<std::string>> stored) {
+        auto& s = self->state;
+        if (!stored) {
+          spdlog::error("maintenance: the stored mode cannot be read: {}", stored.error().message);
+        } else if (*stored) {
+          if (auto m = maintenance_from_json(**stored))
+            s.mode = std::move(*m);
+          else
+            spdlog::error("maintenance: the stored mode is damaged ({}); taken as off", m.error());
+        }
+        if (s.mode.enabled)
+          self->send(s.registry, gate_atom::value, true, s.mode.scope, s.mode.reason);
+      });
   const auto& s = st.bus->subjects();
   for (const auto& pattern : {s.maintenance(), s.all_states()}) {
     auto sub =
@@ -373,9 +403,10 @@ caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, 
 
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
                              caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             std::shared_ptr<blocking_lanes> lanes,
                              std::function<void(const std::string&)> changed) {
   return system.spawn(maintenance, std::move(bus), std::move(registry), std::move(settings),
-                      std::move(changed));
+                      std::move(lanes), std::move(changed));
 }
 
 }  // namespace mk::actors

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "oma/document_bucket.hpp"
 
@@ -31,9 +32,11 @@ namespace mk::actors {
 /// Bus: publishes every switch on `<prefix>.maintenance`; subscribes it (a switch from another
 /// publisher, such as a schedule, is applied like a request) and `<prefix>.job.*.state`.
 /// `changed`, if set, hears the mode (as GET shows it) after every stored change: the API's
-/// live events. It runs on the actor's thread and must not block.
+/// live events. It runs on the actor's thread and must not block. The settings are read and
+/// written on `lanes` (actors/blocking_lanes.hpp), awaited.
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
                              caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             std::shared_ptr<blocking_lanes> lanes,
                              std::function<void(const std::string&)> changed = {});
 
 }  // namespace mk::actors

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking_lanes.hpp"
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
@@ -38,9 +39,11 @@ void joblog(scheduler_self self, const std::string& job, const schedule& s,
       {"actor", "scheduler"},
       {"job", job},
       {"detail", {{"schedule", s.id}, {"action", action}, {"comment", s.comment()}}}};
-  if (auto r = store->append_log(job, entry.dump()); !r)
-    spdlog::warn("scheduler: job {}: JobLog entry of schedule {} not written: {}", job, s.id,
-                 r.error().message);
+  self->state.opts.lanes->post(job, [store, job, id = s.id, text = entry.dump()] {
+    if (auto r = store->append_log(job, text); !r)
+      spdlog::warn("scheduler: job {}: JobLog entry of schedule {} not written: {}", job, id,
+                   r.error().message);
+  });
 }
 
 /// Published as the scheduler's own (not the OMA link's `from`), so that the JobLog says who.

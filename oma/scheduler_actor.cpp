@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking_lanes.hpp"
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
@@ -99,18 +100,26 @@ void arm(scheduler_self self) {
 /// be erased from the store stays, and is tried again at the next wake-up.
 void forget_fired(scheduler_self self, const std::vector<std::string>& ids) {
   auto& st = self->state;
-  std::size_t forgotten = 0;
-  for (const auto& id : ids) {
-    if (auto r = st.opts.documents->erase(id); !r) {
-      spdlog::warn("scheduler: fired schedule {}: store: {}", id, r.error().message);
-      continue;
-    }
-    spdlog::info("scheduler: schedule {} fired at {} and leaves the list", id,
-                 rfc3339(st.schedules[id].fired_ms));
-    st.schedules.erase(id);
-    ++forgotten;
-  }
-  if (forgotten) tell_changed(self);
+  await_blocking(
+      self, *st.opts.lanes, "schedules",
+      [documents = st.opts.documents, ids] {
+        std::vector<std::string> erased;
+        for (const auto& id : ids) {
+          if (auto r = documents->erase(id); !r)
+            spdlog::warn("scheduler: fired schedule {}: store: {}", id, r.error().message);
+          else
+            erased.push_back(id);
+        }
+        return erased;
+      },
+      [self](std::vector<std::string> erased) {
+        for (const auto& id : erased) {
+          spdlog::info("scheduler: schedule {} fired at {} and leaves the list", id,
+                       rfc3339(self->state.schedules[id].fired_ms));
+          self->state.schedules.erase(id);
+        }
+        if (!erased.empty()) tell_changed(self);
+      });
 }
 
 /// Acts on whatever is due: one-shots whose time came, windows that opened or closed (and,
@@ -168,20 +177,29 @@ caf::result<std::string> add_schedule(scheduler_self self, const std::string& bo
   auto rp = self->make_response_promise<std::string>();
   auto keep = [self, rp, sched = *s]() mutable {
     auto& state = self->state;
-    const auto id = sched.id;
-    if (auto r = state.opts.documents->put(id, to_json(sched, state.opts.now_unix_ms()).dump());
-        !r) {
-      rp.deliver(make_error(errc::internal, "schedules: store: " + r.error().message));
-      return;
-    }
-    spdlog::info("scheduler: schedule {} added by {}: {}", id, sched.created_by,
-                 sched.is_window ? "window " + sched.window.text() + " for " + sched.target.text()
-                                 : sched.comment() + " for " + sched.target.text());
-    state.schedules.emplace(id, std::move(sched));
-    rp.deliver(to_json(state.schedules[id], state.opts.now_unix_ms()).dump());
-    tell_changed(self);
-    evaluate(self);
-    arm(self);
+    await_blocking(
+        self, *state.opts.lanes, "schedules",
+        [documents = state.opts.documents, id = sched.id,
+         text = to_json(sched, state.opts.now_unix_ms()).dump()] {
+          return documents->put(id, text);
+        },
+        [self, rp, sched](bus::result<> r) mutable {
+          auto& kept = self->state;
+          if (!r) {
+            rp.deliver(make_error(errc::internal, "schedules: store: " + r.error().message));
+            return;
+          }
+          const auto id = sched.id;
+          spdlog::info("scheduler: schedule {} added by {}: {}", id, sched.created_by,
+                       sched.is_window
+                           ? "window " + sched.window.text() + " for " + sched.target.text()
+                           : sched.comment() + " for " + sched.target.text());
+          kept.schedules.emplace(id, std::move(sched));
+          rp.deliver(to_json(kept.schedules[id], kept.opts.now_unix_ms()).dump());
+          tell_changed(self);
+          evaluate(self);
+          arm(self);
+        });
   };
   if (s->target.k != schedule_target::kind::job) {
     keep();
@@ -198,38 +216,63 @@ caf::result<std::string> remove_schedule(scheduler_self self, const std::string&
   auto& st = self->state;
   auto it = st.schedules.find(id);
   if (it == st.schedules.end()) return make_error(errc::not_found, "no schedule " + id);
-  if (auto r = st.opts.documents->erase(id); !r)
-    return make_error(errc::internal, "schedules: store: " + r.error().message);
-  auto gone = std::move(it->second);
-  st.schedules.erase(it);
-  st.reconciled.erase(id);
-  spdlog::info("scheduler: schedule {} removed", id);
-  // The jobs it stopped would otherwise wait for an opening that never comes.
-  if (gone.is_window && !gone.stopped.empty()) open_window(self, gone);
-  tell_changed(self);
-  arm(self);
-  return to_json(gone, st.opts.now_unix_ms()).dump();
+  auto rp = self->make_response_promise<std::string>();
+  await_blocking(
+      self, *st.opts.lanes, "schedules",
+      [documents = st.opts.documents, id] { return documents->erase(id); },
+      [self, rp, id](bus::result<> r) mutable {
+        auto& s = self->state;
+        auto found = s.schedules.find(id);
+        if (!r || found == s.schedules.end()) {
+          rp.deliver(make_error(errc::internal, "schedules: store: " +
+                                                    (r ? "removed meanwhile" : r.error().message)));
+          return;
+        }
+        auto gone = std::move(found->second);
+        s.schedules.erase(found);
+        s.reconciled.erase(id);
+        spdlog::info("scheduler: schedule {} removed", id);
+        // The jobs it stopped would otherwise wait for an opening that never comes.
+        if (gone.is_window && !gone.stopped.empty()) open_window(self, gone);
+        tell_changed(self);
+        arm(self);
+        rp.deliver(to_json(gone, s.opts.now_unix_ms()).dump());
+      });
+  return rp;
 }
 
+/// Reads the stored schedules back (awaited: nothing else is handled before they are in).
 void load(scheduler_self self) {
   auto& st = self->state;
-  auto keys = st.opts.documents->keys();
-  if (!keys) {
-    spdlog::error("scheduler: the stored schedules cannot be listed: {}", keys.error().message);
-    return;
-  }
-  for (const auto& key : *keys) {
-    auto text = st.opts.documents->get(key);
-    if (!text || !*text) {
-      spdlog::error("scheduler: schedule {} cannot be read", key);
-      continue;
-    }
-    if (auto s = schedule_from_json(**text))
-      st.schedules.emplace(s->id, std::move(*s));
-    else
-      spdlog::error("scheduler: schedule {} is damaged and left out: {}", key, s.error());
-  }
-  if (!st.schedules.empty()) spdlog::info("scheduler: {} schedules", st.schedules.size());
+  await_blocking(
+      self, *st.opts.lanes, "schedules",
+      [documents = st.opts.documents] {
+        std::vector<std::pair<std::string, std::string>> texts;
+        auto keys = documents->keys();
+        if (!keys) {
+          spdlog::error("scheduler: the stored schedules cannot be listed: {}",
+                        keys.error().message);
+          return texts;
+        }
+        for (const auto& key : *keys) {
+          auto text = documents->get(key);
+          if (!text || !*text)
+            spdlog::error("scheduler: schedule {} cannot be read", key);
+          else
+            texts.emplace_back(key, std::move(**text));
+        }
+        return texts;
+      },
+      [self](std::vector<std::pair<std::string, std::string>> texts) {
+        auto& s = self->state;
+        for (const auto& [key, text] : texts) {
+          if (auto sched = schedule_from_json(text))
+            s.schedules.emplace(sched->id, std::move(*sched));
+          else
+            spdlog::error("scheduler: schedule {} is damaged and left out: {}", key, sched.error());
+        }
+        if (!s.schedules.empty()) spdlog::info("scheduler: {} schedules", s.schedules.size());
+      });
 }
 
 void on_stop(scheduler_self self, const bus::envelope& e) {
@@ -261,6 +304,7 @@ caf::behavior scheduler(scheduler_self self, std::shared_ptr<bus_link> bus, caf:
   st.opts = std::move(opts);
   if (!st.opts.now_unix_ms) st.opts.now_unix_ms = unix_ms;
   if (!st.opts.documents) st.opts.documents = std::make_shared<memory_documents>();
+  if (!st.opts.lanes) st.opts.lanes = std::make_shared<blocking_lanes>(self->home_system(), 1);
   load(self);
   auto me = caf::actor_cast<caf::actor>(self);
   auto stops = subscribe_stops(*st.bus, me);
@@ -309,9 +353,16 @@ void store_schedule(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto it = st.schedules.find(id);
   if (it == st.schedules.end()) return;
-  if (auto r = st.opts.documents->put(id, to_json(it->second, st.opts.now_unix_ms()).dump()); !r)
-    spdlog::error("scheduler: schedule {} not stored: {}", id, r.error().message);
-  tell_changed(self);
+  await_blocking(
+      self, *st.opts.lanes, "schedules",
+      [documents = st.opts.documents, id,
+       text = to_json(it->second, st.opts.now_unix_ms()).dump()] {
+        return documents->put(id, text);
+      },
+      [self, id](bus::result<> r) {
+        if (!r) spdlog::error("scheduler: schedule {} not stored: {}", id, r.error().message);
+        tell_changed(self);
+      });
 }
 
 caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<bus_link> bus,

@@ -12,6 +12,7 @@
 
 namespace mk::actors {
 
+class blocking_lanes;
 class document_bucket;
 class job_store;
 
@@ -24,6 +25,9 @@ struct scheduler_options {
   std::shared_ptr<document_bucket> documents;
   /// Where a schedule's JobLog entries go; none are written if unset.
   std::shared_ptr<job_store> store;
+  /// Where those stores are read and written (actors/blocking_lanes.hpp); a lane of the
+  /// scheduler's own if unset.
+  std::shared_ptr<blocking_lanes> lanes;
   /// Hears the list (as GET /schedules shows it) after every change: the API's live events.
   /// It runs on the actor's thread and must not block.
   std::function<void(const std::string&)> changed;

@@ -60,7 +60,7 @@ class maintenance_test : public deterministic_actors {
   }
 
   void spawn() {
-    actor_ = spawn_maintenance(system_, oma_, registry_, settings_);
+    actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
     consume();
     caf::anon_send(actor_, start_atom::value);
     consume();
@@ -237,7 +237,7 @@ TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
   jobs_[0]["state"] = "stopped";
   jobs_[0]["stop_id"] = "s-r-1";
   in_flight_ = 0;
-  actor_ = spawn_maintenance(system_, oma_, registry_, settings_);
+  actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
   consume();
   EXPECT_EQ(gate_, "all") << "the gate closes before the registry recovers the jobs";
   caf::anon_send(actor_, start_atom::value);
@@ -259,7 +259,7 @@ TEST_F(maintenance_test, a_stop_whose_job_was_deleted_meanwhile_frees_its_slot_a
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
   consume();
   jobs_.erase(jobs_.begin());
-  actor_ = spawn_maintenance(system_, oma_, registry_, settings_);
+  actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
   consume();
   caf::anon_send(actor_, start_atom::value);
   consume();

@@ -11,14 +11,15 @@ namespace {
 
 constexpr std::int64_t wall = 1'800'000'000'000;  // a fixed wall clock: virtual time decides
 
-scheduler_options fixed_wall() {
+scheduler_options fixed_wall(std::shared_ptr<blocking_lanes> lanes) {
   scheduler_options o;
   o.now_unix_ms = [] { return wall; };
+  o.lanes = std::move(lanes);
   return o;
 }
 
 TEST_F(participants, scheduler_fires_a_trigger_at_its_virtual_time) {
-  auto scheduler = keep(spawn_scheduler(system_, oma_, registry_, fixed_wall()));
+  auto scheduler = keep(spawn_scheduler(system_, oma_, registry_, fixed_wall(lanes_)));
   consume();
   auto id = ask<std::string>(scheduler, trigger_atom::value, std::string("r-1"),
                              std::string("stop"), wall + 60'000);
@@ -69,7 +70,7 @@ TEST_F(participants, scheduler_fires_a_trigger_at_its_virtual_time) {
 }
 
 TEST_F(participants, scheduler_stop_drops_the_jobs_triggers_once) {
-  auto scheduler = keep(spawn_scheduler(system_, oma_, registry_, fixed_wall()));
+  auto scheduler = keep(spawn_scheduler(system_, oma_, registry_, fixed_wall(lanes_)));
   consume();
   for (const auto& [job, action, at] :
        std::vector<std::tuple<std::string, std::string, std::int64_t>>{

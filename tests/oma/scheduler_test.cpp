@@ -68,6 +68,7 @@ class scheduler_test : public deterministic_actors {
 
   void spawn() {
     scheduler_options o;
+    o.lanes = lanes_;
     o.now_unix_ms = [this] { return now(); };
     o.documents = documents_;
     o.store = store_;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <thread>
@@ -119,11 +120,18 @@ TEST(Spawn, TheChildGetsNoDescriptorOfOursButItsStandardThree) {
       names.insert(e.path().filename().string());
     return names;
   };
-  // Past exec, sleep may still have a file of its own open for a moment (its locale).
+  // Looked at once sleep sleeps: before its exec the child is still ours, and past it sleep
+  // opens files of its own for a moment (its locale). A CI run read {0,1,2} between the two.
+  const auto sleeping = [pid = c->pid] {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    return text.find("(sleep) S") != std::string::npos;
+  };
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (fds() != std::set<std::string>{"0", "1", "2"} &&
+  while (!(sleeping() && fds() == std::set<std::string>{"0", "1", "2"}) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(sleeping());
   EXPECT_EQ(fds(), (std::set<std::string>{"0", "1", "2"}));
   ASSERT_TRUE(pidfd_send_signal(c->pidfd.get(), SIGKILL));
   reap(c->pid);
