@@ -64,16 +64,11 @@ std::filesystem::path sub(const vma_agent_options& o, std::string_view name) {
 }
 
 /// Publishes the `exited` progress of a mover that ended while no vma_process watched it.
-void publish_exited(agent_self self, const msg::mover_info& info, std::uint64_t bytes_total) {
+void publish_exited(agent_self self, const msg::mover_info& info, std::uint64_t bytes_total,
+                    std::uint64_t bytes_skipped) {
   auto& st = self->state;
-  msg::progress p;
-  p.job = info.job;
-  p.state = "exited";
-  p.bytes_done = info.bytes_done;
-  p.bytes_total = bytes_total;
-  p.exit_code = info.exit_code;
-  p.detail = info.detail;
-  if (auto subject = st.bus->subjects().job_progress(info.job)) (void)st.bus->publish(*subject, p);
+  if (auto subject = st.bus->subjects().job_progress(info.job))
+    (void)st.bus->publish(*subject, exited_progress(info, bytes_total, bytes_skipped));
 }
 
 void spawn_process(agent_self self, const mover_record& rec,
@@ -111,6 +106,7 @@ struct recovered {
   bool forget = false;                          ///< ended past the retention: record removed
   bool ended_now = false;                       ///< found ended: announce its `exited`
   std::uint64_t source_size = 0;                ///< from its checkpoint, for that progress
+  std::uint64_t bytes_skipped = 0;
 };
 
 recovered look_for(mover_record rec, const std::filesystem::path& checkpoint,
@@ -150,6 +146,7 @@ recovered look_for(mover_record rec, const std::filesystem::path& checkpoint,
   out.rec = std::move(rec);
   out.ended_now = true;
   out.source_size = view.cp ? view.cp->source_size : 0;
+  out.bytes_skipped = view.cp ? view.cp->bytes_skipped : 0;
   return out;
 }
 
@@ -174,7 +171,7 @@ void apply(agent_self self, recovered r) {
   e.completed = end.completed;
   e.ended_at = end.ended_at;
   st.ended[r.rec.job] = std::move(e);
-  if (r.ended_now) publish_exited(self, st.ended[r.rec.job].info, r.source_size);
+  if (r.ended_now) publish_exited(self, st.ended[r.rec.job].info, r.source_size, r.bytes_skipped);
 }
 
 /// Looks for the movers of `records` on a lane (awaited), then applies what it found and

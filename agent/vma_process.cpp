@@ -190,13 +190,13 @@ void finish(process_self self, const vma::outcome& o) {
     answer = st.answers.remember(*st.stopping, wire_outcome(o.what), detail, whole);
   } else {
     spdlog::info("job {}: mover {} ended: {}", st.args.job, info.pid, detail);
-    exited.job = st.args.job;
-    exited.state = "exited";
-    exited.bytes_done = info.bytes_done;
-    exited.bytes_total = st.last ? st.last->bytes_total : cp.cp ? cp.cp->source_size : 0;
-    exited.bytes_skipped = st.last ? st.last->bytes_skipped : cp.cp ? cp.cp->bytes_skipped : 0;
-    exited.exit_code = info.exit_code;
-    exited.detail = detail;
+    exited = exited_progress(info,
+                             st.last ? st.last->bytes_total
+                             : cp.cp ? cp.cp->source_size
+                                     : 0,
+                             st.last ? st.last->bytes_skipped
+                             : cp.cp ? cp.cp->bytes_skipped
+                                     : 0);
   }
   self->send(st.args.agent, exited_atom::value, std::move(info), std::move(answer), whole,
              std::move(exited));
@@ -283,6 +283,19 @@ void signal_stop(process_self self, const msg::stop_request& req, bool force,
 }
 
 }  // namespace
+
+msg::progress exited_progress(const msg::mover_info& info, std::uint64_t bytes_total,
+                              std::uint64_t bytes_skipped) {
+  msg::progress p;
+  p.job = info.job;
+  p.state = "exited";
+  p.bytes_done = info.bytes_done;
+  p.bytes_total = bytes_total;
+  p.bytes_skipped = bytes_skipped;
+  p.exit_code = info.exit_code;
+  p.detail = info.detail;
+  return p;
+}
 
 vma_process_state::~vma_process_state() {
   if (args.mover && !args.mover->result_outcome()) {

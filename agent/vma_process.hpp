@@ -93,4 +93,10 @@ struct vma_process_state {
 
 caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_process_args args);
 
+/// The `exited` progress of a mover that ended by itself (no stop asked for it): one shape
+/// for the vma_process, which saw the end, and for the agent, which found the mover ended
+/// while nobody watched it.
+msg::progress exited_progress(const msg::mover_info& info, std::uint64_t bytes_total,
+                              std::uint64_t bytes_skipped);
+
 }  // namespace mk::actors

@@ -1,6 +1,7 @@
 #include "api/job_view.hpp"
 
 #include "config/defaults.hpp"
+#include "messages/job_states.hpp"
 #include "messages/subjects.hpp"
 
 namespace mk::api {
@@ -16,7 +17,7 @@ std::string volume_state(const json& stored) {
   const bool kept = in.value("volume_kept", false);
   if (state == "cancelled") return "deleted";
   if (state == "completed") return "complete";
-  if (state == "starting" || state == "replicating" || state == "stopping") return "attached";
+  if (msg::in_set(msg::may_run_mover, state)) return "attached";
   if (kept) return "partial";
   return in.value("runs", 0u) > 0 ? "detached" : "none";
 }

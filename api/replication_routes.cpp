@@ -8,6 +8,7 @@
 #include "actors/atoms.hpp"
 #include "api/routes.hpp"
 #include "bus/subjects.hpp"
+#include "messages/job_states.hpp"
 
 namespace mk::api {
 
@@ -145,8 +146,7 @@ void batch_stop(const route_context& ctx, const httplib::Request& req, httplib::
       return send_error(res, bad_request("filter.state: not a job state"));
     // Without a state the filter means the jobs a stop is for: those that may run.
     const std::vector<std::string> states =
-        *state ? std::vector<std::string>{**state}
-               : std::vector<std::string>{"queued", "starting", "replicating"};
+        *state ? std::vector<std::string>{**state} : msg::names_where(msg::is_active);
     for (const auto& s : states)
       for (auto& id : ctx.deps.feed->view().ids(s, vma->value_or(""))) ids.push_back(std::move(id));
   }

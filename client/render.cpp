@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 
+#include "messages/job_states.hpp"
 #include "messages/text.hpp"
+#include "sys/units.hpp"
 
 namespace mk::client {
 
@@ -20,9 +22,7 @@ bool copying(const std::string& state) { return state == "replicating" || state 
 
 /// A stop record belongs on a job's line once the job has left the running states; a
 /// replicating job may still carry the stop it was resumed from.
-bool stop_relevant(const std::string& state) {
-  return state != "queued" && state != "starting" && state != "replicating";
-}
+bool stop_relevant(const std::string& state) { return !msg::in_set(msg::is_active, state); }
 
 std::string error_text(const json& job) {
   auto error = field_text(job, "error");
@@ -103,7 +103,7 @@ std::string render_pairs(const std::vector<std::pair<std::string, std::string>>&
 
 std::string format_rate(double bytes_per_second) {
   if (!(bytes_per_second >= 1)) return "";
-  return msg::human_bytes(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
+  return sys::human_bytes(static_cast<std::uint64_t>(bytes_per_second)) + "/s";
 }
 
 std::string format_duration(double seconds) {
@@ -146,9 +146,9 @@ progress_cells progress_of(const json& job) {
   if (total > 0) {
     cells.percent = fmt::format(
         "{:.1f}%", 100.0 * static_cast<double>(std::min(done, total)) / static_cast<double>(total));
-    cells.bytes = msg::human_bytes(done) + " / " + msg::human_bytes(total);
+    cells.bytes = sys::human_bytes(done) + " / " + sys::human_bytes(total);
   } else if (done > 0) {
-    cells.bytes = msg::human_bytes(done);
+    cells.bytes = sys::human_bytes(done);
   }
   auto state = field_text(job, "state");
   if (!copying(state)) return cells;
@@ -226,12 +226,12 @@ std::string job_detail(const json& job) {
     if (!part.empty()) progress += (progress.empty() ? "" : "  ") + part;
   const auto& figures = field(job, "progress");
   if (auto skipped = field_u64(figures, "bytes_skipped"))
-    progress += ", " + msg::human_bytes(skipped) + " skipped as holes or zeroes";
+    progress += ", " + sys::human_bytes(skipped) + " skipped as holes or zeroes";
   const auto& vol = field(job, "volume");
   std::string volume;
   for (const auto& part :
        {field_text(vol, "id"), field_text(vol, "state"),
-        field_u64(vol, "size") ? msg::human_bytes(field_u64(vol, "size")) : std::string(),
+        field_u64(vol, "size") ? sys::human_bytes(field_u64(vol, "size")) : std::string(),
         field_text(vol, "path")})
     if (!part.empty()) volume += (volume.empty() ? "" : "  ") + part;
 

@@ -4,6 +4,7 @@
 
 #include "client/render.hpp"
 #include "messages/text.hpp"
+#include "sys/units.hpp"
 
 namespace mk::client {
 
@@ -103,11 +104,11 @@ std::string plan_text(const json& plan) {
     lines.emplace_back("  " + who, text);
   }
   if (!field(plan, "bytes_kept").is_null())
-    lines.emplace_back("kept", msg::human_bytes(field_u64(plan, "bytes_kept")) +
+    lines.emplace_back("kept", sys::human_bytes(field_u64(plan, "bytes_kept")) +
                                    " on the volume, not copied again by a resume");
   if (!field(plan, "bytes_to_copy_on_resume").is_null())
     lines.emplace_back("resume copies",
-                       msg::human_bytes(field_u64(plan, "bytes_to_copy_on_resume")));
+                       sys::human_bytes(field_u64(plan, "bytes_to_copy_on_resume")));
   return head + "\n" + render_pairs(lines);
 }
 

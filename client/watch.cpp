@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "config/defaults.hpp"
+#include "messages/job_states.hpp"
 
 namespace mk::client {
 
@@ -16,8 +17,9 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+/// Not settled yet: a stop or a copy may still change it.
 bool moving(const std::string& state) {
-  return state == "queued" || state == "starting" || state == "replicating" || state == "stopping";
+  return msg::in_set(msg::is_active, state) || state == "stopping";
 }
 
 /// What a state says beyond its name, after "r-1: replicating -> stopping".

@@ -12,6 +12,8 @@
 
 namespace mk::cmd {
 
+using namespace mk::client;  // ctl is written in the client's terms
+
 namespace {
 
 using nlohmann::json;

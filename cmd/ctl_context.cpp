@@ -8,6 +8,8 @@
 
 namespace mk::cmd {
 
+using namespace mk::client;  // ctl is written in the client's terms
+
 ctl_exit report(const ctl_error& error) {
   std::fprintf(stderr, "migratekit ctl: %s\n", error.message.c_str());
   return exit_status(error.code);

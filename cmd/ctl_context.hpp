@@ -13,8 +13,15 @@
 /// and prints, the checks of ids, and the waits.
 namespace mk::cmd {
 
-// The ctl subcommands are written in the client's terms: its errors, views and renderings.
-using namespace mk::client;
+// The client's terms that these declarations use; the subcommands' sources take the rest of
+// the client (its views and renderings) with a using-directive of their own.
+using client::api_client;
+using client::api_query;
+using client::api_reply;
+using client::ctl_error;
+using client::ctl_exit;
+using client::ctl_result;
+using client::wait_goal;
 
 /// `ctl`'s own options, which every subcommand reads.
 struct ctl_context {

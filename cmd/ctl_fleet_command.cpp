@@ -7,6 +7,8 @@
 
 namespace mk::cmd {
 
+using namespace mk::client;  // ctl is written in the client's terms
+
 namespace {
 
 using nlohmann::json;

@@ -4,8 +4,11 @@
 
 #include "client/render.hpp"
 #include "client/views.hpp"
+#include "messages/job_states.hpp"
 
 namespace mk::cmd {
+
+using namespace mk::client;  // ctl is written in the client's terms
 
 namespace {
 
@@ -50,9 +53,8 @@ ctl_result<ctl_exit> stop_one(const ctl_context& ctx, const api_client& api, con
 ctl_result<std::vector<std::string>> batch_targets(const api_client& api, const stop_args& a) {
   if (!a.by_filter()) return a.ids;
   std::vector<std::string> ids;
-  auto states = a.filter_state.empty()
-                    ? std::vector<std::string>{"queued", "starting", "replicating"}
-                    : std::vector<std::string>{a.filter_state};
+  auto states = a.filter_state.empty() ? msg::names_where(msg::is_active)
+                                       : std::vector<std::string>{a.filter_state};
   for (const auto& state : states) {
     api_query query{{"state", state}};
     if (!a.filter_vma.empty()) query.emplace("vma", a.filter_vma);

@@ -9,6 +9,7 @@
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/job_states.hpp"
 
 namespace mk::cmd::up_jobs {
 
@@ -127,7 +128,7 @@ expected<json, std::string> create_demo(oma_node& oma, const std::string& source
 
 stops stop_active(oma_node& oma) {
   stops out;
-  for (const char* state : {"queued", "starting", "replicating"}) {
+  for (const auto& state : msg::names_where(msg::is_active)) {
     for (const auto& id : oma.feed().view().ids(state, "")) {
       msg::stop_request r;
       r.hdr = oma.bus().header();

@@ -11,7 +11,4 @@ namespace mk::msg {
 /// ESC [). Names, comments and reasons end up on operators' terminals and pages.
 bool printable(std::string_view text);
 
-/// "0 B", "512.0 KiB", "1.2 GiB": sizes in stop details, logs and the client's tables.
-std::string human_bytes(std::uint64_t bytes);
-
 }  // namespace mk::msg

@@ -2,20 +2,14 @@
 
 #include <chrono>
 
+#include "messages/job_states.hpp"
 #include "sys/rfc3339.hpp"
 
 namespace mk::actors {
 
 using nlohmann::json;
 
-bool job_record::resumable() const {
-  return (state == msg::job_state::stopped || state == msg::job_state::failed) && volume_kept;
-}
-
-bool job_record::active() const {
-  return state == msg::job_state::starting || state == msg::job_state::replicating ||
-         state == msg::job_state::stopping;
-}
+bool job_record::resumable() const { return msg::may_resume(state) && volume_kept; }
 
 bool transition_allowed(msg::job_state from, msg::job_state to) {
   using enum msg::job_state;

@@ -67,8 +67,6 @@ struct job_record {
 
   /// Whether a resume may continue the copy: stopped or failed, with the volume kept.
   bool resumable() const;
-  /// Whether a mover may be running for this job.
-  bool active() const;
 };
 
 /// Whether the job state machine moves from `from` to `to`: the table of docs/states.md

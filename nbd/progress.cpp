@@ -8,24 +8,13 @@
 #include <cstdio>
 
 #include "config/defaults.hpp"
+#include "sys/units.hpp"
 
 namespace mk::nbd {
 
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", b, units[u]);
-  return buf;
-}
 
 }  // namespace
 
@@ -70,9 +59,10 @@ void progress_reporter::update(const progress_sample& s, bool final) {
       eta = buf;
     }
     n = std::snprintf(line, sizeof line, "\r[%s] %5.1f%% %s / %s  %s/s  left %s  %-9s%s", bar,
-                      frac * 100, human_bytes(static_cast<double>(s.bytes_done)).c_str(),
-                      human_bytes(static_cast<double>(s.bytes_total)).c_str(),
-                      human_bytes(bps).c_str(), eta.c_str(), to_string(s.state), final ? "\n" : "");
+                      frac * 100, sys::human_bytes(s.bytes_done).c_str(),
+                      sys::human_bytes(s.bytes_total).c_str(),
+                      sys::human_bytes(static_cast<std::uint64_t>(bps)).c_str(), eta.c_str(),
+                      to_string(s.state), final ? "\n" : "");
   }
   if (n > 0) emit(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1), final);
 }

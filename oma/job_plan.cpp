@@ -1,5 +1,6 @@
 // A stop's dry run (POST /replications/{id}/stop?dry_run=true): the stop checked as a real one
 // would be, and what each participant would do, read from the job's record. Nothing changes.
+#include "messages/job_states.hpp"
 #include "models/ids.hpp"
 #include "oma/job_actor_state.hpp"
 
@@ -26,7 +27,7 @@ caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req
               : std::chrono::duration_cast<std::chrono::seconds>(st.deps.timing.grace))
           .count();
   const bool keep = volumes == msg::volume_action::keep;
-  const bool mover = job.mover_pid > 0 && job.active();
+  const bool mover = job.mover_pid > 0 && msg::may_run_mover(job.state);
 
   json vma_process;
   if (!mover) {

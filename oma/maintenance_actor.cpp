@@ -12,6 +12,7 @@
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/job_states.hpp"
 #include "models/ids.hpp"
 #include "models/maintenance_mode.hpp"
 
@@ -36,15 +37,6 @@ struct maintenance_state {
 };
 
 using maintenance_self = caf::stateful_actor<maintenance_state>*;
-
-bool active(job_state s) {
-  return s == job_state::queued || s == job_state::starting || s == job_state::replicating;
-}
-
-bool settled(job_state s) {
-  return s == job_state::stopped || s == job_state::failed || s == job_state::completed ||
-         s == job_state::cancelled;
-}
 
 std::string reply(const maintenance_state& st) {
   auto j = to_json(st.mode);
@@ -116,7 +108,7 @@ void reconcile_resume(maintenance_self self, const std::string& job) {
           [self, job](const std::string& text) {
             auto j = json::parse(text, nullptr, false);
             auto state = msg::parse_enum<job_state>(j.is_object() ? j.value("state", "") : "");
-            if (state && (active(*state) || *state == job_state::completed)) {
+            if (state && (msg::is_active(*state) || *state == job_state::completed)) {
               self->state.mode.resumed.push_back(job);
               persist_or_log(self);
             } else {
@@ -158,11 +150,11 @@ void reconcile_stop(maintenance_self self, const std::string& job) {
             if (state && ours) {
               it->second = stop.value("id", "");
               persist_or_log(self);
-              if (settled(*state)) on_state(self, {{}, job, *state, it->second, {}});
+              if (msg::is_settled(*state)) on_state(self, {{}, job, *state, it->second, {}});
               return;
             }
             st.mode.stopping.erase(it);
-            if (state && active(*state) && st.mode.enabled) st.waiting.push_front(job);
+            if (state && msg::is_active(*state) && st.mode.enabled) st.waiting.push_front(job);
             persist_or_log(self);
             pump(self);
           },
@@ -215,7 +207,7 @@ void pump(maintenance_self self) {
 void on_state(maintenance_self self, const msg::job_state_changed& c) {
   auto& st = self->state;
   auto it = st.mode.stopping.find(c.job);
-  if (it == st.mode.stopping.end() || !settled(c.state)) return;
+  if (it == st.mode.stopping.end() || !msg::is_settled(c.state)) return;
   const bool ours = it->second.empty() || it->second == c.stop_id;
   st.mode.stopping.erase(it);
   if (c.state == job_state::stopped && ours) {
@@ -251,7 +243,7 @@ void survey(maintenance_self self) {
               msg::job_state_changed c{{}, id, *state, j.value("stop_id", ""), {}};
               if (st.mode.stopping.contains(id))
                 on_state(self, c);  // settled while we were away
-              else if (st.mode.enabled && st.mode.covers(vma) && active(*state))
+              else if (st.mode.enabled && st.mode.covers(vma) && msg::is_active(*state))
                 st.waiting.push_back(id);
             }
             for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);

@@ -12,6 +12,7 @@
 #include "actors/errors.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/job_states.hpp"
 #include "models/job_record.hpp"
 #include "oma/job_store.hpp"
 #include "oma/scheduler_state.hpp"
@@ -22,12 +23,6 @@ using msg::job_state;
 using nlohmann::json;
 
 namespace {
-
-bool active(job_state s) {
-  return s == job_state::queued || s == job_state::starting || s == job_state::replicating;
-}
-
-bool resumable_state(job_state s) { return s == job_state::stopped || s == job_state::failed; }
 
 void joblog(scheduler_self self, const std::string& job, const schedule& s,
             std::string_view action) {
@@ -163,7 +158,7 @@ void fire_once(scheduler_self self, const std::string& id) {
           auto state = state_of(j);
           if (!state || !sched.target.covers(job, vma)) continue;
           seen = j.value("state", "");
-          if (stop ? active(*state) : resumable_state(*state)) {
+          if (stop ? msg::is_active(*state) : msg::may_resume(*state)) {
             stop ? stop_job(self, job, sched) : resume_job(self, job, sched);
             asked.push_back(job);
           }
@@ -190,7 +185,7 @@ void close_window(scheduler_self self, const std::string& id) {
         for (const auto& j : jobs) {
           auto state = state_of(j);
           const auto job = j.value("id", "");
-          if (state && active(*state) && it->second.target.covers(job, j.value("vma", "")))
+          if (state && msg::is_active(*state) && it->second.target.covers(job, j.value("vma", "")))
             window_stops(self, it->second, job);
         }
       },
@@ -252,7 +247,7 @@ void on_job_state(scheduler_self self, const msg::job_state_changed& c) {
               auto it = self->state.schedules.find(id);
               if (it == self->state.schedules.end() || it->second.open != false || !j.is_object() ||
                   !it->second.target.covers(job, j.value("vma", "")) ||
-                  !active(state_of(j).value_or(job_state::stopped)))
+                  !msg::is_active(state_of(j).value_or(job_state::stopped)))
                 return;
               window_stops(self, it->second, job);
             },

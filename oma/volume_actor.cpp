@@ -13,6 +13,7 @@
 #include "messages/text.hpp"
 #include "models/ids.hpp"
 #include "nbd/endpoint.hpp"
+#include "sys/units.hpp"
 
 namespace mk::actors {
 
@@ -78,7 +79,7 @@ std::optional<std::uint64_t> allocated(const std::filesystem::path& path) {
 
 std::string allocated_text(const volumes::volume_info& v) {
   const auto bytes = allocated(v.path);
-  return bytes ? ", " + msg::human_bytes(*bytes) + " allocated" : "";
+  return bytes ? ", " + sys::human_bytes(*bytes) + " allocated" : "";
 }
 
 caf::result<std::string, std::uint64_t> attach(volume_self self, const std::string& id,
