@@ -119,7 +119,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     // again: only then may the registry recover (and start) the jobs.
     caf::scoped_actor self{*system_};
     caf::error not_ready;
-    self->request(maintenance_, defaults::jobs::start_timeout, actors::get_atom::value)
+    self->request(maintenance_, defaults::jobs::answer_timeout, actors::get_atom::value)
         .receive([](const std::string&) {}, [&not_ready](const caf::error& e) { not_ready = e; });
     if (not_ready) return start_failed(1, "maintenance mode: " + caf::to_string(not_ready));
   }

@@ -28,7 +28,7 @@ template <class... Ts>
 expected<json, refusal> ask(oma_node& oma, Ts&&... xs) {
   caf::scoped_actor self{oma.system()};
   expected<json, refusal> out = unexpected(refusal{actors::errc::internal, "no answer"});
-  self->request(oma.registry(), defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+  self->request(oma.registry(), defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
       .receive(
           [&](const std::string& text) {
             auto j = json::parse(text, nullptr, false);

@@ -59,7 +59,7 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   // progress of a job it does not run (no job here) and ignores it.
   caf::error not_ready;
   caf::scoped_actor self{*system_};
-  self->request(agent_, defaults::jobs::start_timeout, msg::progress{})
+  self->request(agent_, defaults::jobs::answer_timeout, msg::progress{})
       .receive([] {}, [&not_ready](const caf::error& err) { not_ready = err; });
   if (not_ready)
     return start_failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));

@@ -224,6 +224,13 @@ namespace jobs {
 /// How long a job actor waits for its agent to answer a start request (the agent forks the
 /// mover and answers at once; this covers a busy bus).
 constexpr std::chrono::milliseconds start_timeout{10000};
+/// How long an asker (the registry, the API, maintenance mode, the scheduler, `up`) waits for
+/// a job actor's answer. The answer comes once the step is stored (a stop is written as
+/// `stopping` first), and a store write may take up to three JetStream operations of
+/// `bus::jetstream_timeout` each, behind the writes queued ahead of it on its lane: fifty
+/// jobs on a loaded machine took a stop's answer past 10 s, and the asker reported a stop it
+/// had in fact made as failed.
+constexpr std::chrono::milliseconds answer_timeout{30000};
 /// How long a job actor waits for its volume to be attached. The volume actor attaches one
 /// volume at a time, each bounded by its own steps (the source probe, `oma::
 /// source_probe_timeout`; nbdkit's start, `volumes::server_ready_timeout`), so a burst of new
@@ -348,8 +355,10 @@ constexpr std::size_t max_event_streams = 32;
 /// and clients see a live connection.
 constexpr std::chrono::milliseconds keepalive{15000};
 
-/// How long a request waits for the job actors' answer (a stop is stored before the answer).
-constexpr std::chrono::milliseconds request_timeout{15000};
+/// How long a request waits for the job actors' answer (a stop is stored before the answer):
+/// longer than the registry waits for a job (`jobs::answer_timeout`), so that its error, not
+/// this one, is what the client hears.
+constexpr std::chrono::milliseconds request_timeout{40000};
 
 /// GET /replications: the default and the largest page.
 constexpr std::size_t page_size = 100;

@@ -89,7 +89,7 @@ void reconcile_resume(maintenance_self self, const std::string& job);
 void resume(maintenance_self self, const std::string& job) {
   auto& st = self->state;
   std::erase(st.mode.to_resume, job);
-  self->request(st.registry, defaults::jobs::start_timeout, resume_atom::value, job)
+  self->request(st.registry, defaults::jobs::answer_timeout, resume_atom::value, job)
       .then(
           [self, job](const std::string&) {
             self->state.mode.resumed.push_back(job);
@@ -103,7 +103,7 @@ void resume(maintenance_self self, const std::string& job) {
 
 /// A resume that timed out may still have been taken: the job's state tells.
 void reconcile_resume(maintenance_self self, const std::string& job) {
-  self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
+  self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
       .then(
           [self, job](const std::string& text) {
             auto j = json::parse(text, nullptr, false);
@@ -135,7 +135,7 @@ std::string stop_comment(const maintenance_mode& mode) {
 /// maintenance keeps the slot (and settles it if already over); an active job without it is
 /// queued again; anything else frees the slot.
 void reconcile_stop(maintenance_self self, const std::string& job) {
-  self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
+  self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
       .then(
           [self, job](const std::string& text) {
             auto& st = self->state;
@@ -179,7 +179,7 @@ void pump(maintenance_self self) {
     r.reason = msg::stop_reason::maintenance;
     r.comment = stop_comment(st.mode);
     st.mode.stopping[job] = "";  // the slot is taken from the request on
-    self->request(st.registry, defaults::jobs::start_timeout, r)
+    self->request(st.registry, defaults::jobs::answer_timeout, r)
         .then(
             [self, job](const std::string& text) {
               auto j = json::parse(text, nullptr, false);
@@ -223,7 +223,7 @@ void on_state(maintenance_self self, const msg::job_state_changed& c) {
 /// Asks the registry for every job, then stops the active ones in scope and carries on the
 /// stops and resumes that a restart interrupted.
 void survey(maintenance_self self) {
-  self->request(self->state.registry, defaults::jobs::start_timeout, list_atom::value)
+  self->request(self->state.registry, defaults::jobs::answer_timeout, list_atom::value)
       .then(
           [self](const std::string& text) {
             auto& st = self->state;

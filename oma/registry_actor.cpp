@@ -162,7 +162,7 @@ template <class... Ts>
 void answer_on_bus(registry_self* self, const bus::envelope& e, const caf::actor& dest,
                    Ts&&... xs) {
   auto bus = self->state.deps.bus;
-  self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+  self->request(dest, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
       .then(
           [bus, e](const std::string& job_json) {
             if (!e.reply.empty()) (void)bus->reply(e, reply_from(job_json));
@@ -350,7 +350,7 @@ void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, sto
 template <class... Ts>
 caf::result<std::string> ask_job(registry_self* self, const caf::actor& job, Ts&&... xs) {
   auto rp = self->make_response_promise<std::string>();
-  self->request(job, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+  self->request(job, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
       .then([rp](const std::string& json_text) mutable { rp.deliver(json_text); },
             [rp](const caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -363,7 +363,7 @@ caf::result<std::string> ask_job(registry_self* self, const caf::actor& job, Ts&
 template <class... Ts>
 void trigger_request(registry_self* self, const caf::actor& dest, const std::string& job,
                      const std::string& action, Ts&&... xs) {
-  self->request(dest, defaults::jobs::start_timeout, std::forward<Ts>(xs)...)
+  self->request(dest, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
       .then([](const std::string&) {},
             [job, action](const caf::error& err) {
               spdlog::warn("job {}: the scheduler's {} was refused: {}", job, action,

@@ -72,7 +72,7 @@ void resume_job(scheduler_self self, const std::string& job, const schedule& s) 
 /// Every job as the registry lists it: {"id","vma","state","stop_id"}; `failed` hears why not.
 template <class F, class G>
 void with_jobs(scheduler_self self, F f, G failed) {
-  self->request(self->state.registry, defaults::jobs::start_timeout, list_atom::value)
+  self->request(self->state.registry, defaults::jobs::answer_timeout, list_atom::value)
       .then(
           [f = std::move(f)](const std::string& text) mutable {
             auto jobs = json::parse(text, nullptr, false);
@@ -194,7 +194,7 @@ void close_window(scheduler_self self, const std::string& id) {
 
 void open_window(scheduler_self self, const schedule& s) {
   for (const auto& job : s.stopped) {
-    self->request(self->state.registry, defaults::jobs::start_timeout, get_atom::value, job)
+    self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
         .then(
             [self, s, job](const std::string& text) {
               auto j = json::parse(text, nullptr, false);
@@ -240,7 +240,7 @@ void on_job_state(scheduler_self self, const msg::job_state_changed& c) {
       if (s.target.covers(c.job, "")) window_stops(self, s, c.job);
       continue;
     }
-    self->request(st.registry, defaults::jobs::start_timeout, get_atom::value, c.job)
+    self->request(st.registry, defaults::jobs::answer_timeout, get_atom::value, c.job)
         .then(
             [self, id, job = c.job](const std::string& text) {
               auto j = json::parse(text, nullptr, false);

@@ -206,7 +206,7 @@ caf::result<std::string> add_schedule(scheduler_self self, const std::string& bo
     return rp;
   }
   // A job that does not exist is a 404 now rather than a schedule that can never act.
-  self->request(st.registry, defaults::jobs::start_timeout, get_atom::value, s->target.id)
+  self->request(st.registry, defaults::jobs::answer_timeout, get_atom::value, s->target.id)
       .then([keep](const std::string&) mutable { keep(); },
             [rp](const caf::error& err) mutable { rp.deliver(err); });
   return rp;

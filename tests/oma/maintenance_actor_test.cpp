@@ -208,7 +208,7 @@ TEST_F(maintenance_test, a_stop_taken_but_answered_too_late_keeps_its_slot_and_c
       {"state", "stopping"},
       {"stop", {{"id", "s-r-1"}, {"requested_by", "maintenance"}, {"comment", comment}}}};
   snapshots_["r-2"] = {{"id", "r-2"}, {"state", "replicating"}, {"stop", nullptr}};
-  advance(std::chrono::seconds(11));
+  advance(std::chrono::seconds(31));
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"})) << "one slot, still taken";
   EXPECT_EQ(stored().stopping.at("r-1"), "s-r-1");
   settle("r-1", job_state::stopped);
@@ -216,7 +216,7 @@ TEST_F(maintenance_test, a_stop_taken_but_answered_too_late_keeps_its_slot_and_c
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2"}));
   // r-2's stop times out and the job shows no stop of ours: it is asked again, in its turn.
   unanswered_.clear();
-  advance(std::chrono::seconds(11));
+  advance(std::chrono::seconds(31));
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2", "r-2"}));
   settle("r-2", job_state::stopped);
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1", "r-2", "r-2", "r-3"}));
