@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 
@@ -30,8 +31,9 @@ caf::behavior lane_behavior(caf::event_based_actor* self) {
 }  // namespace
 
 blocking_lanes::blocking_lanes(caf::actor_system& system, std::size_t count, threads where) {
-  lanes_.reserve(count == 0 ? 1 : count);
-  for (std::size_t i = 0; i < (count == 0 ? 1 : count); ++i)
+  const auto n = std::max<std::size_t>(count, 1);  // at least one lane
+  lanes_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
     lanes_.push_back(where == threads::own ? system.spawn<caf::detached>(lane_behavior)
                                            : system.spawn(lane_behavior));
 }
