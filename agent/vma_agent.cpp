@@ -92,7 +92,7 @@ void spawn_process(agent_self self, const mover_record& rec,
   r.actor = child;
   r.info.job = rec.job;
   r.info.pid = rec.id.pid;
-  r.info.state = "running";
+  r.info.state = msg::mover_state::running;
   r.record = rec;
   st.running[rec.job] = std::move(r);
   st.ended.erase(rec.job);
@@ -164,7 +164,7 @@ void apply(agent_self self, recovered r) {
   vma_agent_state::ended_mover e;
   e.info.job = r.rec.job;
   e.info.pid = r.rec.id.pid;
-  e.info.state = "exited";
+  e.info.state = msg::mover_state::exited;
   e.info.bytes_done = end.bytes_done;
   e.info.exit_code = end.exit_code;
   e.info.detail = end.detail;

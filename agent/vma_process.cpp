@@ -108,6 +108,23 @@ msg::outcome wire_outcome(vma::outcome::kind k) {
   return msg::outcome::failed;
 }
 
+/// A mover's state as its progress says it.
+msg::progress_state progress_state_of(nbd::copy_state s) {
+  switch (s) {
+    case nbd::copy_state::copying:
+      return msg::progress_state::copying;
+    case nbd::copy_state::draining:
+      return msg::progress_state::draining;
+    case nbd::copy_state::stopped:
+      return msg::progress_state::stopped;
+    case nbd::copy_state::completed:
+      return msg::progress_state::completed;
+    case nbd::copy_state::failed:
+      return msg::progress_state::failed;
+  }
+  return msg::progress_state::failed;
+}
+
 /// The mover's progress now: its last progress line, or for an adopted mover (no pipe) what
 /// its checkpoint file records.
 std::optional<msg::progress> current_progress(vma_process_state& st, clock::time_point now) {
@@ -116,7 +133,7 @@ std::optional<msg::progress> current_progress(vma_process_state& st, clock::time
   if (!st.args.mover->adopted()) {
     auto line = st.args.mover->poll_progress();
     if (!line) return std::nullopt;
-    p.state = line->state;
+    p.state = progress_state_of(line->state);
     p.bytes_done = line->bytes_done;
     p.bytes_total = line->bytes_total;
     p.bytes_skipped = line->bytes_skipped;
@@ -125,7 +142,7 @@ std::optional<msg::progress> current_progress(vma_process_state& st, clock::time
   }
   auto view = read_checkpoint_view(st.args.checkpoint);
   if (!view.cp) return std::nullopt;
-  p.state = nbd::to_string(view.cp->state);
+  p.state = progress_state_of(view.cp->state);
   p.bytes_done = view.cp->done.bytes();
   p.bytes_total = view.cp->source_size;
   p.bytes_skipped = view.cp->bytes_skipped;
@@ -169,7 +186,7 @@ void finish(process_self self, const vma::outcome& o) {
   msg::mover_info info;
   info.job = st.args.job;
   info.pid = st.args.mover->identity().pid;
-  info.state = "exited";
+  info.state = msg::mover_state::exited;
   // An adopted mover's exit status is not ours to know; a checkpoint that says completed is
   // written only right before exit 0, so the OMA is told 0 rather than "unknown" for it.
   info.exit_code = o.exit_code.value_or(whole ? 0 : -1);
@@ -288,7 +305,7 @@ msg::progress exited_progress(const msg::mover_info& info, std::uint64_t bytes_t
                               std::uint64_t bytes_skipped) {
   msg::progress p;
   p.job = info.job;
-  p.state = "exited";
+  p.state = msg::progress_state::exited;
   p.bytes_done = info.bytes_done;
   p.bytes_total = bytes_total;
   p.bytes_skipped = bytes_skipped;

@@ -4,8 +4,8 @@ namespace mk::api {
 
 using nlohmann::json;
 
-void job_feed::job_changed(const json& changed) {
-  json job = changed;
+void job_feed::job_changed(const actors::job_record& changed) {
+  json job = actors::to_json(changed);
   if (locate_ && job.contains("volume") && job["volume"].is_object() &&
       job["volume"].contains("id") && job["volume"]["id"].is_string())
     job["volume"]["path"] = locate_(job["volume"]["id"].get<std::string>());

@@ -13,7 +13,7 @@ namespace mk::api {
 /// The job actors' changes, fanned out to the API's read model, live events and metrics.
 class job_feed final : public actors::job_observer {
  public:
-  void job_changed(const nlohmann::json& job) override;
+  void job_changed(const actors::job_record& job) override;
   void job_removed(const std::string& id) override;
   /// Maintenance mode changed (oma/maintenance_actor.hpp): an `event: maintenance`.
   void maintenance_changed(const std::string& mode_json) {

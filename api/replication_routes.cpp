@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "actors/atoms.hpp"
+#include "api/replies.hpp"
 #include "api/routes.hpp"
 #include "bus/subjects.hpp"
 #include "messages/job_states.hpp"
@@ -17,9 +18,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* base = "/api/v1/replications";
-
-/// The job as the API shows it, from what the registry answered.
-json shown(const json& stored) { return public_job(stored); }
 
 msg::header api_header() {
   msg::header h;
@@ -57,10 +55,10 @@ void create(const route_context& ctx, const httplib::Request& req, httplib::Resp
   auto vma = string_field(*body, "vma");
   if (!vma) return send_error(res, vma.error());
   r.vma = vma->value_or(std::string(defaults::api::vma));
-  auto job = ask(ctx, r);
+  auto job = ask<actors::job_record>(ctx, r);
   if (!job) return send_error(res, job.error());
-  res.set_header("Location", std::string(base) + "/" + job->value("id", ""));
-  send_json(res, 201, shown(*job));
+  res.set_header("Location", std::string(base) + "/" + job->id);
+  send_json(res, 201, job_json(*job));
 }
 
 void list(const route_context& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -100,16 +98,17 @@ void stop(const route_context& ctx, const std::string& id, const httplib::Reques
   if (!dry_run.empty() && dry_run != "true" && dry_run != "false")
     return send_error(res, bad_request("dry_run: true or false expected"));
   if (dry_run == "true") {
-    auto plan = ask(ctx, actors::plan_atom::value, *r);
+    auto plan = ask<actors::stop_plan>(ctx, actors::plan_atom::value, *r);
     if (!plan) return send_error(res, plan.error());
     // The volume's place is the API's to show; the job actor knows only its id.
+    json path = nullptr;
     if (auto job = ctx.deps.feed->view().get(id); job && (*job)["volume"].is_object())
-      (*plan)["participants"]["volume"]["path"] = (*job)["volume"].value("path", json(nullptr));
-    return send_json(res, 200, *plan);
+      path = (*job)["volume"].value("path", json(nullptr));
+    return send_json(res, 200, plan_json(*plan, path));
   }
-  auto job = ask(ctx, *r);
+  auto job = ask<actors::job_record>(ctx, *r);
   if (!job) return send_error(res, job.error());
-  send_json(res, 202, shown(*job));
+  send_json(res, 202, job_json(*job));
 }
 
 void batch_stop(const route_context& ctx, const httplib::Request& req, httplib::Response& res) {
@@ -159,7 +158,7 @@ void batch_stop(const route_context& ctx, const httplib::Request& req, httplib::
     }
     auto one = *r;
     one.job = id;
-    if (auto job = ask(ctx, one); job)
+    if (auto job = ask<actors::job_record>(ctx, one); job)
       accepted.push_back(id);
     else
       rejected.push_back(
@@ -169,9 +168,9 @@ void batch_stop(const route_context& ctx, const httplib::Request& req, httplib::
 }
 
 void resume(const route_context& ctx, const std::string& id, httplib::Response& res) {
-  auto job = ask(ctx, actors::resume_atom::value, id);
+  auto job = ask<actors::job_record>(ctx, actors::resume_atom::value, id);
   if (!job) return send_error(res, job.error());
-  send_json(res, 202, shown(*job));
+  send_json(res, 202, job_json(*job));
 }
 
 void remove(const route_context& ctx, const std::string& id, httplib::Response& res) {
@@ -180,9 +179,9 @@ void remove(const route_context& ctx, const std::string& id, httplib::Response& 
   r.job = id;
   r.reason = msg::stop_reason::user;
   r.volumes = msg::volume_action::remove;
-  auto job = ask(ctx, actors::remove_atom::value, r);
+  auto job = ask<actors::job_record>(ctx, actors::remove_atom::value, r);
   if (!job) return send_error(res, job.error());
-  send_json(res, 202, shown(*job));
+  send_json(res, 202, job_json(*job));
 }
 
 void journal(const route_context& ctx, const std::string& id, httplib::Response& res) {

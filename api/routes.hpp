@@ -12,6 +12,7 @@
 #include "api/server.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
+#include "oma/interfaces.hpp"
 
 namespace mk::api {
 
@@ -59,10 +60,19 @@ checked<nlohmann::json> ask_actor(const route_context& ctx, const caf::actor& de
   return out;
 }
 
-/// Asks the registry: the job (or plan) it replies with.
-template <class... Ts>
-checked<nlohmann::json> ask(const route_context& ctx, Ts&&... xs) {
-  return ask_actor(ctx, ctx.deps.registry, std::forward<Ts>(xs)...);
+/// Asks the registry and waits for its answer: the value it replies with (a job_record, a
+/// stop_plan, ...: the compiler holds `T` to the registry's interface), or the refusal as a
+/// status.
+template <class T, class... Ts>
+checked<T> ask(const route_context& ctx, Ts&&... xs) {
+  caf::scoped_actor self{*ctx.system};
+  checked<T> out = unexpected(http_error{500, "internal", "no answer"});
+  if (!ctx.deps.registry)
+    return unexpected(http_error{404, "not_found", "not offered by this OMA"});
+  self->request(ctx.deps.registry, defaults::api::request_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { out = std::move(value); },
+               [&](const caf::error& e) { out = unexpected(from_actor(e)); });
+  return out;
 }
 
 }  // namespace mk::api

@@ -9,6 +9,7 @@
 #include "api/job_feed.hpp"
 #include "config/defaults.hpp"
 #include "config/expected.hpp"
+#include "oma/interfaces.hpp"
 #include "oma/job_store.hpp"
 
 namespace mk::api {
@@ -24,7 +25,7 @@ struct server_options {
 /// feed (the read model, events and metrics that job actors keep current) and the store (the
 /// JobLog, kept after a job is deleted).
 struct server_deps {
-  caf::actor registry;
+  actors::registry_hdl registry;
   caf::actor maintenance;  ///< oma/maintenance_actor.hpp
   caf::actor scheduler;    ///< oma/scheduler_actor.hpp
   std::shared_ptr<job_feed> feed;

@@ -137,16 +137,11 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   });
   // Without the volume actor no job can start, stop or resume: the OMA ends (and its
   // supervisor starts it again, which recovers every job from the store) rather than limp.
-  const std::pair<caf::actor*, const char*> parts[] = {{&volume_, "volume"},
-                                                       {&scheduler_, "scheduler"},
-                                                       {&poller_, "poller"},
-                                                       {&maintenance_, "maintenance"}};
+  volume_->attach_functor([this](const caf::error& why) { on_part_ended("volume", why); });
+  const std::pair<caf::actor*, const char*> parts[] = {
+      {&scheduler_, "scheduler"}, {&poller_, "poller"}, {&maintenance_, "maintenance"}};
   for (const auto& [part, name] : parts)
-    (*part)->attach_functor([this, name](const caf::error& why) {
-      if (!why || why == caf::exit_reason::user_shutdown) return;
-      spdlog::critical("the {} actor ended: {}; the OMA stops", name, caf::to_string(why));
-      down_ = true;
-    });
+    (*part)->attach_functor([this, name](const caf::error& why) { on_part_ended(name, why); });
   caf::anon_send(registry_, actors::start_atom::value, poller_);
   caf::anon_send(maintenance_, actors::start_atom::value);
   caf::anon_send(scheduler_, actors::start_atom::value);
@@ -175,6 +170,12 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
 
 oma_node::~oma_node() { shutdown(); }
 
+void oma_node::on_part_ended(const char* name, const caf::error& why) {
+  if (!why || why == caf::exit_reason::user_shutdown) return;
+  spdlog::critical("the {} actor ended: {}; the OMA stops", name, caf::to_string(why));
+  down_ = true;
+}
+
 std::string oma_node::api_url() const { return api_ ? api_->url() : std::string(); }
 
 void oma_node::expect_agent(const std::string& id) {
@@ -192,10 +193,14 @@ void oma_node::shutdown() {
   if (system_) {
     // The jobs (linked to the registry) and the participants end; their subscriptions go
     // with their state.
-    for (auto* actor : {&maintenance_, &registry_, &poller_, &scheduler_, &volume_}) {
+    for (auto* actor : {&maintenance_, &poller_, &scheduler_}) {
       if (*actor) caf::anon_send_exit(*actor, caf::exit_reason::user_shutdown);
       *actor = nullptr;
     }
+    if (registry_) caf::anon_send_exit(registry_, caf::exit_reason::user_shutdown);
+    if (volume_) caf::anon_send_exit(volume_, caf::exit_reason::user_shutdown);
+    registry_ = nullptr;
+    volume_ = nullptr;
     // After the work already given to them: a job's last writes.
     for (auto* lanes : {&store_lanes_, &request_lanes_}) {
       if (*lanes) (*lanes)->stop();

@@ -20,6 +20,7 @@
 #include "cmd/daemon.hpp"
 #include "cmd/folder_lock.hpp"
 #include "config/defaults.hpp"
+#include "oma/interfaces.hpp"
 #include "oma/job_store.hpp"
 #include "oma/volumes/backend.hpp"
 
@@ -66,9 +67,9 @@ class oma_node {
   const std::atomic<bool>& down() const { return down_; }
 
   caf::actor_system& system() { return *system_; }
-  /// Takes msg::replicate_request, msg::stop_request, (resume_atom, id), (get_atom, id);
-  /// replies with the job's JSON text (oma/registry_actor.hpp).
-  const caf::actor& registry() const { return registry_; }
+  /// The job directory (oma/registry_actor.hpp): msg::replicate_request, msg::stop_request,
+  /// (resume_atom, id), (get_atom, id), each answered with the job's record.
+  const actors::registry_hdl& registry() const { return registry_; }
   api::job_feed& feed() { return *feed_; }
   const std::shared_ptr<actors::job_store>& store() const { return store_; }
   /// The OMA's sender on the bus, for the headers of requests made on its behalf.
@@ -83,6 +84,8 @@ class oma_node {
  private:
   oma_node() = default;
   expected<void, start_error> run(const oma_node_options& options);
+  /// A part the OMA cannot do without ended (not by a shutdown): logged, and down() turns true.
+  void on_part_ended(const char* name, const caf::error& why);
 
   std::optional<folder_lock> lock_;  // first in, last out: held while anything else lives
   std::atomic<bool> down_{false};
@@ -96,11 +99,11 @@ class oma_node {
   std::shared_ptr<actors::bus_link> link_;
   std::shared_ptr<actors::job_store> store_;
   std::shared_ptr<api::job_feed> feed_;
-  caf::actor registry_;
+  actors::registry_hdl registry_;
   caf::actor maintenance_;
   caf::actor poller_;
   caf::actor scheduler_;
-  caf::actor volume_;
+  actors::volume_hdl volume_;
   std::unique_ptr<api::server> api_;
   std::string token_;
 };

@@ -123,7 +123,7 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
   if (demo && jobs.empty()) {
     auto job = up_jobs::create_demo(o, demo->uri());
     if (job)
-      spdlog::info("demo: job {} copies {} bytes from {}", job->value("id", ""), a.demo_source.size,
+      spdlog::info("demo: job {} copies {} bytes from {}", job->id, a.demo_source.size,
                    demo->uri());
     else
       spdlog::error("demo: the replication could not be made: {}", job.error());

@@ -23,23 +23,17 @@ struct refusal {
   std::string message;
 };
 
-/// A request to the registry from this (non-actor) thread; the job object it answers with.
+/// A request to the registry from this (non-actor) thread; the job it answers with.
 template <class... Ts>
-expected<json, refusal> ask(oma_node& oma, Ts&&... xs) {
+expected<actors::job_record, refusal> ask(oma_node& oma, Ts&&... xs) {
   caf::scoped_actor self{oma.system()};
-  expected<json, refusal> out = unexpected(refusal{actors::errc::internal, "no answer"});
+  expected<actors::job_record, refusal> out =
+      unexpected(refusal{actors::errc::internal, "no answer"});
   self->request(oma.registry(), defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
-      .receive(
-          [&](const std::string& text) {
-            auto j = json::parse(text, nullptr, false);
-            if (j.is_object())
-              out = std::move(j);
-            else
-              out = unexpected(refusal{actors::errc::internal, "the answer is not a job object"});
-          },
-          [&](const caf::error& err) {
-            out = unexpected(refusal{actors::code_of(err), actors::message_of(err)});
-          });
+      .receive([&](actors::job_record& job) { out = std::move(job); },
+               [&](const caf::error& err) {
+                 out = unexpected(refusal{actors::code_of(err), actors::message_of(err)});
+               });
   return out;
 }
 
@@ -48,19 +42,20 @@ std::string text_at(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-/// The reason of the job's last stop ("" without one).
-std::string stop_reason(const json& job) {
+/// Whether the job's last stop was a shutdown's: the read model's object.
+bool stopped_by_shutdown(const json& job) {
   auto it = job.find("stop");
-  return it != job.end() && it->is_object() ? text_at(*it, "reason") : std::string();
+  return it != job.end() && it->is_object() && text_at(*it, "reason") == "shutdown";
 }
 
-bool stopped_by_shutdown(const json& job) { return stop_reason(job) == "shutdown"; }
+bool stopped_by_shutdown(const actors::job_record& job) {
+  return job.stop && job.stop->reason == msg::stop_reason::shutdown;
+}
 
 void resume(oma_node& oma, const std::string& id) {
   auto answer = ask(oma, actors::resume_atom::value, id);
   if (answer)
-    spdlog::info("job {} ({}): stopped at the last shutdown, resumed", id,
-                 text_at(*answer, "name"));
+    spdlog::info("job {} ({}): stopped at the last shutdown, resumed", id, answer->name);
   else
     spdlog::error("job {}: stopped at the last shutdown, but cannot be resumed: {}", id,
                   answer.error().message);
@@ -68,8 +63,8 @@ void resume(oma_node& oma, const std::string& id) {
 
 }  // namespace
 
-std::vector<json> recovered(oma_node& oma) {
-  std::vector<json> out;
+std::vector<actors::job_record> recovered(oma_node& oma) {
+  std::vector<actors::job_record> out;
   auto ids = oma.store()->ids();
   if (!ids) {
     spdlog::error("cannot list the jobs: {}", ids.error().message);
@@ -85,15 +80,13 @@ std::vector<json> recovered(oma_node& oma) {
   return out;
 }
 
-void resumer::start(oma_node& oma, const std::vector<json>& jobs) {
+void resumer::start(oma_node& oma, const std::vector<actors::job_record>& jobs) {
   for (const auto& job : jobs) {
     if (!stopped_by_shutdown(job)) continue;
-    const auto id = text_at(job, "id");
-    const auto state = text_at(job, "state");
-    if (state == "stopped")
-      resume(oma, id);
-    else if (state == "stopping")
-      settling_.insert(id);
+    if (job.state == msg::job_state::stopped)
+      resume(oma, job.id);
+    else if (job.state == msg::job_state::stopping)
+      settling_.insert(job.id);
   }
   if (!settling_.empty())
     spdlog::info("{} job(s) still settling the stop of the last shutdown; resumed once stopped",
@@ -115,7 +108,7 @@ void resumer::tick(oma_node& oma) {
   }
 }
 
-expected<json, std::string> create_demo(oma_node& oma, const std::string& source) {
+expected<actors::job_record, std::string> create_demo(oma_node& oma, const std::string& source) {
   msg::replicate_request r;
   r.hdr = oma.bus().header();
   r.name = "demo disk 0";
@@ -139,7 +132,7 @@ stops stop_active(oma_node& oma) {
       r.comment = "migratekit up is shutting down; resumed at its next start";
       auto answer = ask(oma, std::move(r));
       if (answer) {
-        spdlog::info("job {} ({}): stopping for the shutdown", id, text_at(*answer, "name"));
+        spdlog::info("job {} ({}): stopping for the shutdown", id, answer->name);
         out.accepted.push_back(id);
       } else if (answer.error().code == actors::errc::conflict ||
                  answer.error().code == actors::errc::not_found) {

@@ -8,6 +8,7 @@
 
 #include "cmd/oma_node.hpp"
 #include "config/expected.hpp"
+#include "models/job_record.hpp"
 
 /// What `migratekit up` does with the jobs of its OMA (docs/overview.md): at shutdown every
 /// active job is stopped gracefully with its volume kept and reason `shutdown`; at the next
@@ -15,10 +16,10 @@
 /// change goes through the registry, as the API's do, so the JobLog tells it the same way.
 namespace mk::cmd::up_jobs {
 
-/// The job objects of every job in the store, each asked of its job actor through the
+/// The records of every job in the store, each asked of its job actor through the
 /// registry: once this returns, the registry has recovered them all (it does so before it
 /// answers anything) and the API's read model has them.
-std::vector<nlohmann::json> recovered(oma_node& oma);
+std::vector<actors::job_record> recovered(oma_node& oma);
 
 /// Jobs whose shutdown stop `up` resumes once it has settled.
 class resumer {
@@ -26,7 +27,7 @@ class resumer {
   /// Resumes the jobs in `jobs` that a shutdown stopped; those whose shutdown stop is still
   /// settling (an `up` that ended before they had) are resumed by tick() once they are
   /// `stopped`.
-  void start(oma_node& oma, const std::vector<nlohmann::json>& jobs);
+  void start(oma_node& oma, const std::vector<actors::job_record>& jobs);
   /// Looks at the jobs still settling; cheap (reads the API's read model).
   void tick(oma_node& oma);
 
@@ -34,8 +35,8 @@ class resumer {
   std::set<std::string> settling_;
 };
 
-/// A new job "demo disk 0" copying `source` with the agent "local"; its object or why not.
-expected<nlohmann::json, std::string> create_demo(oma_node& oma, const std::string& source);
+/// A new job "demo disk 0" copying `source` with the agent "local"; its record or why not.
+expected<actors::job_record, std::string> create_demo(oma_node& oma, const std::string& source);
 
 /// What stop_active() did.
 struct stops {

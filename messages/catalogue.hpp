@@ -77,9 +77,7 @@ struct progress {
   static constexpr std::string_view caf_name = "mk_progress";
   header hdr;
   std::string job;
-  /// The mover's: copying, draining, stopped, completed, failed; and `exited` once, from its
-  /// agent, when the process has ended by itself (no stop asked for it).
-  std::string state;
+  progress_state state = progress_state::copying;
   std::uint64_t bytes_done = 0;
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_skipped = 0;
@@ -148,8 +146,7 @@ struct mover_info {
   static constexpr std::string_view caf_name = "mk_mover_info";
   std::string job;
   std::int64_t pid = 0;
-  std::string
-      state;  ///< `running`, or `exited` for a mover that ended and was not yet started again
+  mover_state state = mover_state::running;
   std::uint64_t bytes_done = 0;
   std::int64_t exit_code = -1;  ///< once exited: its status; -1 killed or unknown
   std::string detail;

@@ -23,6 +23,11 @@ enum class job_state {
   failed,
   completed
 };
+/// A mover as its agent lists it (hello, status): running, or ended and not yet started again.
+enum class mover_state { running, exited };
+/// What a mover's progress says it is doing: the mover's own states (its checkpoint's), and
+/// `exited` once, from its agent, when the process ended by itself.
+enum class progress_state { copying, draining, stopped, completed, failed, exited };
 
 /// Each enumeration's names, in declaration order: the one table both directions use.
 template <class E>
@@ -56,6 +61,15 @@ struct enum_names<job_state> {
   static constexpr std::array<std::string_view, 8> names{"queued",   "starting", "replicating",
                                                          "stopping", "stopped",  "cancelled",
                                                          "failed",   "completed"};
+};
+template <>
+struct enum_names<mover_state> {
+  static constexpr std::array<std::string_view, 2> names{"running", "exited"};
+};
+template <>
+struct enum_names<progress_state> {
+  static constexpr std::array<std::string_view, 6> names{"copying",   "draining", "stopped",
+                                                         "completed", "failed",   "exited"};
 };
 
 template <class E>

@@ -9,11 +9,18 @@ namespace mk::actors {
 
 using nlohmann::json;
 
+std::optional<maintenance_scope> maintenance_scope::parse(std::string_view text) {
+  if (text == "all") return maintenance_scope{};
+  if (text.starts_with("vma:") && msg::valid_id(text.substr(4)))
+    return maintenance_scope{std::string(text.substr(4))};
+  return std::nullopt;
+}
+
 json to_json(const maintenance_mode& m) {
   return {{"enabled", m.enabled},
           {"id", m.id.empty() ? json(nullptr) : json(m.id)},
           {"reason", m.reason},
-          {"scope", m.scope},
+          {"scope", m.scope.name()},
           {"max_parallel", m.max_parallel},
           {"resume_after", m.resume_after},
           {"since", m.since_ms ? json(rfc3339(m.since_ms)) : json(nullptr)},
@@ -33,7 +40,10 @@ expected<maintenance_mode, std::string> maintenance_from_json(const std::string&
     m.enabled = j.at("enabled").get<bool>();
     if (j.at("id").is_string()) m.id = j["id"].get<std::string>();
     m.reason = j.at("reason").get<std::string>();
-    m.scope = j.at("scope").get<std::string>();
+    const auto scope = j.at("scope").get<std::string>();
+    auto parsed = maintenance_scope::parse(scope);
+    if (!parsed) return unexpected("scope: \"all\" or \"vma:ID\" expected, got \"" + scope + "\"");
+    m.scope = std::move(*parsed);
     m.max_parallel = j.at("max_parallel").get<std::uint32_t>();
     m.resume_after = j.at("resume_after").get<bool>();
     m.since_ms = j.at("since_ms").get<std::int64_t>();
@@ -49,7 +59,7 @@ expected<maintenance_mode, std::string> maintenance_from_json(const std::string&
 }
 
 expected<void, std::string> check_switch(const msg::maintenance& m) {
-  if (m.scope != "all" && !(m.scope.starts_with("vma:") && msg::valid_id(m.scope.substr(4))))
+  if (!maintenance_scope::parse(m.scope))
     return unexpected("scope: \"all\" or \"vma:ID\" expected, got \"" + m.scope.substr(0, 70) +
                       "\"");
   if (m.reason.size() > defaults::maintenance::max_reason)

@@ -8,6 +8,18 @@
 
 namespace mk::actors {
 
+std::string_view name_of(trigger_action a) {
+  switch (a) {
+    case trigger_action::start:
+      return "start";
+    case trigger_action::stop:
+      return "stop";
+    case trigger_action::resume:
+      return "resume";
+  }
+  return "?";
+}
+
 using nlohmann::json;
 
 namespace {

@@ -37,6 +37,11 @@ struct daily_window {
   std::string text() const;
 };
 
+/// What a trigger asks of one job: the scheduler's per-job triggers, and the starts, stops and
+/// resumes that schedules and windows ask of the registry.
+enum class trigger_action { start, stop, resume };
+std::string_view name_of(trigger_action a);
+
 /// One schedule of docs/operations.md, as it is stored (the schedules bucket, key = id) and shown
 /// (GET /schedules): a one-shot action at a time, or a daily replication window. What it did
 /// is kept with it: when a one-shot fired and which jobs it asked; which jobs a window stopped

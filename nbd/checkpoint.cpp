@@ -15,12 +15,16 @@ using json = nlohmann::json;
 
 constexpr int format_version = 1;
 
-std::optional<copy_state> state_from(const std::string& s) {
+}  // namespace
+
+std::optional<copy_state> copy_state_from(std::string_view s) {
   for (auto st : {copy_state::copying, copy_state::draining, copy_state::stopped,
                   copy_state::completed, copy_state::failed})
     if (s == to_string(st)) return st;
   return std::nullopt;
 }
+
+namespace {
 
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
@@ -61,7 +65,7 @@ result<checkpoint> load_checkpoint(const std::string& path) {
     if (j.value("version", 0) != format_version)
       return bad("unsupported checkpoint version " + j.value("version", json()).dump());
     checkpoint cp;
-    auto st = state_from(j.at("state").get<std::string>());
+    auto st = copy_state_from(j.at("state").get<std::string>());
     if (!st) return bad("unknown state " + j.at("state").dump());
     cp.state = *st;
     cp.source = j.at("source").get<std::string>();

@@ -14,6 +14,8 @@ namespace mk::nbd {
 enum class copy_state { copying, draining, stopped, completed, failed };
 
 const char* to_string(copy_state s);
+/// The state of that name; nothing for any other text.
+std::optional<copy_state> copy_state_from(std::string_view s);
 
 /// What a mover has made durable on the target. A range counts as done only once it was
 /// written and flushed; its size depends on the requests in flight, not on the disk.

@@ -4,7 +4,6 @@
 
 #include "messages/subjects.hpp"
 #include "messages/text.hpp"
-#include "models/job_record.hpp"
 
 namespace mk::actors {
 
@@ -14,10 +13,6 @@ namespace {
 /// the bus is not shown to operators.
 std::string shown(const std::string& text, std::size_t most) {
   return text.size() <= most && msg::printable(text) ? text : std::string();
-}
-
-nlohmann::json text_or_null(const std::string& text) {
-  return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
 }
 
 }  // namespace
@@ -31,7 +26,7 @@ bool agent_table::heard(const msg::agent_report& r, time_point now, std::int64_t
   a.host = shown(r.host, 255);
   a.version = shown(r.version, 64);
   a.movers = static_cast<std::size_t>(std::ranges::count_if(
-      r.movers, [](const msg::mover_info& m) { return m.state != "exited"; }));
+      r.movers, [](const msg::mover_info& m) { return m.state != msg::mover_state::exited; }));
   return added;
 }
 
@@ -46,23 +41,19 @@ std::set<std::string> agent_table::ids() const {
   return out;
 }
 
-nlohmann::json agent_table::to_json(const std::set<std::string>& named, time_point now,
-                                    std::chrono::milliseconds online_for) const {
+std::vector<agent_status> agent_table::list(const std::set<std::string>& named, time_point now,
+                                            std::chrono::milliseconds online_for) const {
   auto all = ids();
   all.insert(named.begin(), named.end());
-  auto list = nlohmann::json::array();
+  std::vector<agent_status> out;
   const agent never{};  // named by a job, never heard from
   for (const auto& id : all) {
     auto it = agents_.find(id);
     const agent& a = it == agents_.end() ? never : it->second;
-    list.push_back({{"id", id},
-                    {"online", a.heard && now - *a.heard <= online_for},
-                    {"last_hello", a.heard ? nlohmann::json(rfc3339(a.heard_ms)) : nullptr},
-                    {"host", text_or_null(a.host)},
-                    {"version", text_or_null(a.version)},
-                    {"movers", a.movers}});
+    out.push_back({id, a.heard && now - *a.heard <= online_for, a.heard ? a.heard_ms : 0, a.host,
+                   a.version, a.movers});
   }
-  return {{"agents", std::move(list)}};
+  return out;
 }
 
 }  // namespace mk::actors

@@ -4,14 +4,24 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "messages/catalogue.hpp"
 
 namespace mk::actors {
+
+/// One agent as GET /api/v1/agents shows it.
+struct agent_status {
+  std::string id;
+  bool online = false;
+  std::int64_t last_hello_ms = 0;  ///< 0: never heard from
+  std::string host;                ///< empty: not known
+  std::string version;             ///< empty: not known
+  std::size_t movers = 0;          ///< running, as its last report lists them
+};
 
 /// What the OMA knows of the agents (docs/overview.md, GET /api/v1/agents): each one's latest
 /// report (its hello, or its answer to the poller's status request) and the agents this OMA
@@ -33,12 +43,10 @@ class agent_table {
   /// The ids in the table.
   std::set<std::string> ids() const;
 
-  /// {"agents":[{"id","online","last_hello","host","version","movers"}]} by id: the table's
-  /// agents and those of `named` (the agents that jobs name) that never reported. Online: a
-  /// report at most `online_for` before `now`. `movers`: the movers its last report lists as
-  /// running.
-  nlohmann::json to_json(const std::set<std::string>& named, time_point now,
-                         std::chrono::milliseconds online_for) const;
+  /// Every agent by id: the table's and those of `named` (the agents that jobs name) that
+  /// never reported. Online: a report at most `online_for` before `now`.
+  std::vector<agent_status> list(const std::set<std::string>& named, time_point now,
+                                 std::chrono::milliseconds online_for) const;
 
  private:
   struct agent {

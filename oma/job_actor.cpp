@@ -22,7 +22,7 @@ using nlohmann::json;
 
 }  // namespace
 
-/// A request, never a plain send: the volume actor's answer (unit, or an error) would come
+/// A request, never a plain send: the volume actor's answer (done, or an error) would come
 /// back to this actor unasked, and an answer it has no handler for goes back to the volume
 /// actor as `unexpected_message`, which ended the volume actor of the whole OMA (the fault
 /// suite, a completion racing a stop, once in 200 rounds).
@@ -32,7 +32,7 @@ void finish_volume(job_actor* self, bool complete) {
   const auto& job = st.job;
   self->request(st.deps.volume, defaults::jobs::attach_timeout, finish_atom::value, job.volume_id,
                 complete, checkpoint_ref(job.vma, job.id))
-      .then([](caf::unit_t) {},
+      .then([] {},
             [self](const caf::error& err) {
               log(self, "volume_not_finished", {{"error", message_of(err)}}, "volume");
             });
@@ -93,8 +93,8 @@ void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& e
 /// Runs a request to an agent on a request lane (it blocks until the answer or the start
 /// timeout) and hands the outcome to `then` there; `then` may only send messages. The job
 /// carries on meanwhile: a stop must not wait for an agent that does not answer.
-void request_off_thread(job_actor* self, std::string subject, msg::bytes payload,
-                        std::function<void(bus::result<bus::envelope>)> then) {
+void ask_agent_on_lane(job_actor* self, std::string subject, msg::bytes payload,
+                       std::function<void(bus::result<bus::envelope>)> then) {
   self->state.deps.request_lanes->post(
       self->state.job.id,
       [bus = self->state.deps.bus, subject = std::move(subject), payload = std::move(payload),
@@ -120,9 +120,9 @@ void request_mover(job_actor* self) {
   m.checkpoint = job.id;
   m.resume = job.runs > 1;
   st.starting = start_step::asking_agent;
-  request_off_thread(
+  ask_agent_on_lane(
       self, *subject, msg::encode(m),
-      [handle = caf::actor_cast<caf::actor>(self),
+      [handle = caf::actor_cast<job_actor_hdl>(self),
        vma = job.vma](bus::result<bus::envelope> answer) {
         if (!answer) {
           const auto code = answer.error().code;
@@ -225,7 +225,7 @@ void attach(job_actor* self) {
           });
 }
 
-caf::result<std::string> resume(job_actor* self) {
+caf::result<job_record> resume(job_actor* self) {
   auto& job = self->state.job;
   if (!job.resumable())
     return make_error(errc::conflict, "job " + job.id + " is " +
@@ -238,7 +238,7 @@ caf::result<std::string> resume(job_actor* self) {
   job.error.clear();
   job.stalled = false;
   job.bytes_done_at_resume = before.progress.bytes_done;
-  auto rp = self->make_response_promise<std::string>();
+  auto rp = self->make_response_promise<job_record>();
   persist(self, [self, rp, before](caf::error err) mutable {
     if (err) {
       self->state.job = before;
@@ -251,7 +251,7 @@ caf::result<std::string> resume(job_actor* self) {
     publish_state(self);
     // Started here, not by the asker: an asker that timed out must not leave the job queued.
     self->send(self, start_atom::value);
-    rp.deliver(reply_json(self));
+    rp.deliver(self->state.job);
   });
   return rp;
 }
@@ -275,7 +275,7 @@ void stop_stray_mover(job_actor* self, const msg::mover_info& m) {
 void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
   auto& st = self->state;
   auto& job = st.job;
-  const bool running = listed && m.state != "exited";
+  const bool running = listed && m.state != msg::mover_state::exited;
   if (job.state == job_state::stopping) return;  // the stop protocol asks the agent itself
   if (job.state != job_state::starting && job.state != job_state::replicating) {
     if (running) stop_stray_mover(self, m);
@@ -324,21 +324,22 @@ void recover(job_actor* self) {
   if (!subject) return;
   msg::vma_status_request q;
   q.hdr = st.deps.bus->header();
-  request_off_thread(
-      self, *subject, msg::encode(q),
-      [handle = caf::actor_cast<caf::actor>(self), id = job.id](bus::result<bus::envelope> answer) {
-        if (!answer) return;  // the agent is away: the poller notices if it stays away
-        auto status = msg::decode<msg::vma_status>(answer->data);
-        if (!status) return;
-        for (const auto& m : status->movers)
-          if (m.job == id) {
-            caf::anon_send(handle, status_atom::value, m, true);
-            return;
-          }
-        msg::mover_info none;
-        none.job = id;
-        caf::anon_send(handle, status_atom::value, none, false);
-      });
+  ask_agent_on_lane(self, *subject, msg::encode(q),
+                    [handle = caf::actor_cast<job_actor_hdl>(self),
+                     id = job.id](bus::result<bus::envelope> answer) {
+                      if (!answer)
+                        return;  // the agent is away: the poller notices if it stays away
+                      auto status = msg::decode<msg::vma_status>(answer->data);
+                      if (!status) return;
+                      for (const auto& m : status->movers)
+                        if (m.job == id) {
+                          caf::anon_send(handle, status_atom::value, m, true);
+                          return;
+                        }
+                      msg::mover_info none;
+                      none.job = id;
+                      caf::anon_send(handle, status_atom::value, none, false);
+                    });
 }
 
 /// The poller's latest progress of the mover. A resumed run's first one tells from where the
@@ -379,8 +380,8 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   observe(self);
 }
 
-caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::uint64_t revision,
-                           bool recovering) {
+job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_record job,
+                                          std::uint64_t revision, bool recovering) {
   self->state.deps = std::move(deps);
   self->state.job = std::move(job);
   self->state.revision = revision;
@@ -395,15 +396,15 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::
       },
       [self](start_atom, absent_atom, const std::string& why) { on_agent_absent(self, why); },
       [self](start_atom, retry_atom) { retry_start(self); },
-      [self](const msg::stop_request& r) -> caf::result<std::string> {
+      [self](const msg::stop_request& r) -> caf::result<job_record> {
         return request_stop(self, r);
       },
-      [self](resume_atom) -> caf::result<std::string> { return resume(self); },
-      [self](get_atom) -> std::string { return reply_json(self); },
-      [self](remove_atom, const msg::stop_request& r) -> caf::result<std::string> {
+      [self](resume_atom) -> caf::result<job_record> { return resume(self); },
+      [self](get_atom) -> caf::result<job_record> { return self->state.job; },
+      [self](remove_atom, const msg::stop_request& r) -> caf::result<job_record> {
         return request_delete(self, r);
       },
-      [self](plan_atom, const msg::stop_request& r) -> caf::result<std::string> {
+      [self](plan_atom, const msg::stop_request& r) -> caf::result<stop_plan> {
         return plan_stop(self, r);
       },
       [self](const bus::envelope& e) {
@@ -457,8 +458,8 @@ caf::behavior job_behavior(job_actor* self, job_deps deps, job_record job, std::
 
 }  // namespace job_detail
 
-caf::actor spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
-                           std::uint64_t revision, bool recovering) {
+job_actor_hdl spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
+                              std::uint64_t revision, bool recovering) {
   return system.spawn([deps = std::move(deps), job = std::move(job), revision,
                        recovering](job_detail::job_actor* self) mutable {
     return job_detail::job_behavior(self, std::move(deps), std::move(job), revision, recovering);

@@ -11,6 +11,7 @@
 #include "config/defaults.hpp"
 #include "models/job_record.hpp"
 #include "models/stop_protocol.hpp"
+#include "oma/interfaces.hpp"
 #include "oma/job_observer.hpp"
 #include "oma/job_store.hpp"
 
@@ -21,7 +22,7 @@ namespace mk::actors {
 struct job_deps {
   std::shared_ptr<bus_link> bus;
   std::shared_ptr<job_store> store;
-  caf::actor volume;
+  volume_hdl volume;
   caf::actor poller;
   /// May be empty: the deterministic tests run without the API.
   std::shared_ptr<job_observer> observer;
@@ -37,14 +38,15 @@ struct job_deps {
 /// the store on every transition and before anything acts on it, and the stop protocol with its
 /// JobLog.
 ///
-/// Messages (replies are the job object as JSON text, or a caf::error of actors/errors.hpp):
+/// Messages (the interface job_actor_hdl, oma/interfaces.hpp; replies are the job's record as
+/// it is after the request, or a caf::error of actors/errors.hpp):
 ///   (start_atom)                          queued -> starting -> replicating
-///   (msg::stop_request) -> json           a stop; the same stop id while one is in progress
-///   (resume_atom) -> json                 stopped|failed with the volume kept -> queued
-///   (get_atom) -> json
-///   (remove_atom, msg::stop_request) -> json   DELETE: a stop with volumes delete whose
+///   (msg::stop_request) -> job_record     a stop; the same stop id while one is in progress
+///   (resume_atom) -> job_record           stopped|failed with the volume kept -> queued
+///   (get_atom) -> job_record
+///   (remove_atom, msg::stop_request) -> job_record   DELETE: a stop with volumes delete whose
 ///                                         settlement removes the record (the actor then ends)
-///   (plan_atom, msg::stop_request) -> json     the stop's dry run: each participant's part
+///   (plan_atom, msg::stop_request) -> stop_plan      the stop's dry run: each participant's part
 ///   (bus::envelope)                       a msg::stop_confirm from `<prefix>.job.<id>.stopped`
 ///   (snapshot_atom, job, msg::progress)   the poller's latest progress
 ///   (exited_atom, job, msg::progress)     the mover ended by itself
@@ -57,7 +59,7 @@ struct job_deps {
 ///
 /// `recovering` says the record was read back after an OMA restart: a stop in progress goes
 /// on with the same stop id, and a job that was starting or replicating asks its agent.
-caf::actor spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
-                           std::uint64_t revision, bool recovering);
+job_actor_hdl spawn_job_actor(caf::actor_system& system, job_deps deps, job_record job,
+                              std::uint64_t revision, bool recovering);
 
 }  // namespace mk::actors

@@ -86,7 +86,7 @@ struct job_actor_state {
   static inline const char* name = "job";
 };
 
-using job_actor = caf::stateful_actor<job_actor_state>;
+using job_actor = caf::stateful_actor<job_actor_state, job_actor_hdl::base>;
 
 // -- job_journal.cpp --------------------------------------------------------------------
 
@@ -111,24 +111,27 @@ void observe(job_actor* self);
 void remove_record(job_actor* self, std::string_view why, std::function<void()> removed = {});
 /// Announces the job's state on `<prefix>.job.<id>.state`.
 void publish_state(job_actor* self);
-/// The job object, as requests are answered.
-std::string reply_json(job_actor* self);
 
 /// Marks the job's volume complete or partial, by a request to the volume actor; a failure
 /// goes to the JobLog (`volume_not_finished`).
 void finish_volume(job_actor* self, bool complete);
 
-/// Sends to an actor the job may run without (tests of the protocol leave some out).
-template <class... Ts>
-void tell(job_actor* self, const caf::actor& dest, Ts&&... xs) {
-  if (dest) self->send(dest, std::forward<Ts>(xs)...);
+/// Sends to an actor the job may run without (tests of the protocol leave some out). The
+/// poller is not typed: a typed actor may only send to it anonymously (it answers nothing).
+template <class Handle, class... Ts>
+void tell(job_actor* self, const Handle& dest, Ts&&... xs) {
+  if (!dest) return;
+  if constexpr (std::is_same_v<Handle, caf::actor>)
+    caf::anon_send(dest, std::forward<Ts>(xs)...);
+  else
+    self->send(dest, std::forward<Ts>(xs)...);
 }
 
 // -- job_stop.cpp -----------------------------------------------------------------------
 
 /// `deleting`: the stop of a DELETE, stored with delete_requested in the same write.
-caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req,
-                                      bool deleting = false);
+caf::result<job_record> request_stop(job_actor* self, const msg::stop_request& req,
+                                     bool deleting = false);
 /// Why a stop like `req` cannot be made now (docs/stop-protocol.md, rule 1), if it cannot.
 caf::error stop_refusal(const job_record& job, const msg::stop_request& req);
 void begin_stop(job_actor* self, const stop_record& stop, bool after_restart);
@@ -136,12 +139,12 @@ void on_confirm(job_actor* self, const msg::stop_confirm& c);
 void on_tick(job_actor* self, std::uint64_t generation);
 /// DELETE: a stop with volumes `delete` whose settlement removes the record; a completed or
 /// cancelled job's record goes at once.
-caf::result<std::string> request_delete(job_actor* self, const msg::stop_request& req);
+caf::result<job_record> request_delete(job_actor* self, const msg::stop_request& req);
 
 // -- job_plan.cpp -----------------------------------------------------------------------
 
 /// A stop's dry run: what each participant would do, changing nothing.
-caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req);
+caf::result<stop_plan> plan_stop(job_actor* self, const msg::stop_request& req);
 /// Arms the protocol's next timer, if it has one sooner than the one armed.
 void arm_tick(job_actor* self);
 

@@ -84,7 +84,7 @@ void on_retry(job_actor* self) {
 }
 
 void observe(job_actor* self) {
-  if (auto& o = self->state.deps.observer) o->job_changed(to_json(self->state.job));
+  if (auto& o = self->state.deps.observer) o->job_changed(self->state.job);
 }
 
 void remove_record(job_actor* self, std::string_view why, std::function<void()> removed) {
@@ -116,8 +116,6 @@ void publish_state(job_actor* self) {
   if (auto subject = st.deps.bus->subjects().job_state(st.job.id))
     (void)st.deps.bus->publish(*subject, m);
 }
-
-std::string reply_json(job_actor* self) { return to_json(self->state.job).dump(); }
 
 namespace {
 

@@ -7,9 +7,7 @@
 namespace mk::actors::job_detail {
 
 using msg::job_state;
-using nlohmann::json;
-
-caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req) {
+caf::result<stop_plan> plan_stop(job_actor* self, const msg::stop_request& req) {
   const auto& st = self->state;
   const auto& job = st.job;
   // A stop in progress is what a repeated request would get: plan from its options.
@@ -29,49 +27,32 @@ caf::result<std::string> plan_stop(job_actor* self, const msg::stop_request& req
   const bool keep = volumes == msg::volume_action::keep;
   const bool mover = job.mover_pid > 0 && msg::may_run_mover(job.state);
 
-  json vma_process;
+  stop_plan plan;
+  plan.job = job.id;
+  plan.state = job.state;
+  if (in_progress) plan.stop_in_progress = job.stop->id;
+  plan.final_state = keep ? job_state::stopped : job_state::cancelled;
+  plan.may_complete_first = mover;
+  plan.mode = mode;
+  plan.volumes = volumes;
+  plan.grace_seconds = static_cast<std::uint64_t>(grace_s);
+  auto& vp = plan.vma_process;
   if (!mover) {
-    vma_process = {{"action", "no mover runs: reported not_running"},
-                   {"pid", nullptr},
-                   {"signal", nullptr},
-                   {"then", nullptr}};
+    vp.action = "no mover runs: reported not_running";
   } else if (mode == msg::stop_mode::force) {
-    vma_process = {{"action", "SIGKILL to the mover at once"},
-                   {"pid", job.mover_pid},
-                   {"signal", "SIGKILL"},
-                   {"then", nullptr}};
+    vp = {"SIGKILL to the mover at once", job.mover_pid, "SIGKILL", ""};
   } else {
-    vma_process = {{"action",
-                    "SIGTERM to the mover: it drains its requests in flight and "
-                    "writes its checkpoint"},
-                   {"pid", job.mover_pid},
-                   {"signal", "SIGTERM"},
-                   {"then", "SIGKILL after " + std::to_string(grace_s) + " s"}};
+    vp = {"SIGTERM to the mover: it drains its requests in flight and writes its checkpoint",
+          job.mover_pid, "SIGTERM", "SIGKILL after " + std::to_string(grace_s) + " s"};
   }
-  json volume = {{"action", keep ? "keep" : "delete"},
-                 {"id", job.volume_id},
-                 {"detail", keep ? "flushed, detached and marked partial with checkpoint " +
-                                       checkpoint_ref(job.vma, job.id)
-                                 : "detached and removed, once no mover runs"}};
-  const auto kept = keep ? job.progress.bytes_done : 0;
+  plan.volume = {volumes, job.volume_id,
+                 keep ? "flushed, detached and marked partial with checkpoint " +
+                            checkpoint_ref(job.vma, job.id)
+                      : "detached and removed, once no mover runs"};
+  plan.bytes_kept = keep ? job.progress.bytes_done : 0;
   const auto total = job.progress.bytes_total ? job.progress.bytes_total : job.size;
-  json plan = {
-      {"job", job.id},
-      {"state", std::string(msg::name_of(job.state))},
-      {"stop_in_progress", in_progress ? json(job.stop->id) : json(nullptr)},
-      {"final_state", keep ? "stopped" : "cancelled"},
-      {"final_state_if_copy_finishes_first", mover ? json("completed") : json(nullptr)},
-      {"mode", std::string(msg::name_of(mode))},
-      {"volumes", std::string(msg::name_of(volumes))},
-      {"grace_seconds", grace_s},
-      {"participants",
-       {{"scheduler", {{"action", "drops the job's pending triggers"}}},
-        {"poller", {{"action", "takes a final progress snapshot and stops polling"}}},
-        {"vma_process", vma_process},
-        {"volume", volume}}},
-      {"bytes_kept", kept},
-      {"bytes_to_copy_on_resume", keep && total >= kept ? json(total - kept) : json(nullptr)}};
-  return plan.dump();
+  if (keep && total >= plan.bytes_kept) plan.bytes_to_copy_on_resume = total - plan.bytes_kept;
+  return plan;
 }
 
 }  // namespace mk::actors::job_detail

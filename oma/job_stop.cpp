@@ -163,26 +163,26 @@ caf::error stop_refusal(const job_record& job, const msg::stop_request& req) {
   return caf::none;
 }
 
-caf::result<std::string> request_delete(job_actor* self, const msg::stop_request& req) {
+caf::result<job_record> request_delete(job_actor* self, const msg::stop_request& req) {
   auto& st = self->state;
   auto& job = st.job;
   if (job.state == job_state::completed || job.state == job_state::cancelled) {
     // Nothing runs and nothing is left to clean up: a completed copy's volume is the
     // migrated disk, and it stays where it is.
     // Answered once the record is gone: a client that reads after the answer finds no job.
-    auto rp = self->make_response_promise<std::string>();
+    auto rp = self->make_response_promise<job_record>();
     remove_record(self, "deleted by " + req.hdr.from,
-                  [rp, last = reply_json(self)]() mutable { rp.deliver(last); });
+                  [rp, last = self->state.job]() mutable { rp.deliver(last); });
     return rp;
   }
   if (job.state == job_state::stopping && job.stop && job.stop->volumes == msg::volume_action::keep)
     return make_error(errc::conflict, "job " + job.id +
                                           " is stopping with its volume kept; delete it "
                                           "once the stop has settled");
-  if (job.delete_requested) return reply_json(self);
+  if (job.delete_requested) return self->state.job;
   if (job.state == job_state::stopping) {
     job.delete_requested = true;
-    auto rp = self->make_response_promise<std::string>();
+    auto rp = self->make_response_promise<job_record>();
     persist(self, [self, rp, from = req.hdr.from](caf::error err) mutable {
       if (err) {
         self->state.job.delete_requested = false;
@@ -190,7 +190,7 @@ caf::result<std::string> request_delete(job_actor* self, const msg::stop_request
         return;
       }
       log(self, "delete_requested", {{"requested_by", from}});
-      rp.deliver(reply_json(self));
+      rp.deliver(self->state.job);
     });
     return rp;
   }
@@ -200,8 +200,7 @@ caf::result<std::string> request_delete(job_actor* self, const msg::stop_request
 }
 
 /// A new stop: checked against the state, written as `stopping` before anyone acts.
-caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& req,
-                                      bool deleting) {
+caf::result<job_record> request_stop(job_actor* self, const msg::stop_request& req, bool deleting) {
   auto& st = self->state;
   auto& job = st.job;
   if (job.state == job_state::stopping && job.stop) {
@@ -209,7 +208,7 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
     if (req.mode == msg::stop_mode::force && job.stop->mode != msg::stop_mode::force &&
         st.protocol) {
       job.stop->mode = msg::stop_mode::force;
-      auto rp = self->make_response_promise<std::string>();
+      auto rp = self->make_response_promise<job_record>();
       persist(self, [self, rp, from = req.hdr.from](caf::error err) mutable {
         if (err) {
           rp.deliver(std::move(err));
@@ -221,11 +220,11 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
           send_stops(self, s.protocol->escalate(self->clock().now()));
           arm_tick(self);
         }
-        rp.deliver(reply_json(self));
+        rp.deliver(self->state.job);
       });
       return rp;
     }
-    return reply_json(self);
+    return self->state.job;
   }
   if (auto err = stop_refusal(job, req)) return err;
   const auto before = job;
@@ -244,7 +243,7 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
   job.stop = stop;
   job.stalled = false;
   if (deleting) job.delete_requested = true;
-  auto rp = self->make_response_promise<std::string>();
+  auto rp = self->make_response_promise<job_record>();
   persist(self, [self, rp, before, stop](caf::error err) mutable {
     if (err) {
       self->state.job = before;
@@ -261,7 +260,7 @@ caf::result<std::string> request_stop(job_actor* self, const msg::stop_request& 
          {"from_state", std::string(msg::name_of(before.state))}});
     publish_state(self);
     begin_stop(self, stop, false);
-    rp.deliver(reply_json(self));
+    rp.deliver(self->state.job);
   });
   return rp;
 }

@@ -25,7 +25,7 @@ using nlohmann::json;
 
 struct maintenance_state {
   std::shared_ptr<bus_link> bus;
-  caf::actor registry;
+  registry_hdl registry;
   std::shared_ptr<document_bucket> settings;
   std::shared_ptr<blocking_lanes> lanes;  ///< where the settings are read and written
   std::function<void(const std::string&)> changed;
@@ -76,12 +76,25 @@ void announce(maintenance_self self) {
   m.hdr = st.bus->header();
   m.enabled = st.mode.enabled;
   m.reason = st.mode.reason;
-  m.scope = st.mode.scope;
+  m.scope = st.mode.scope.name();
   m.resume_after = st.mode.resume_after;
   m.max_parallel = st.mode.max_parallel;
   st.own_switches.insert(m.hdr.id);
   (void)st.bus->transport().publish(st.bus->subjects().maintenance(), msg::encode(m));
   self->send(st.registry, gate_atom::value, st.mode.enabled, st.mode.scope, st.mode.reason);
+}
+
+/// Asks the registry for a job's record, again while the asking times out (a request that
+/// timed out may still have been taken: the record tells); `failed` hears any other error.
+void look_at_job(maintenance_self self, const std::string& job,
+                 std::function<void(const job_record&)> then,
+                 std::function<void(const caf::error&)> failed) {
+  self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
+      .then([then](const job_record& record) { then(record); },
+            [self, job, then, failed](const caf::error& err) {
+              if (err == caf::sec::request_timeout) return look_at_job(self, job, then, failed);
+              failed(err);
+            });
 }
 
 void reconcile_resume(maintenance_self self, const std::string& job);
@@ -91,7 +104,7 @@ void resume(maintenance_self self, const std::string& job) {
   std::erase(st.mode.to_resume, job);
   self->request(st.registry, defaults::jobs::answer_timeout, resume_atom::value, job)
       .then(
-          [self, job](const std::string&) {
+          [self, job](const job_record&) {
             self->state.mode.resumed.push_back(job);
             persist_or_log(self);
           },
@@ -103,23 +116,20 @@ void resume(maintenance_self self, const std::string& job) {
 
 /// A resume that timed out may still have been taken: the job's state tells.
 void reconcile_resume(maintenance_self self, const std::string& job) {
-  self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
-      .then(
-          [self, job](const std::string& text) {
-            auto j = json::parse(text, nullptr, false);
-            auto state = msg::parse_enum<job_state>(j.is_object() ? j.value("state", "") : "");
-            if (state && (msg::is_active(*state) || *state == job_state::completed)) {
-              self->state.mode.resumed.push_back(job);
-              persist_or_log(self);
-            } else {
-              spdlog::warn("maintenance: job {} not resumed (it is {})", job,
-                           state ? msg::name_of(*state) : "unknown");
-            }
-          },
-          [self, job](const caf::error& err) {
-            if (err == caf::sec::request_timeout) return reconcile_resume(self, job);
-            spdlog::warn("maintenance: job {} not resumed: {}", job, message_of(err));
-          });
+  look_at_job(
+      self, job,
+      [self, job](const job_record& record) {
+        if (msg::is_active(record.state) || record.state == job_state::completed) {
+          self->state.mode.resumed.push_back(job);
+          persist_or_log(self);
+        } else {
+          spdlog::warn("maintenance: job {} not resumed (it is {})", job,
+                       msg::name_of(record.state));
+        }
+      },
+      [job](const caf::error& err) {
+        spdlog::warn("maintenance: job {} not resumed: {}", job, message_of(err));
+      });
 }
 
 void on_state(maintenance_self self, const msg::job_state_changed& c);
@@ -135,35 +145,32 @@ std::string stop_comment(const maintenance_mode& mode) {
 /// maintenance keeps the slot (and settles it if already over); an active job without it is
 /// queued again; anything else frees the slot.
 void reconcile_stop(maintenance_self self, const std::string& job) {
-  self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
-      .then(
-          [self, job](const std::string& text) {
-            auto& st = self->state;
-            auto it = st.mode.stopping.find(job);
-            if (it == st.mode.stopping.end()) return;  // settled meanwhile: counted there
-            auto j = json::parse(text, nullptr, false);
-            auto state = msg::parse_enum<job_state>(j.is_object() ? j.value("state", "") : "");
-            const auto stop = j.is_object() && j["stop"].is_object() ? j["stop"] : json::object();
-            const auto prefix = "maintenance " + st.mode.id;
-            const bool ours = stop.value("requested_by", "") == "maintenance" &&
-                              stop.value("comment", "").starts_with(prefix);
-            if (state && ours) {
-              it->second = stop.value("id", "");
-              persist_or_log(self);
-              if (msg::is_settled(*state)) on_state(self, {{}, job, *state, it->second, {}});
-              return;
-            }
-            st.mode.stopping.erase(it);
-            if (state && msg::is_active(*state) && st.mode.enabled) st.waiting.push_front(job);
-            persist_or_log(self);
-            pump(self);
-          },
-          [self, job](const caf::error& err) {
-            if (err == caf::sec::request_timeout) return reconcile_stop(self, job);
-            // Unknown now (deleted): its slot is free.
-            if (self->state.mode.stopping.erase(job) > 0) persist_or_log(self);
-            pump(self);
-          });
+  look_at_job(
+      self, job,
+      [self, job](const job_record& record) {
+        auto& st = self->state;
+        auto it = st.mode.stopping.find(job);
+        if (it == st.mode.stopping.end()) return;  // settled meanwhile: counted there
+        const auto prefix = "maintenance " + st.mode.id;
+        const bool ours = record.stop && record.stop->requested_by == "maintenance" &&
+                          record.stop->comment.starts_with(prefix);
+        if (ours) {
+          it->second = record.stop->id;
+          persist_or_log(self);
+          if (msg::is_settled(record.state))
+            on_state(self, {{}, job, record.state, it->second, {}});
+          return;
+        }
+        st.mode.stopping.erase(it);
+        if (msg::is_active(record.state) && st.mode.enabled) st.waiting.push_front(job);
+        persist_or_log(self);
+        pump(self);
+      },
+      [self, job](const caf::error&) {
+        // Unknown now (deleted): its slot is free.
+        if (self->state.mode.stopping.erase(job) > 0) persist_or_log(self);
+        pump(self);
+      });
 }
 
 /// Starts stops until max_parallel are in flight.
@@ -181,12 +188,10 @@ void pump(maintenance_self self) {
     st.mode.stopping[job] = "";  // the slot is taken from the request on
     self->request(st.registry, defaults::jobs::answer_timeout, r)
         .then(
-            [self, job](const std::string& text) {
-              auto j = json::parse(text, nullptr, false);
+            [self, job](const job_record& record) {
               auto& stopping = self->state.mode.stopping;
-              if (auto it = stopping.find(job);
-                  it != stopping.end() && j.is_object() && j["stop"].is_object())
-                it->second = j["stop"].value("id", "");
+              if (auto it = stopping.find(job); it != stopping.end() && record.stop)
+                it->second = record.stop->id;
               persist_or_log(self);
             },
             [self, job](const caf::error& err) {
@@ -225,26 +230,21 @@ void on_state(maintenance_self self, const msg::job_state_changed& c) {
 void survey(maintenance_self self) {
   self->request(self->state.registry, defaults::jobs::answer_timeout, list_atom::value)
       .then(
-          [self](const std::string& text) {
+          [self](const std::vector<job_summary>& jobs) {
             auto& st = self->state;
-            auto jobs = json::parse(text, nullptr, false);
-            if (!jobs.is_array()) return;
             st.waiting.clear();
             // A stop whose job is gone (deleted meanwhile) never settles: free its slot.
             std::set<std::string> listed;
-            for (const auto& j : jobs) listed.insert(j.value("id", ""));
+            for (const auto& j : jobs) listed.insert(j.id);
             if (std::erase_if(st.mode.stopping,
                               [&](const auto& e) { return !listed.contains(e.first); }) > 0)
               persist_or_log(self);
             for (const auto& j : jobs) {
-              const auto id = j.value("id", ""), vma = j.value("vma", "");
-              auto state = msg::parse_enum<job_state>(j.value("state", ""));
-              if (!state) continue;
-              msg::job_state_changed c{{}, id, *state, j.value("stop_id", ""), {}};
-              if (st.mode.stopping.contains(id))
+              msg::job_state_changed c{{}, j.id, j.state, j.stop_id, {}};
+              if (st.mode.stopping.contains(j.id))
                 on_state(self, c);  // settled while we were away
-              else if (st.mode.enabled && st.mode.covers(vma) && msg::is_active(*state))
-                st.waiting.push_back(id);
+              else if (st.mode.enabled && st.mode.covers(j.vma) && msg::is_active(j.state))
+                st.waiting.push_back(j.id);
             }
             for (const auto& id : std::vector(st.mode.to_resume)) resume(self, id);
             pump(self);
@@ -276,8 +276,9 @@ caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& 
   auto& st = self->state;
   const auto parallel = m.max_parallel ? m.max_parallel : defaults::maintenance::max_parallel;
   if (st.mode.enabled) {
-    if (m.scope != st.mode.scope)
-      return make_error(errc::conflict, "maintenance mode is already on for " + st.mode.scope +
+    if (m.scope != st.mode.scope.name())
+      return make_error(errc::conflict, "maintenance mode is already on for " +
+                                            st.mode.scope.name() +
                                             "; turn it off before changing the scope");
     const auto before = st.mode;
     st.mode.reason = m.reason;
@@ -289,7 +290,7 @@ caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& 
   on.enabled = true;
   on.id = new_maintenance_id();
   on.reason = m.reason;
-  on.scope = m.scope;
+  on.scope = maintenance_scope::parse(m.scope).value_or(maintenance_scope{});  // checked
   on.max_parallel = parallel;
   on.since_ms = unix_ms();
   on.requested_by = m.hdr.from;
@@ -297,7 +298,7 @@ caf::result<std::string> turn_on(maintenance_self self, const msg::maintenance& 
   st.mode = std::move(on);
   return store_switch(self, before, [self] {
     auto& s = self->state;
-    spdlog::info("maintenance {} on ({}){}{}", s.mode.id, s.mode.scope,
+    spdlog::info("maintenance {} on ({}){}{}", s.mode.id, s.mode.scope.name(),
                  s.mode.reason.empty() ? "" : ": ", s.mode.reason);
     announce(self);
     survey(self);
@@ -335,8 +336,8 @@ void on_envelope(maintenance_self self, const bus::envelope& e) {
   }
 }
 
-caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
-                          std::shared_ptr<document_bucket> settings,
+caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus,
+                          registry_hdl registry, std::shared_ptr<document_bucket> settings,
                           std::shared_ptr<blocking_lanes> lanes,
                           std::function<void(const std::string&)> changed) {
   auto& st = self->state;
@@ -394,7 +395,7 @@ caf::behavior maintenance(maintenance_self self, std::shared_ptr<bus_link> bus, 
 }  // namespace
 
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                             caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             registry_hdl registry, std::shared_ptr<document_bucket> settings,
                              std::shared_ptr<blocking_lanes> lanes,
                              std::function<void(const std::string&)> changed) {
   return system.spawn(maintenance, std::move(bus), std::move(registry), std::move(settings),

@@ -9,6 +9,7 @@
 #include "actors/blocking_lanes.hpp"
 #include "actors/bus_link.hpp"
 #include "oma/document_bucket.hpp"
+#include "oma/interfaces.hpp"
 
 namespace mk::actors {
 
@@ -35,7 +36,7 @@ namespace mk::actors {
 /// live events. It runs on the actor's thread and must not block. The settings are read and
 /// written on `lanes` (actors/blocking_lanes.hpp), awaited.
 caf::actor spawn_maintenance(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                             caf::actor registry, std::shared_ptr<document_bucket> settings,
+                             registry_hdl registry, std::shared_ptr<document_bucket> settings,
                              std::shared_ptr<blocking_lanes> lanes,
                              std::function<void(const std::string&)> changed = {});
 

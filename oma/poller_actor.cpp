@@ -46,7 +46,7 @@ struct agent {
 
 struct poller_state {
   std::shared_ptr<bus_link> bus;
-  caf::actor registry;
+  registry_hdl registry;
   poller_options opts;
   stop_answers answers{msg::participant::poller};
   bus::subscription progress_sub;
@@ -129,7 +129,7 @@ void on_progress(poller_self self, const bus::envelope& e) {
   if (f != st.follows.end()) observe(f->second, p->bytes_done, now);
   auto& s = st.snapshots[job];
   s.latest = std::move(*p);
-  if (s.latest.state == "exited") {
+  if (s.latest.state == msg::progress_state::exited) {
     // The end of a mover goes at once, and stands for the snapshot too.
     s.pending = false;
     s.forwarded = now;
@@ -165,7 +165,7 @@ void on_status(poller_self self, const std::string& vma, const msg::vma_status& 
     const auto m = std::ranges::find(status.movers, job, &msg::mover_info::job);
     if (m != status.movers.end()) {
       f.lost_reported = false;
-      if (m->state != "exited") {
+      if (m->state != msg::mover_state::exited) {
         observe(f, m->bytes_done, now);
         continue;
       }
@@ -173,7 +173,7 @@ void on_status(poller_self self, const std::string& vma, const msg::vma_status& 
       f.exit_reported = true;
       msg::progress p;
       p.job = job;
-      p.state = "exited";
+      p.state = msg::progress_state::exited;
       p.bytes_done = m->bytes_done;
       if (auto s = st.snapshots.find(job); s != st.snapshots.end())
         p.bytes_total = s->second.latest.bytes_total;
@@ -290,7 +290,7 @@ void shut_down(poller_self self) {
   self->quit();
 }
 
-caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
+caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, registry_hdl registry,
                      poller_options opts) {
   auto& st = self->state;
   st.bus = std::move(bus);
@@ -354,7 +354,7 @@ caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, caf::actor
 }  // namespace
 
 caf::actor spawn_poller(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                        caf::actor registry, poller_options options) {
+                        registry_hdl registry, poller_options options) {
   return system.spawn(poller, std::move(bus), std::move(registry), options);
 }
 

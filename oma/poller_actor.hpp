@@ -7,6 +7,7 @@
 
 #include "actors/bus_link.hpp"
 #include "config/defaults.hpp"
+#include "oma/interfaces.hpp"
 
 namespace mk::actors {
 
@@ -68,6 +69,6 @@ struct poller_options {
 /// A stop to "poller" (idempotent by stop id): forwards the job's final snapshot, stops
 /// following it and confirms ok with "last progress: N of M bytes" or "no progress seen".
 caf::actor spawn_poller(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                        caf::actor registry, poller_options options);
+                        registry_hdl registry, poller_options options);
 
 }  // namespace mk::actors

@@ -22,7 +22,7 @@ namespace {
 using nlohmann::json;
 
 struct entry {
-  caf::actor actor;
+  job_actor_hdl actor;
   std::string vma;
   /// As the job last said on the bus (from its record at spawn): what maintenance mode needs
   /// to know of every job without asking each.
@@ -33,14 +33,13 @@ struct entry {
 /// Maintenance mode's refusal of new replications and resumes in its scope (docs/operations.md).
 struct gate {
   bool closed = false;
-  std::string scope;  ///< "all" or "vma:ID"
+  maintenance_scope scope;
   std::string reason;
-  bool covers(const std::string& vma) const {
-    return closed && (scope == "all" || scope == "vma:" + vma);
-  }
+  bool covers(const std::string& vma) const { return closed && scope.covers(vma); }
   caf::error refusal() const {
     return make_error(errc::unavailable,
-                      "maintenance mode is on (" + scope + (reason.empty() ? "" : ": " + reason) +
+                      "maintenance mode is on (" + scope.name() +
+                          (reason.empty() ? "" : ": " + reason) +
                           "): new replications and resumes wait until it is turned off");
   }
 };
@@ -56,7 +55,7 @@ struct registry_state {
   static inline const char* name = "registry";
 };
 
-using registry_self = caf::stateful_actor<registry_state>;
+using registry_self = registry_hdl::stateful_pointer<registry_state>;
 
 constexpr std::size_t max_name = 256;
 
@@ -70,7 +69,8 @@ caf::error check_new_job(const msg::replicate_request& r) {
   return caf::none;
 }
 
-caf::actor spawn_job(registry_self* self, job_record job, std::uint64_t revision, bool recovering) {
+job_actor_hdl spawn_job(registry_self self, job_record job, std::uint64_t revision,
+                        bool recovering) {
   const auto id = job.id;
   const auto vma = job.vma;
   const auto state = job.state;
@@ -84,7 +84,7 @@ caf::actor spawn_job(registry_self* self, job_record job, std::uint64_t revision
   return actor;
 }
 
-caf::result<std::string> create(registry_self* self, const msg::replicate_request& r) {
+caf::result<job_record> create(registry_self self, const msg::replicate_request& r) {
   if (auto err = check_new_job(r)) return err;
   auto& st = self->state;
   if (st.maintenance.covers(r.vma)) return st.maintenance.refusal();
@@ -95,7 +95,7 @@ caf::result<std::string> create(registry_self* self, const msg::replicate_reques
   job.vma = r.vma;
   job.volume_id = volume_id_for(job.id);
   job.created_at = job.updated_at = unix_ms();
-  auto rp = self->make_response_promise<std::string>();
+  auto rp = self->make_response_promise<job_record>();
   await_blocking(
       self, *st.deps.store_lanes, job.id,
       [store = st.deps.store, job, from = r.hdr.from] {
@@ -116,19 +116,18 @@ caf::result<std::string> create(registry_self* self, const msg::replicate_reques
               make_error(errc::internal, "job " + job.id + ": store: " + revision.error().message));
           return;
         }
-        auto json_text = to_json(job).dump();
         // Told before the answer, so that a client that reads after it finds the job.
-        if (self->state.deps.observer) self->state.deps.observer->job_changed(to_json(job));
-        auto actor = spawn_job(self, std::move(job), *revision, false);
+        if (self->state.deps.observer) self->state.deps.observer->job_changed(job);
+        auto actor = spawn_job(self, job, *revision, false);
         self->send(actor, start_atom::value);
-        rp.deliver(std::move(json_text));
+        rp.deliver(std::move(job));
       });
   return rp;
 }
 
-caf::actor find(registry_self* self, const std::string& id) {
+job_actor_hdl find(registry_self self, const std::string& id) {
   auto it = self->state.jobs.find(id);
-  return it == self->state.jobs.end() ? caf::actor{} : it->second.actor;
+  return it == self->state.jobs.end() ? job_actor_hdl{} : it->second.actor;
 }
 
 caf::error unknown(const std::string& id) {
@@ -137,15 +136,12 @@ caf::error unknown(const std::string& id) {
 
 // -- the bus --------------------------------------------------------------------------
 
-msg::control_reply reply_from(const std::string& job_json) {
+msg::control_reply reply_from(const job_record& job) {
   msg::control_reply out;
   out.ok = true;
-  auto j = json::parse(job_json, nullptr, false);
-  if (j.is_object()) {
-    out.job = j.value("id", "");
-    out.state = j.value("state", "");
-    if (j.contains("stop") && j["stop"].is_object()) out.stop_id = j["stop"].value("id", "");
-  }
+  out.job = job.id;
+  out.state = std::string(msg::name_of(job.state));
+  if (job.stop) out.stop_id = job.stop->id;
   return out;
 }
 
@@ -158,14 +154,13 @@ msg::control_reply reply_from(const caf::error& err) {
 }
 
 /// Sends a request to ourselves (or a job) and answers the bus request with the outcome.
-template <class... Ts>
-void answer_on_bus(registry_self* self, const bus::envelope& e, const caf::actor& dest,
-                   Ts&&... xs) {
+template <class Handle, class... Ts>
+void answer_on_bus(registry_self self, const bus::envelope& e, const Handle& dest, Ts&&... xs) {
   auto bus = self->state.deps.bus;
   self->request(dest, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
       .then(
-          [bus, e](const std::string& job_json) {
-            if (!e.reply.empty()) (void)bus->reply(e, reply_from(job_json));
+          [bus, e](const job_record& job) {
+            if (!e.reply.empty()) (void)bus->reply(e, reply_from(job));
           },
           [bus, e](const caf::error& err) {
             if (!e.reply.empty()) (void)bus->reply(e, reply_from(err));
@@ -174,20 +169,20 @@ void answer_on_bus(registry_self* self, const bus::envelope& e, const caf::actor
 
 /// An agent reported (a hello, or its answer to the poller): into the table, and an agent new
 /// to it is watched by the poller from now on, so that its `online` stays true while it runs.
-void heard(registry_self* self, const msg::agent_report& r) {
+void heard(registry_self self, const msg::agent_report& r) {
   auto& st = self->state;
   if (st.agents.heard(r, self->clock().now(), unix_ms()) && st.deps.poller)
-    self->send(st.deps.poller, watch_atom::value, r.vma);
+    caf::anon_send(st.deps.poller, watch_atom::value, r.vma);  // an untyped actor
 }
 
 /// GET /agents: the table, and the agents that jobs name.
-std::string agents(registry_self* self) {
+std::vector<agent_status> agents(registry_self self) {
   std::set<std::string> named;
   for (const auto& [id, e] : self->state.jobs) named.insert(e.vma);
-  return self->state.agents.to_json(named, self->clock().now(), defaults::oma::agent_online).dump();
+  return self->state.agents.list(named, self->clock().now(), defaults::oma::agent_online);
 }
 
-void on_hello(registry_self* self, const msg::hello& h) {
+void on_hello(registry_self self, const msg::hello& h) {
   auto& st = self->state;
   spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
   heard(self, h);
@@ -205,7 +200,7 @@ void on_hello(registry_self* self, const msg::hello& h) {
   }
   // A mover for a job that does not exist (deleted while its agent was away) must not write on.
   for (const auto& m : h.movers) {
-    if (st.jobs.contains(m.job) || m.state == "exited") continue;
+    if (st.jobs.contains(m.job) || m.state == msg::mover_state::exited) continue;
     msg::stop_request r;
     r.job = m.job;
     r.stop_id = new_stop_id();
@@ -232,7 +227,7 @@ std::string bus_stop_problem(const msg::stop_request& r) {
   return {};
 }
 
-void on_envelope(registry_self* self, const bus::envelope& e) {
+void on_envelope(registry_self self, const bus::envelope& e) {
   auto message = msg::decode_any(e.data);
   if (!message) {
     spdlog::warn("oma: dropped a malformed message on {}: {}", e.subject, message.error().message);
@@ -252,9 +247,9 @@ void on_envelope(registry_self* self, const bus::envelope& e) {
           else if (!e.reply.empty())
             (void)self->state.deps.bus->reply(e, reply_from(unknown(m.job)));
         } else if constexpr (std::is_same_v<T, msg::replicate_request>) {
-          answer_on_bus(self, e, caf::actor_cast<caf::actor>(self), m);
+          answer_on_bus(self, e, caf::actor_cast<registry_hdl>(self), m);
         } else if constexpr (std::is_same_v<T, msg::resume_request>) {
-          answer_on_bus(self, e, caf::actor_cast<caf::actor>(self), resume_atom::value, m.job);
+          answer_on_bus(self, e, caf::actor_cast<registry_hdl>(self), resume_atom::value, m.job);
         } else if constexpr (std::is_same_v<T, msg::hello>) {
           on_hello(self, m);
         } else if constexpr (std::is_same_v<T, msg::job_state_changed>) {
@@ -269,7 +264,7 @@ void on_envelope(registry_self* self, const bus::envelope& e) {
       *message);
 }
 
-bool subscribe(registry_self* self) {
+bool subscribe(registry_self self) {
   auto& st = self->state;
   const auto& s = st.deps.bus->subjects();
   auto me = caf::actor_cast<caf::actor>(self);
@@ -298,11 +293,11 @@ bus::result<stored_job> load_for_recovery(job_store& store, const std::string& i
   return stored;
 }
 
-void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, stored_job>> records);
+void spawn_recovered(registry_self self, std::vector<std::pair<std::string, stored_job>> records);
 
 /// Every job of the store gets its actor again; queued ones start, the others carry on from
 /// where their record says they were.
-void recover(registry_self* self) {
+void recover(registry_self self) {
   // Read on a store lane; the registry answers nothing else until its jobs are back.
   using loaded = std::vector<std::pair<std::string, stored_job>>;
   await_blocking(
@@ -327,7 +322,7 @@ void recover(registry_self* self) {
 }
 
 /// The jobs read back get their actors.
-void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, stored_job>> records) {
+void spawn_recovered(registry_self self, std::vector<std::pair<std::string, stored_job>> records) {
   auto& st = self->state;
   for (auto& [id, stored] : records) {
     auto job = job_from_json(stored.json);
@@ -346,43 +341,30 @@ void spawn_recovered(registry_self* self, std::vector<std::pair<std::string, sto
   spdlog::info("oma: {} jobs recovered from the store", st.jobs.size());
 }
 
-/// Asks a job and hands its answer, or its error, to whoever asked us.
-template <class... Ts>
-caf::result<std::string> ask_job(registry_self* self, const caf::actor& job, Ts&&... xs) {
-  auto rp = self->make_response_promise<std::string>();
-  self->request(job, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
-      .then([rp](const std::string& json_text) mutable { rp.deliver(json_text); },
-            [rp](const caf::error& err) mutable { rp.deliver(err); });
-  return rp;
-}
-
 /// A scheduler trigger's stop or resume, asked of `dest`; a refusal is logged. A request, not
 /// a plain send: the answer (the job, or why not) would come back unasked, be answered
 /// `unexpected_message`, and that error ends the actor it reaches (the job actor, and through
 /// its link this registry).
-template <class... Ts>
-void trigger_request(registry_self* self, const caf::actor& dest, const std::string& job,
-                     const std::string& action, Ts&&... xs) {
+template <class Handle, class... Ts>
+void trigger_request(registry_self self, const Handle& dest, const std::string& job,
+                     trigger_action action, Ts&&... xs) {
   self->request(dest, defaults::jobs::answer_timeout, std::forward<Ts>(xs)...)
-      .then([](const std::string&) {},
+      .then([](const job_record&) {},
             [job, action](const caf::error& err) {
-              spdlog::warn("job {}: the scheduler's {} was refused: {}", job, action,
+              spdlog::warn("job {}: the scheduler's {} was refused: {}", job, name_of(action),
                            message_of(err));
             });
 }
 
-/// Every job as the registry knows it: [{"id","vma","state","stop_id"}].
-std::string list(const registry_state& st) {
-  auto out = json::array();
-  for (const auto& [id, e] : st.jobs)
-    out.push_back({{"id", id},
-                   {"vma", e.vma},
-                   {"state", std::string(msg::name_of(e.state))},
-                   {"stop_id", e.stop_id}});
-  return out.dump();
+/// Every job as the registry knows it.
+std::vector<job_summary> list(const registry_state& st) {
+  std::vector<job_summary> out;
+  out.reserve(st.jobs.size());
+  for (const auto& [id, e] : st.jobs) out.push_back({id, e.vma, e.state, e.stop_id});
+  return out;
 }
 
-void set_gate(registry_self* self, bool closed, const std::string& scope,
+void set_gate(registry_self self, bool closed, const maintenance_scope& scope,
               const std::string& reason) {
   auto& st = self->state;
   st.maintenance = {closed, scope, reason};
@@ -392,11 +374,11 @@ void set_gate(registry_self* self, bool closed, const std::string& scope,
 }
 
 template <class Atom, class... Ts>
-void route(registry_self* self, Atom atom, const std::string& job, Ts&&... xs) {
+void route(registry_self self, Atom atom, const std::string& job, Ts&&... xs) {
   if (auto actor = find(self, job)) self->send(actor, atom, job, std::forward<Ts>(xs)...);
 }
 
-caf::behavior registry_behavior(registry_self* self, job_deps deps) {
+registry_hdl::behavior_type registry_behavior(registry_self self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
   log_stray_errors(self, "registry");
@@ -418,51 +400,54 @@ caf::behavior registry_behavior(registry_self* self, job_deps deps) {
       [self](start_atom, const caf::actor& poller) {
         // Wired after the poller, which reports to us, exists: only now may jobs start.
         self->state.deps.poller = poller;
-        for (const auto& vma : self->state.agents.ids()) self->send(poller, watch_atom::value, vma);
+        for (const auto& vma : self->state.agents.ids())
+          caf::anon_send(poller, watch_atom::value, vma);
         recover(self);
         if (!subscribe(self))
           self->quit(make_error(errc::internal, "the registry could not subscribe to the bus"));
       },
       [self](const bus::envelope& e) { on_envelope(self, e); },
-      [self](const msg::replicate_request& r) -> caf::result<std::string> {
+      // Requests for one job are delegated: the job answers the asker itself, within the
+      // asker's own timeout.
+      [self](const msg::replicate_request& r) -> caf::result<job_record> {
         return create(self, r);
       },
-      [self](const msg::stop_request& r) -> caf::result<std::string> {
+      [self](const msg::stop_request& r) -> caf::result<job_record> {
         auto job = find(self, r.job);
         if (!job) return unknown(r.job);
-        return ask_job(self, job, r);
+        return self->delegate(job, r);
       },
-      [self](resume_atom, const std::string& id) -> caf::result<std::string> {
+      [self](resume_atom a, const std::string& id) -> caf::result<job_record> {
         auto job = find(self, id);
         if (!job) return unknown(id);
         if (self->state.maintenance.covers(self->state.jobs[id].vma))
           return self->state.maintenance.refusal();
-        return ask_job(self, job, resume_atom::value);
+        return self->delegate(job, a);
       },
-      [self](remove_atom a, const msg::stop_request& r) -> caf::result<std::string> {
+      [self](remove_atom a, const msg::stop_request& r) -> caf::result<job_record> {
         auto job = find(self, r.job);
         if (!job) return unknown(r.job);
-        return ask_job(self, job, a, r);
+        return self->delegate(job, a, r);
       },
-      [self](plan_atom a, const msg::stop_request& r) -> caf::result<std::string> {
+      [self](plan_atom a, const msg::stop_request& r) -> caf::result<stop_plan> {
         auto job = find(self, r.job);
         if (!job) return unknown(r.job);
-        return ask_job(self, job, a, r);
+        return self->delegate(job, a, r);
       },
       [self](list_atom) { return list(self->state); },
       [self](agents_atom) { return agents(self); },
       [self](watch_atom, const std::string& vma) {
         if (self->state.agents.expect(vma) && self->state.deps.poller)
-          self->send(self->state.deps.poller, watch_atom::value, vma);
+          caf::anon_send(self->state.deps.poller, watch_atom::value, vma);
       },
       [self](const msg::vma_status& s) { heard(self, s); },
-      [self](gate_atom, bool closed, const std::string& scope, const std::string& reason) {
+      [self](gate_atom, bool closed, const maintenance_scope& scope, const std::string& reason) {
         set_gate(self, closed, scope, reason);
       },
-      [self](get_atom, const std::string& id) -> caf::result<std::string> {
+      [self](get_atom a, const std::string& id) -> caf::result<job_record> {
         auto job = find(self, id);
         if (!job) return unknown(id);
-        return ask_job(self, job, get_atom::value);
+        return self->delegate(job, a);
       },
       [self](snapshot_atom a, const std::string& job, const msg::progress& p) {
         route(self, a, job, p);
@@ -476,19 +461,19 @@ caf::behavior registry_behavior(registry_self* self, job_deps deps) {
       [self](stalled_atom a, const std::string& job, std::uint64_t seconds) {
         route(self, a, job, seconds);
       },
-      [self](trigger_atom, const std::string& job, const std::string& action) {
+      [self](trigger_atom, const std::string& job, trigger_action action) {
         auto actor = find(self, job);
         if (!actor) return;
-        if (action == "start") {
+        if (action == trigger_action::start) {
           // Through the same gate as a recovered queued job: maintenance holds it.
           if (self->state.maintenance.covers(self->state.jobs[job].vma))
             self->state.held.push_back(job);
           else
             self->send(actor, start_atom::value);
-        } else if (action == "resume") {
-          trigger_request(self, caf::actor_cast<caf::actor>(self), job, action, resume_atom::value,
-                          job);
-        } else if (action == "stop") {
+        } else if (action == trigger_action::resume) {
+          trigger_request(self, caf::actor_cast<registry_hdl>(self), job, action,
+                          resume_atom::value, job);
+        } else {
           msg::stop_request r;
           r.hdr = self->state.deps.bus->header();
           r.job = job;
@@ -501,8 +486,8 @@ caf::behavior registry_behavior(registry_self* self, job_deps deps) {
 
 }  // namespace
 
-caf::actor spawn_registry(caf::actor_system& system, job_deps deps) {
-  return system.spawn([deps = std::move(deps)](registry_self* self) mutable {
+registry_hdl spawn_registry(caf::actor_system& system, job_deps deps) {
+  return system.spawn([deps = std::move(deps)](registry_self self) mutable {
     return registry_behavior(self, std::move(deps));
   });
 }

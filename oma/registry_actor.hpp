@@ -3,6 +3,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "oma/interfaces.hpp"
 #include "oma/job_actor.hpp"
 
 namespace mk::actors {
@@ -22,28 +23,30 @@ namespace mk::actors {
 /// so it is spawned after it) is wired in, the jobs of the store are recovered, and the
 /// registry subscribes.
 ///
-/// Messages (replies: JSON text, or a caf::error of actors/errors.hpp):
-///   (msg::replicate_request) -> job        a new job, queued, then started
-///   (msg::stop_request) -> job             to the job named in it
-///   (resume_atom, id) -> job               back to queued, then started
-///   (remove_atom, msg::stop_request) -> job   DELETE: a stop with volumes delete; the record
-///                                          goes once cancelled (at once if completed)
-///   (plan_atom, msg::stop_request) -> plan    a stop's dry run, changing nothing
-///   (get_atom, id) -> job
+/// Messages (the interface registry_hdl, oma/interfaces.hpp; replies: the job's record, or a
+/// caf::error of actors/errors.hpp; a request for one job is delegated to its actor, which
+/// answers the asker):
+///   (msg::replicate_request) -> job_record   a new job, queued, then started
+///   (msg::stop_request) -> job_record      to the job named in it
+///   (resume_atom, id) -> job_record        back to queued, then started
+///   (remove_atom, msg::stop_request) -> job_record   DELETE: a stop with volumes delete; the
+///                                          record goes once cancelled (at once if completed)
+///   (plan_atom, msg::stop_request) -> stop_plan   a stop's dry run, changing nothing
+///   (get_atom, id) -> job_record
 ///   (snapshot_atom | exited_atom | lost_atom | stalled_atom, job, ...)   to the job
-///   (trigger_atom, job, action)            a scheduler's trigger: start, stop or resume
-///   (list_atom) -> [{"id","vma","state","stop_id"}]   every job, as it last said on the bus
-///   (agents_atom) -> {"agents":[...]}      GET /agents: every agent that reported (a hello, or
+///   (trigger_atom, job, trigger_action)    a scheduler's trigger: start, stop or resume
+///   (list_atom) -> [job_summary]           every job, as it last said on the bus
+///   (agents_atom) -> [agent_status]        GET /agents: every agent that reported (a hello, or
 ///                                          an answer to the poller), expected, or named by a
 ///                                          job (oma/agent_table.hpp)
 ///   (watch_atom, vma)                      an agent to expect (`migratekit up`'s own, whose
 ///                                          hello comes before the OMA listens): listed, and
 ///                                          polled for its health like every agent that reported
 ///   (msg::vma_status)                      from the poller: an agent answered it
-///   (gate_atom, closed, scope, reason)     maintenance mode: while closed, new replications
-///                                          and resumes of agents in scope ("all" or
-///                                          "vma:ID") are refused with `unavailable`, and
+///   (gate_atom, closed, maintenance_scope, reason)   maintenance mode: while closed, new
+///                                          replications and resumes of agents in scope are
+///                                          refused with `unavailable`, and
 ///                                          queued jobs recovered after a restart wait
-caf::actor spawn_registry(caf::actor_system& system, job_deps deps);
+registry_hdl spawn_registry(caf::actor_system& system, job_deps deps);
 
 }  // namespace mk::actors

@@ -69,23 +69,15 @@ void resume_job(scheduler_self self, const std::string& job, const schedule& s) 
   joblog(self, job, s, "resume");
 }
 
-/// Every job as the registry lists it: {"id","vma","state","stop_id"}; `failed` hears why not.
+/// Every job as the registry lists it; `failed` hears why not.
 template <class F, class G>
 void with_jobs(scheduler_self self, F f, G failed) {
   self->request(self->state.registry, defaults::jobs::answer_timeout, list_atom::value)
-      .then(
-          [f = std::move(f)](const std::string& text) mutable {
-            auto jobs = json::parse(text, nullptr, false);
-            f(jobs.is_array() ? jobs : json::array());
-          },
-          [failed = std::move(failed)](const caf::error& err) mutable {
-            spdlog::error("scheduler: the registry did not list the jobs: {}", message_of(err));
-            failed();
-          });
-}
-
-std::optional<job_state> state_of(const json& j) {
-  return msg::parse_enum<job_state>(j.value("state", ""));
+      .then([f = std::move(f)](const std::vector<job_summary>& jobs) mutable { f(jobs); },
+            [failed = std::move(failed)](const caf::error& err) mutable {
+              spdlog::error("scheduler: the registry did not list the jobs: {}", message_of(err));
+              failed();
+            });
 }
 
 void finish_once(scheduler_self self, const std::string& id, std::vector<std::string> asked,
@@ -115,10 +107,9 @@ void window_stops(scheduler_self self, schedule& s, const std::string& job) {
   store_schedule(self, s.id);
 }
 
-bool ours(const json& job, const std::string& schedule_id) {
-  const auto& stop = job.contains("stop") ? job["stop"] : json();
-  return stop.is_object() && stop.value("reason", "") == "schedule" &&
-         stop.value("comment", "").starts_with("schedule " + schedule_id + ":");
+bool ours(const job_record& job, const std::string& schedule_id) {
+  return job.stop && job.stop->reason == msg::stop_reason::schedule &&
+         job.stop->comment.starts_with("schedule " + schedule_id + ":");
 }
 
 }  // namespace
@@ -143,7 +134,7 @@ void fire_once(scheduler_self self, const std::string& id) {
   }
   with_jobs(
       self,
-      [self, id](const json& jobs) {
+      [self, id](const std::vector<job_summary>& jobs) {
         auto found = self->state.schedules.find(id);
         if (found == self->state.schedules.end()) {
           self->state.firing.erase(id);
@@ -154,13 +145,11 @@ void fire_once(scheduler_self self, const std::string& id) {
         std::vector<std::string> asked;
         std::string seen;  // a one-job target's state, for the detail
         for (const auto& j : jobs) {
-          const auto job = j.value("id", ""), vma = j.value("vma", "");
-          auto state = state_of(j);
-          if (!state || !sched.target.covers(job, vma)) continue;
-          seen = j.value("state", "");
-          if (stop ? msg::is_active(*state) : msg::may_resume(*state)) {
-            stop ? stop_job(self, job, sched) : resume_job(self, job, sched);
-            asked.push_back(job);
+          if (!sched.target.covers(j.id, j.vma)) continue;
+          seen = msg::name_of(j.state);
+          if (stop ? msg::is_active(j.state) : msg::may_resume(j.state)) {
+            stop ? stop_job(self, j.id, sched) : resume_job(self, j.id, sched);
+            asked.push_back(j.id);
           }
         }
         std::string detail = "asked " + std::to_string(asked.size()) +
@@ -178,16 +167,13 @@ void fire_once(scheduler_self self, const std::string& id) {
 void close_window(scheduler_self self, const std::string& id) {
   with_jobs(
       self,
-      [self, id](const json& jobs) {
+      [self, id](const std::vector<job_summary>& jobs) {
         auto& st = self->state;
         auto it = st.schedules.find(id);
         if (it == st.schedules.end() || it->second.window.open_at(st.opts.now_unix_ms())) return;
-        for (const auto& j : jobs) {
-          auto state = state_of(j);
-          const auto job = j.value("id", "");
-          if (state && msg::is_active(*state) && it->second.target.covers(job, j.value("vma", "")))
-            window_stops(self, it->second, job);
-        }
+        for (const auto& j : jobs)
+          if (msg::is_active(j.state) && it->second.target.covers(j.id, j.vma))
+            window_stops(self, it->second, j.id);
       },
       [] {});
 }
@@ -196,17 +182,15 @@ void open_window(scheduler_self self, const schedule& s) {
   for (const auto& job : s.stopped) {
     self->request(self->state.registry, defaults::jobs::answer_timeout, get_atom::value, job)
         .then(
-            [self, s, job](const std::string& text) {
-              auto j = json::parse(text, nullptr, false);
-              if (!j.is_object() || !ours(j, s.id))
+            [self, s, job](const job_record& record) {
+              if (!ours(record, s.id))
                 return forget(self, s.id, job);  // resumed, or stopped by someone else since
-              const auto state = j.value("state", "");
-              if (state == "stopped") {
+              if (record.state == job_state::stopped) {
                 resume_job(self, job, s);
                 return forget(self, s.id, job);
               }
-              if (state == "stopping")
-                self->state.pending[job] = {s.id, j["stop"].value("id", "")};
+              if (record.state == job_state::stopping)
+                self->state.pending[job] = {s.id, record.stop->id};
               else
                 forget(self, s.id, job);
             },
@@ -242,12 +226,10 @@ void on_job_state(scheduler_self self, const msg::job_state_changed& c) {
     }
     self->request(st.registry, defaults::jobs::answer_timeout, get_atom::value, c.job)
         .then(
-            [self, id, job = c.job](const std::string& text) {
-              auto j = json::parse(text, nullptr, false);
+            [self, id, job = c.job](const job_record& record) {
               auto it = self->state.schedules.find(id);
-              if (it == self->state.schedules.end() || it->second.open != false || !j.is_object() ||
-                  !it->second.target.covers(job, j.value("vma", "")) ||
-                  !msg::is_active(state_of(j).value_or(job_state::stopped)))
+              if (it == self->state.schedules.end() || it->second.open != false ||
+                  !it->second.target.covers(job, record.vma) || !msg::is_active(record.state))
                 return;
               window_stops(self, it->second, job);
             },

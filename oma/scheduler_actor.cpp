@@ -24,17 +24,10 @@ using nlohmann::json;
 
 namespace {
 
-bool known_action(const std::string& action) {
-  return action == "start" || action == "stop" || action == "resume";
-}
-
 caf::result<std::string> add_trigger(scheduler_self self, const std::string& job,
-                                     const std::string& action, std::int64_t at_unix_ms) {
+                                     trigger_action action, std::int64_t at_unix_ms) {
   auto& st = self->state;
   if (!msg::valid_id(job)) return make_error(errc::invalid, "invalid job id \"" + job + "\"");
-  if (!known_action(action))
-    return make_error(errc::invalid, "trigger for job " + job + ": unknown action \"" + action +
-                                         "\" (start, stop or resume)");
   const auto ahead = at_unix_ms - st.opts.now_unix_ms();
   if (ahead > std::chrono::milliseconds(defaults::schedules::max_ahead).count())
     return make_error(errc::invalid, "trigger for job " + job + ": more than 10 years ahead");
@@ -50,7 +43,7 @@ void fire_trigger(scheduler_self self, const std::string& id) {
   auto& st = self->state;
   auto t = st.triggers.find(id);
   if (t == st.triggers.end()) return;
-  spdlog::info("scheduler: trigger {}: {} job {}", id, t->second.action, t->second.job);
+  spdlog::info("scheduler: trigger {}: {} job {}", id, name_of(t->second.action), t->second.job);
   self->send(st.registry, trigger_atom::value, t->second.job, t->second.action);
   st.triggers.erase(t);
 }
@@ -60,7 +53,8 @@ std::string list_triggers(const scheduler_state& st) {
   std::ranges::stable_sort(by_time, {}, [](const auto& e) { return e.second.at_unix_ms; });
   auto out = json::array();
   for (const auto& [id, t] : by_time)
-    out.push_back({{"id", id}, {"job", t.job}, {"action", t.action}, {"at_unix_ms", t.at_unix_ms}});
+    out.push_back(
+        {{"id", id}, {"job", t.job}, {"action", name_of(t.action)}, {"at_unix_ms", t.at_unix_ms}});
   return out.dump();
 }
 
@@ -207,7 +201,7 @@ caf::result<std::string> add_schedule(scheduler_self self, const std::string& bo
   }
   // A job that does not exist is a 404 now rather than a schedule that can never act.
   self->request(st.registry, defaults::jobs::answer_timeout, get_atom::value, s->target.id)
-      .then([keep](const std::string&) mutable { keep(); },
+      .then([keep](const job_record&) mutable { keep(); },
             [rp](const caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
@@ -295,7 +289,7 @@ void on_envelope(scheduler_self self, const bus::envelope& e) {
   on_stop(self, e);
 }
 
-caf::behavior scheduler(scheduler_self self, std::shared_ptr<bus_link> bus, caf::actor registry,
+caf::behavior scheduler(scheduler_self self, std::shared_ptr<bus_link> bus, registry_hdl registry,
                         scheduler_options opts) {
   auto& st = self->state;
   st.bus = std::move(bus);
@@ -318,8 +312,9 @@ caf::behavior scheduler(scheduler_self self, std::shared_ptr<bus_link> bus, caf:
   st.subscriptions.push_back(std::move(*stops));
   st.subscriptions.push_back(std::move(*states));
   return {
-      [self](trigger_atom, const std::string& job, const std::string& action,
-             std::int64_t at_unix_ms) { return add_trigger(self, job, action, at_unix_ms); },
+      [self](trigger_atom, const std::string& job, trigger_action action, std::int64_t at_unix_ms) {
+        return add_trigger(self, job, action, at_unix_ms);
+      },
       [self](tick_atom, const std::string& id) { fire_trigger(self, id); },
       [self](tick_atom, std::uint64_t generation) {
         if (generation != self->state.tick_generation)
@@ -366,7 +361,7 @@ void store_schedule(scheduler_self self, const std::string& id) {
 }
 
 caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                           caf::actor registry, scheduler_options options) {
+                           registry_hdl registry, scheduler_options options) {
   return system.spawn(scheduler, std::move(bus), std::move(registry), std::move(options));
 }
 

@@ -9,6 +9,7 @@
 
 #include "actors/bus_link.hpp"
 #include "config/defaults.hpp"
+#include "oma/interfaces.hpp"
 
 namespace mk::actors {
 
@@ -57,8 +58,8 @@ struct scheduler_options {
 ///   (remove_atom, id) -> json                the schedule removed; a closed window first
 ///                                            resumes the jobs it stopped
 ///   (start_atom)                             the registry has recovered the jobs: begin
-///   (trigger_atom, job, action, std::int64_t at_unix_ms) -> std::string trigger_id
-///       a per-job trigger (start|stop|resume): once due, (trigger_atom, job, action) goes
+///   (trigger_atom, job, trigger_action, std::int64_t at_unix_ms) -> std::string trigger_id
+///       a per-job trigger: once due, (trigger_atom, job, trigger_action) goes
 ///       to `registry`, once.
 ///   (get_atom) -> json                       the pending triggers, by time
 ///   (shutdown_atom)                          drops everything and ends the actor
@@ -66,6 +67,6 @@ struct scheduler_options {
 /// Bus: subscribes `<prefix>.job.*.stop` (a stop to "scheduler" drops that job's triggers
 /// and confirms ok, idempotent by stop id) and `<prefix>.job.*.state`.
 caf::actor spawn_scheduler(caf::actor_system& system, std::shared_ptr<bus_link> bus,
-                           caf::actor registry, scheduler_options options = {});
+                           registry_hdl registry, scheduler_options options = {});
 
 }  // namespace mk::actors

@@ -18,7 +18,7 @@ namespace mk::actors {
 
 struct trigger {
   std::string job;
-  std::string action;
+  trigger_action action = trigger_action::start;
   std::int64_t at_unix_ms = 0;
 };
 
@@ -31,7 +31,7 @@ struct pending_resume {
 
 struct scheduler_state {
   std::shared_ptr<bus_link> bus;
-  caf::actor registry;
+  registry_hdl registry;
   scheduler_options opts;
   stop_answers answers{msg::participant::scheduler};
   std::vector<bus::subscription> subscriptions;

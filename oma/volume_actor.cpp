@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 
 #include "actors/atoms.hpp"
 #include "actors/errors.hpp"
@@ -28,7 +27,7 @@ struct volume_actor_state {
   static inline const char* name = "volume";
 };
 
-using volume_self = caf::stateful_actor<volume_actor_state>*;
+using volume_self = volume_hdl::stateful_pointer<volume_actor_state>;
 
 /// The backend's kinds as the API's: a busy or existing volume is a state conflict.
 caf::error to_caf(const volumes::error& e) {
@@ -110,11 +109,8 @@ caf::result<std::string, std::uint64_t> attach(volume_self self, const std::stri
   return caf::result<std::string, std::uint64_t>(std::move(*uri), *size);
 }
 
-// The reply is a message holding caf::unit, which `.then([](caf::unit_t) {})` (the job
-// actor's) matches. CAF 0.17 turns a returned unit or void into an empty message, which only
-// a handler without arguments would match, so the message is made here.
-caf::result<caf::message> finish(volume_self self, const std::string& id, bool complete,
-                                 const std::string& checkpoint) {
+caf::result<void> finish(volume_self self, const std::string& id, bool complete,
+                         const std::string& checkpoint) {
   auto& st = self->state;
   auto info = st.backend->info(id);
   if (!info) return to_caf(info.error());
@@ -124,17 +120,13 @@ caf::result<caf::message> finish(volume_self self, const std::string& id, bool c
         complete ? st.backend->mark_complete(id) : st.backend->mark_partial(id, checkpoint);
     if (!marked) return to_caf(marked.error());
   }
-  return caf::make_message(caf::unit);
+  return caf::unit;
 }
 
-caf::result<std::string> get(volume_self self, const std::string& id) {
+caf::result<volumes::volume_info> get(volume_self self, const std::string& id) {
   auto info = self->state.backend->info(id);
   if (!info) return to_caf(info.error());
-  return nlohmann::json{{"id", info->id},
-                        {"state", volumes::to_string(info->state)},
-                        {"size", info->size},
-                        {"path", info->path.string()}}
-      .dump();
+  return std::move(*info);
 }
 
 /// Phase 2 of a stop with volumes `keep`: flushed, detached, resumable.
@@ -184,9 +176,9 @@ void on_stop(volume_self self, const bus::envelope& e) {
   st.answers.confirm(*st.bus, *stop, result, std::move(detail));
 }
 
-caf::behavior volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
-                           std::shared_ptr<volumes::volume_backend> backend,
-                           volume_actor_options options) {
+volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
+                                       std::shared_ptr<volumes::volume_backend> backend,
+                                       volume_actor_options options) {
   auto& st = self->state;
   st.bus = std::move(bus);
   st.backend = std::move(backend);
@@ -197,7 +189,7 @@ caf::behavior volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
     // deadline. Better to end loudly at start.
     spdlog::error("volume: cannot subscribe to stops: {}", sub.error().message);
     self->quit(make_error(errc::internal, "volume: subscribe: " + sub.error().message));
-    return {};
+    return {volume_hdl::behavior_type::unsafe_init{}, caf::behavior{}};
   }
   st.stops = std::move(*sub);
   log_stray_errors(self, "volume");
@@ -219,7 +211,7 @@ caf::behavior volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
 
 }  // namespace
 
-caf::actor spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
+volume_hdl spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
                               std::shared_ptr<volumes::volume_backend> backend,
                               volume_actor_options options) {
   if (options.detached)

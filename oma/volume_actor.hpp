@@ -7,6 +7,7 @@
 
 #include "actors/bus_link.hpp"
 #include "config/defaults.hpp"
+#include "oma/interfaces.hpp"
 #include "oma/volumes/backend.hpp"
 
 namespace mk::actors {
@@ -22,20 +23,19 @@ struct volume_actor_options {
 /// The owner of the target volumes (docs/overview.md and docs/stop-protocol.md), over a
 /// volumes::volume_backend. A job's volume is `volume_id_for(job)`.
 ///
-/// Messages (errors: actors/errors.hpp, category `mk`, with a message that names the volume and
-/// the cause; `invalid` bad id or source, `not_found` unknown volume, `conflict` a size that
-/// differs from the source's or a volume that is busy, `internal` the backend or the source
-/// failed):
+/// Messages (the interface volume_hdl, oma/interfaces.hpp; errors: actors/errors.hpp, category
+/// `mk`, with a message that names the volume and the cause; `invalid` bad id or source,
+/// `not_found` unknown volume, `conflict` a size that differs from the source's or a volume that is
+/// busy, `internal` the backend or the source failed):
 ///   (attach_atom, volume_id, source_uri) -> (std::string nbd_uri, std::uint64_t size)
 ///       creates the volume at the source's size if it does not exist (the source is asked
 ///       over NBD, or a local file is looked at, bounded by `probe_timeout`); an existing one
 ///       (a resume) must have the source's size. Then serves it and answers the URI the mover
 ///       writes to. Attaching an attached volume answers the same URI.
-///   (finish_atom, volume_id, bool complete, std::string checkpoint_ref) -> caf::unit_t
+///   (finish_atom, volume_id, bool complete, std::string checkpoint_ref) -> (done)
 ///       a mover ended by itself: detach (flushed), then mark complete, or partial with the
 ///       checkpoint reference (failed and resumable). A volume already complete stays so.
-///   (get_atom, volume_id) -> std::string
-///       the job object's "volume": {"id","state","size","path"}.
+///   (get_atom, volume_id) -> volumes::volume_info
 ///   (shutdown_atom)
 ///       ends the subscription and the actor (an exit message does too).
 ///
@@ -44,7 +44,7 @@ struct volume_actor_options {
 /// volume partial with checkpoint_ref(vma, job) ("kept as partial, 1.2 GiB allocated"), a
 /// complete volume stays complete; `delete` detaches and removes it ("deleted"); a job without
 /// a volume is "no volume". Any failure confirms `failed` with the cause.
-caf::actor spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
+volume_hdl spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
                               std::shared_ptr<volumes::volume_backend> backend,
                               volume_actor_options options = {});
 

@@ -20,8 +20,10 @@ std::optional<progress_line> parse_progress_line(std::string_view line) {
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   const auto state = j.find("state");
   if (state == j.end() || !state->is_string()) return std::nullopt;
+  auto named = nbd::copy_state_from(state->get<std::string>());
+  if (!named) return std::nullopt;
   progress_line p;
-  p.state = state->get<std::string>();
+  p.state = *named;
   if (!count(j, "bytes_done", p.bytes_done) || !count(j, "bytes_total", p.bytes_total) ||
       !count(j, "bytes_skipped", p.bytes_skipped) || !count(j, "rate_bps", p.rate_bps)) {
     return std::nullopt;

@@ -7,12 +7,13 @@
 #include <string_view>
 
 #include "agent/mover/error.hpp"
+#include "nbd/checkpoint.hpp"
 
 namespace mk::vma {
 
 /// One line of `migratekit copy --progress=json` (docs/mover.md).
 struct progress_line {
-  std::string state;  ///< copying, draining, stopped, completed or failed
+  nbd::copy_state state = nbd::copy_state::copying;
   std::uint64_t bytes_done = 0;
   std::uint64_t bytes_total = 0;
   std::uint64_t bytes_skipped = 0;

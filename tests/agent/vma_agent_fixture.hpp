@@ -289,7 +289,7 @@ class VmaAgent : public test::nats_fixture {
     eventually(
         [&] {
           for (const auto& p : log_.progress(job))
-            if (p.state == "exited") found = p;
+            if (p.state == msg::progress_state::exited) found = p;
           return found.has_value();
         },
         timeout);

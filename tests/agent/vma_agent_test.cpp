@@ -68,7 +68,7 @@ TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoin
   for (std::size_t i = 1; i < seen.size(); ++i) {
     EXPECT_GE(seen[i].bytes_done, seen[i - 1].bytes_done);
     EXPECT_EQ(seen[i].bytes_total, size);
-    EXPECT_EQ(seen[i].state, "copying");
+    EXPECT_EQ(seen[i].state, msg::progress_state::copying);
   }
   // Asked again (a lost reply): the same mover, nothing new started.
   const auto again = start(start_request("r-1", src.uri(), dst.uri()));
@@ -94,14 +94,15 @@ TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoin
   EXPECT_GE(cp->done.bytes(), 2 * MiB);
   EXPECT_LT(cp->done.bytes(), size);
   // The mover's last line is relayed; no `exited` progress, since a stop was asked.
-  EXPECT_TRUE(eventually([&] { return log_.progress("r-1").back().state == "stopped"; }, 2s));
+  EXPECT_TRUE(eventually(
+      [&] { return log_.progress("r-1").back().state == msg::progress_state::stopped; }, 2s));
   EXPECT_FALSE(exited("r-1", 500ms));
 
   const auto st = status();
   EXPECT_EQ(st.vma, agent_id);
   const auto m = find_mover(st.movers, "r-1");
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->state, "exited");
+  EXPECT_EQ(m->state, msg::mover_state::exited);
   EXPECT_EQ(m->exit_code, 3);
   EXPECT_EQ(m->pid, reply.pid);
   EXPECT_EQ(m->bytes_done, cp->done.bytes());
@@ -202,7 +203,7 @@ TEST_F(VmaAgent, MoverThatFailsReportsItsExitCodeAndStderr) {
   const auto st = status();
   const auto m = find_mover(st.movers, "r-13");
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->state, "exited");
+  EXPECT_EQ(m->state, msg::mover_state::exited);
   EXPECT_EQ(m->exit_code, 2);
 }
 
@@ -227,7 +228,7 @@ TEST_F(VmaAgent, RestartedAgentReadoptsTheMoverAndStopsIt) {
   EXPECT_EQ(hello.hdr.from, "vma:local");
   const auto m = find_mover(hello.movers, "r-14");
   ASSERT_TRUE(m) << "the hello does not list the mover";
-  EXPECT_EQ(m->state, "running");
+  EXPECT_EQ(m->state, msg::mover_state::running);
   EXPECT_EQ(m->pid, pid);
   // Adopted, it has no progress pipe: its checkpoint feeds the progress now.
   const auto seen = log_.progress("r-14").size();
@@ -267,7 +268,7 @@ TEST_F(VmaAgent, RestartedAgentReportsAMoverThatEndedMeanwhile) {
   const auto hello = log_.hellos().back();
   const auto m = find_mover(hello.movers, "r-15");
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->state, "exited");
+  EXPECT_EQ(m->state, msg::mover_state::exited);
   EXPECT_EQ(m->exit_code, -1) << "the exit status went with the agent";
   EXPECT_NE(m->detail.find("checkpoint stopped"), std::string::npos) << m->detail;
   const auto end = exited("r-15", 5s);
@@ -296,7 +297,7 @@ TEST_F(VmaAgent, RestartedAgentTakesACompletedCheckpointForExitZero) {
   const auto hello = log_.hellos().back();
   const auto m = find_mover(hello.movers, "r-22");
   ASSERT_TRUE(m);
-  EXPECT_EQ(m->state, "exited");
+  EXPECT_EQ(m->state, msg::mover_state::exited);
   EXPECT_EQ(m->exit_code, 0) << m->detail;
   EXPECT_EQ(m->bytes_done, size);
   EXPECT_NE(m->detail.find("checkpoint completed"), std::string::npos) << m->detail;
@@ -371,11 +372,11 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
   ASSERT_EQ(st.movers.size(), 2u);
   const auto r = find_mover(st.movers, "r-18");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->state, "running");
+  EXPECT_EQ(r->state, msg::mover_state::running);
   EXPECT_EQ(r->pid, running.pid);
   const auto e = find_mover(st.movers, "r-19");
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->state, "exited");
+  EXPECT_EQ(e->state, msg::mover_state::exited);
   EXPECT_EQ(e->exit_code, 0);
   EXPECT_EQ(e->bytes_done, 1 * MiB);
 
@@ -383,7 +384,7 @@ TEST_F(VmaAgent, StatusListsRunningAndEndedMovers) {
   ASSERT_TRUE(start(start_request("r-19", slow2.uri(), dst3.uri())).ok);
   const auto again = find_mover(status().movers, "r-19");
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->state, "running");
+  EXPECT_EQ(again->state, msg::mover_state::running);
   EXPECT_EQ(again->exit_code, -1);
   send_stop("r-18", "s-18", msg::stop_mode::force);
   send_stop("r-19", "s-19", msg::stop_mode::force);
@@ -452,7 +453,7 @@ TEST_F(VmaAgent, RealAgentProcessKilledAndRestartedReadoptsItsMover) {
   const auto hello = log_.hellos().back();
   const auto m = find_mover(hello.movers, "r-20");
   ASSERT_TRUE(m) << test::read_text(dir_ / "vma2.log");
-  EXPECT_EQ(m->state, "running");
+  EXPECT_EQ(m->state, msg::mover_state::running);
   EXPECT_EQ(m->pid, pid);
 
   send_stop("r-20", "s-20");

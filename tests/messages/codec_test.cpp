@@ -81,5 +81,18 @@ TEST(Codec, WritesEnumsAsTheirNames) {
     EXPECT_NE(text.find(name), std::string::npos) << name;
 }
 
+TEST(Codec, AMoverStateOutsideTheListIsRefusedNamingTheField) {
+  progress p{{}, "r-1", progress_state::draining, 1, 2, 0, 0, -1, ""};
+  auto wire = encode(p);
+  std::string text(wire.begin(), wire.end());
+  EXPECT_NE(text.find("draining"), std::string::npos);
+  // The same bytes with another word of the same length in its place.
+  const auto at = text.find("draining");
+  for (std::size_t i = 0; i < 8; ++i) wire[at + i] = static_cast<std::uint8_t>("sleeping"[i]);
+  auto back = decode<progress>(wire);
+  ASSERT_FALSE(back);
+  EXPECT_NE(back.error().message.find("state"), std::string::npos) << back.error().message;
+}
+
 }  // namespace
 }  // namespace mk::msg

@@ -8,8 +8,8 @@ namespace mk::msg::test {
 /// than its default, so that a field lost on the way shows.
 inline any_message sample(std::size_t index) {
   header h{"m-42", 1795910400123, "vma:local"};
-  mover_info m1{"r-1", 4242, "running", 1 << 20, -1, "adopted"};
-  mover_info m2{"r-2", 4343, "exited", 7, 3, "exit 3"};
+  mover_info m1{"r-1", 4242, mover_state::running, 1 << 20, -1, "adopted"};
+  mover_info m2{"r-2", 4343, mover_state::exited, 7, 3, "exit 3"};
   switch (index) {
     case 0:
       return stop_request{h,
@@ -31,9 +31,8 @@ inline any_message sample(std::size_t index) {
                           "SIGKILL after 30 s",
                           true};
     case 2:
-      return progress{h,          "r-1",      "exited",
-                      1ull << 33, 1ull << 34, 12345,
-                      104857600,  1,          "exit 1: target: ENOSPC"};
+      return progress{h,         "r-1", progress_state::exited,  1ull << 33, 1ull << 34, 12345,
+                      104857600, 1,     "exit 1: target: ENOSPC"};
     case 3:
       return job_state_changed{h, "r-1", job_state::failed, "s-1", "stop_unconfirmed: volume"};
     case 4:

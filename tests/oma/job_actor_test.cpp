@@ -66,13 +66,14 @@ class job_actor_test : public deterministic_actors {
     deps.bus = oma_;
     deps.store = store_;
     deps.store_lanes = deps.request_lanes = lanes_;
-    deps.volume = volume_;
+    deps.volume = caf::actor_cast<volume_hdl>(volume_);  // a test's stand-in, untyped
     deps.observer = observer_;
     deps.timing.grace = 5s;
     deps.timing.quiesce_extra = 3s;
     deps.timing.volumes_deadline = 4s;
     job_ = spawn_job_actor(system_, deps, job, *rev, stop.has_value());
-    auto sub = bus::subscribe_actor(*transport_, "mk.job.r-1.stopped", job_);
+    auto sub =
+        bus::subscribe_actor(*transport_, "mk.job.r-1.stopped", caf::actor_cast<caf::actor>(job_));
     ASSERT_TRUE(sub);
     subscriptions_.push_back(std::move(*sub));
     consume();
@@ -84,7 +85,7 @@ class job_actor_test : public deterministic_actors {
     std::optional<expected<json, caf::error>> out;
     auto asker = system_.spawn([&, xs...](caf::event_based_actor* self) {
       self->request(job_, std::chrono::seconds(3600), xs...)
-          .then([&](const std::string& text) { out = json::parse(text); },
+          .then([&](const job_record& job) { out = to_json(job); },
                 [&](const caf::error& err) { out = unexpected(err); });
     });
     consume();
@@ -157,7 +158,7 @@ class job_actor_test : public deterministic_actors {
 
   /// Hears what the job tells the API; here only its JobLog entries matter.
   struct logged_entries final : job_observer {
-    void job_changed(const json&) override {}
+    void job_changed(const job_record&) override {}
     void job_removed(const std::string&) override {}
     void job_logged(const json& entry) override { entries.push_back(entry); }
     std::vector<json> entries;
@@ -183,7 +184,7 @@ class job_actor_test : public deterministic_actors {
   }
   caf::response_promise held_attach_;
 
-  /// A volume actor that answers `finish` as the real one does (unit), and notes every finish
+  /// A volume actor that answers `finish` as the real one does (done), and notes every finish
   /// and every error that reaches it unasked (by default such an error ends an actor).
   void play_volume_finish() {
     volume_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
@@ -191,7 +192,6 @@ class job_actor_test : public deterministic_actors {
           [this](caf::error& err) { volume_errors_.push_back(caf::to_string(err)); });
       return {[this](finish_atom, const std::string& id, bool complete, const std::string&) {
         finished_.emplace_back(id, complete);
-        return caf::make_message(caf::unit);
       }};
     });
   }
@@ -221,7 +221,7 @@ class job_actor_test : public deterministic_actors {
   caf::actor volume_;  // none unless a test plays the volume actor
   std::vector<msg::stop_request> requests_;
   std::vector<msg::job_state> states_;
-  caf::actor job_;
+  job_actor_hdl job_;
 };
 
 TEST_F(job_actor_test, every_participant_confirms_and_the_job_is_stopped) {
@@ -464,7 +464,7 @@ TEST_F(job_actor_test, an_agent_that_still_runs_a_mover_for_a_stopped_job_is_tol
   msg::mover_info m;
   m.job = "r-1";
   m.pid = 4242;
-  m.state = "running";
+  m.state = msg::mover_state::running;
   caf::anon_send(job_, status_atom::value, m, true);
   consume();
   ASSERT_EQ(asked(participant::vma_process), 1u);
@@ -578,7 +578,7 @@ TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   spawn_job(msg::job_state::replicating);
   msg::progress p;
   p.job = "r-1";
-  p.state = "exited";
+  p.state = msg::progress_state::exited;
   p.exit_code = 1;
   p.detail = "exit 1: source: EIO";
   caf::anon_send(job_, exited_atom::value, std::string("r-1"), p);

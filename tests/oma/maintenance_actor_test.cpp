@@ -26,28 +26,34 @@ class maintenance_test : public deterministic_actors {
   maintenance_test() : settings_(std::make_shared<memory_documents>()) {
     registry_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
       return {
-          [this](list_atom) { return jobs_.dump(); },
-          [this, self](const msg::stop_request& r) -> caf::result<std::string> {
+          [this](list_atom) { return jobs_; },
+          [this, self](const msg::stop_request& r) -> caf::result<job_record> {
             stops_.push_back(r);
             in_flight_ += 1;
             max_in_flight_ = std::max(max_in_flight_, in_flight_);
             if (unanswered_.contains(r.job)) {
               // Taken, but the answer comes too late for the asker (a loaded OMA).
-              withheld_.push_back(self->make_response_promise<std::string>());
+              withheld_.push_back(self->make_response_promise<job_record>());
               return withheld_.back();
             }
-            return json{{"id", r.job}, {"stop", {{"id", "s-" + r.job}}}}.dump();
+            job_record job;
+            job.id = r.job;
+            job.stop = stop_record{};
+            job.stop->id = "s-" + r.job;
+            return job;
           },
-          [this](get_atom, const std::string& id) -> caf::result<std::string> {
+          [this](get_atom, const std::string& id) -> caf::result<job_record> {
             if (!snapshots_.contains(id)) return make_error(errc::not_found, "no job " + id);
-            return snapshots_[id].dump();
+            return snapshots_[id];
           },
           [this](resume_atom, const std::string& id) {
             resumes_.push_back(id);
-            return json{{"id", id}}.dump();
+            job_record job;
+            job.id = id;
+            return job;
           },
-          [this](gate_atom, bool closed, const std::string& scope, const std::string&) {
-            gate_ = closed ? scope : "";
+          [this](gate_atom, bool closed, const maintenance_scope& scope, const std::string&) {
+            gate_ = closed ? scope.name() : "";
           },
       };
     });
@@ -60,15 +66,17 @@ class maintenance_test : public deterministic_actors {
   }
 
   void spawn() {
-    actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
+    actor_ = spawn_maintenance(system_, oma_, registry(), settings_, lanes_);
     consume();
     caf::anon_send(actor_, start_atom::value);
     consume();
   }
 
+  /// The test's registry behind the interface the actor expects (it answers what this test needs).
+  registry_hdl registry() const { return caf::actor_cast<registry_hdl>(registry_); }
+
   void add_job(const std::string& id, const std::string& vma, job_state s) {
-    jobs_.push_back(
-        {{"id", id}, {"vma", vma}, {"state", std::string(msg::name_of(s))}, {"stop_id", ""}});
+    jobs_.push_back({id, vma, s, ""});
   }
 
   expected<json, caf::error> ask(msg::maintenance m) {
@@ -128,15 +136,15 @@ class maintenance_test : public deterministic_actors {
   std::shared_ptr<memory_documents> settings_;
   caf::actor registry_;
   caf::actor actor_;
-  json jobs_ = json::array();
+  std::vector<job_summary> jobs_;
   std::vector<msg::stop_request> stops_;
   std::vector<std::string> resumes_;
   std::string gate_;
   int in_flight_ = 0;
   int max_in_flight_ = 0;
   std::set<std::string> unanswered_;  ///< jobs whose stop is taken but never answered
-  std::vector<caf::response_promise> withheld_;
-  std::map<std::string, json> snapshots_;  ///< what (get_atom, id) answers
+  std::vector<caf::typed_response_promise<job_record>> withheld_;
+  std::map<std::string, job_record> snapshots_;  ///< what (get_atom, id) answers
 };
 
 TEST_F(maintenance_test, on_stops_the_active_jobs_in_scope_never_more_than_max_parallel_at_once) {
@@ -203,11 +211,14 @@ TEST_F(maintenance_test, a_stop_taken_but_answered_too_late_keeps_its_slot_and_c
   ASSERT_TRUE(mode);
   const auto comment = "maintenance " + (*mode)["id"].get<std::string>() + ": host patching";
   // r-1 took the stop and is stopping; r-2 never got to write it and still replicates.
-  snapshots_["r-1"] = {
-      {"id", "r-1"},
-      {"state", "stopping"},
-      {"stop", {{"id", "s-r-1"}, {"requested_by", "maintenance"}, {"comment", comment}}}};
-  snapshots_["r-2"] = {{"id", "r-2"}, {"state", "replicating"}, {"stop", nullptr}};
+  snapshots_["r-1"].id = "r-1";
+  snapshots_["r-1"].state = job_state::stopping;
+  snapshots_["r-1"].stop = stop_record{};
+  snapshots_["r-1"].stop->id = "s-r-1";
+  snapshots_["r-1"].stop->requested_by = "maintenance";
+  snapshots_["r-1"].stop->comment = comment;
+  snapshots_["r-2"].id = "r-2";
+  snapshots_["r-2"].state = job_state::replicating;
   advance(std::chrono::seconds(31));
   EXPECT_EQ(stopped_jobs(), (std::vector<std::string>{"r-1"})) << "one slot, still taken";
   EXPECT_EQ(stored().stopping.at("r-1"), "s-r-1");
@@ -234,10 +245,10 @@ TEST_F(maintenance_test, the_mode_survives_a_restart_and_carries_on) {
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
   consume();
   gate_.clear();
-  jobs_[0]["state"] = "stopped";
-  jobs_[0]["stop_id"] = "s-r-1";
+  jobs_[0].state = job_state::stopped;
+  jobs_[0].stop_id = "s-r-1";
   in_flight_ = 0;
-  actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
+  actor_ = spawn_maintenance(system_, oma_, registry(), settings_, lanes_);
   consume();
   EXPECT_EQ(gate_, "all") << "the gate closes before the registry recovers the jobs";
   caf::anon_send(actor_, start_atom::value);
@@ -259,7 +270,7 @@ TEST_F(maintenance_test, a_stop_whose_job_was_deleted_meanwhile_frees_its_slot_a
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
   consume();
   jobs_.erase(jobs_.begin());
-  actor_ = spawn_maintenance(system_, oma_, registry_, settings_, lanes_);
+  actor_ = spawn_maintenance(system_, oma_, registry(), settings_, lanes_);
   consume();
   caf::anon_send(actor_, start_atom::value);
   consume();
@@ -286,7 +297,7 @@ TEST_F(maintenance_test, bad_switches_are_refused_and_change_nothing) {
   auto other = ask(on("all"));
   ASSERT_FALSE(other);
   EXPECT_EQ(code_of(other.error()), errc::conflict);
-  EXPECT_EQ(stored().scope, "vma:local");
+  EXPECT_EQ(stored().scope.name(), "vma:local");
   auto again = ask(on("vma:local", 5));
   ASSERT_TRUE(again);
   EXPECT_EQ((*again)["max_parallel"], 5);

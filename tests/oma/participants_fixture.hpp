@@ -64,14 +64,18 @@ class participants : public deterministic_actors {
     consume();
   }
 
-  caf::actor keep(caf::actor a) {
-    spawned_.push_back(a);
+  template <class Handle>
+  Handle keep(Handle a) {
+    spawned_.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
 
+  /// The recorder behind the registry's interface: it takes whatever it is sent.
+  registry_hdl registry() const { return caf::actor_cast<registry_hdl>(registry_); }
+
   /// Asks `to` and runs the system until it answered: the reply, or the error.
-  template <class... R, class... Ts>
-  caf::expected<std::tuple<R...>> ask(const caf::actor& to, Ts... xs) {
+  template <class... R, class Handle, class... Ts>
+  caf::expected<std::tuple<R...>> ask(const Handle& to, Ts... xs) {
     auto slot = std::make_shared<std::optional<caf::expected<std::tuple<R...>>>>();
     system_.spawn([=](caf::event_based_actor* self) {
       self->request(to, caf::infinite, xs...)
@@ -95,11 +99,12 @@ class participants : public deterministic_actors {
     ASSERT_TRUE(oma_->publish(*oma_->subjects().job_stop(job), r));
   }
 
-  void publish_progress(const std::string& job, std::uint64_t done, std::string state = "copying",
+  void publish_progress(const std::string& job, std::uint64_t done,
+                        msg::progress_state state = msg::progress_state::copying,
                         std::uint64_t total = 1000) {
     msg::progress p;
     p.job = job;
-    p.state = std::move(state);
+    p.state = state;
     p.bytes_done = done;
     p.bytes_total = total;
     ASSERT_TRUE(agent_->publish(*agent_->subjects().job_progress(job), p));
@@ -120,7 +125,7 @@ class participants : public deterministic_actors {
   auto exits() const { return sent<exited_atom, msg::progress>(); }
   auto losses() const { return sent<lost_atom, std::string>(); }
   auto stalls() const { return sent<stalled_atom, std::uint64_t>(); }
-  auto fired() const { return sent<trigger_atom, std::string>(); }
+  auto fired() const { return sent<trigger_atom, trigger_action>(); }
 
   /// Answers `mk.vma.<vma>.status` inline with `movers` (or not at all while `silent`).
   void agent_answers(const std::string& vma) {
@@ -149,7 +154,7 @@ inline msg::mover_info running(const std::string& job, std::uint64_t done) {
   msg::mover_info m;
   m.job = job;
   m.pid = 4242;
-  m.state = "running";
+  m.state = msg::mover_state::running;
   m.bytes_done = done;
   return m;
 }

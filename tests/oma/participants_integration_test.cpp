@@ -82,7 +82,7 @@ class volume_actor_serving : public ::testing::Test {
     caf::scoped_actor self{system_};
     caf::error out = caf::sec::request_timeout;
     self->request(volume_, 60s, finish_atom::value, id, complete, checkpoint)
-        .receive([&](caf::unit_t) { out = caf::none; }, [&](const caf::error& e) { out = e; });
+        .receive([&] { out = caf::none; }, [&](const caf::error& e) { out = e; });
     return out;
   }
 
@@ -126,7 +126,7 @@ class volume_actor_serving : public ::testing::Test {
   std::shared_ptr<volumes::local_backend> backend_;
   actor_config cfg_;
   caf::actor_system system_{cfg_};
-  caf::actor volume_;
+  volume_hdl volume_;
   bus::subscription confirms_sub_;
   std::mutex mutex_;
   std::vector<msg::stop_confirm> confirms_;
@@ -250,7 +250,7 @@ TEST_F(poller_over_nats, an_exit_and_a_vanished_agent_reach_the_registry) {
       msg::mover_info m;
       m.job = "r-1";
       m.pid = 99;
-      m.state = "exited";
+      m.state = msg::mover_state::exited;
       m.exit_code = 1;
       m.detail = "exit 1: source: read failed";
       s.movers.push_back(m);
@@ -280,8 +280,8 @@ TEST_F(poller_over_nats, an_exit_and_a_vanished_agent_reach_the_registry) {
     opts.status_timeout = 500ms;
     opts.missed_limit = 2;
     opts.list_grace = 0ms;
-    auto poller =
-        spawn_poller(system, std::make_shared<bus_link>(oma, "mk", "oma"), registry, opts);
+    auto poller = spawn_poller(system, std::make_shared<bus_link>(oma, "mk", "oma"),
+                               caf::actor_cast<registry_hdl>(registry), opts);
     caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
     EXPECT_TRUE(test::eventually(
         [&] { return got->has("exited r-1 1 exit 1: source: read failed"); }, 10s));

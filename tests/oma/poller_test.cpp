@@ -8,7 +8,7 @@ namespace participants_test {
 namespace {
 
 TEST_F(participants, poller_forwards_the_latest_snapshot_at_most_every_500ms_per_job) {
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   consume();
   publish_progress("r-1", 10);
   consume();
@@ -38,22 +38,22 @@ TEST_F(participants, poller_forwards_the_latest_snapshot_at_most_every_500ms_per
   // An exit goes at once, whatever the pace.
   publish_progress("r-1", 40);
   consume();
-  publish_progress("r-1", 40, "exited");
+  publish_progress("r-1", 40, msg::progress_state::exited);
   consume();
   auto ex = exits();
   ASSERT_EQ(ex.size(), 1u);
-  EXPECT_EQ(ex[0].second.state, "exited");
+  EXPECT_EQ(ex[0].second.state, msg::progress_state::exited);
 
   auto latest = ask<msg::progress>(poller, get_atom::value, std::string("r-1"));
   ASSERT_TRUE(latest) << message_of(latest.error());
-  EXPECT_EQ(std::get<0>(*latest).state, "exited");
+  EXPECT_EQ(std::get<0>(*latest).state, msg::progress_state::exited);
   auto none = ask<msg::progress>(poller, get_atom::value, std::string("r-9"));
   ASSERT_FALSE(none);
   EXPECT_EQ(code_of(none.error()), errc::not_found);
 }
 
 TEST_F(participants, poller_drops_malformed_progress_and_counts_it) {
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   consume();
   const std::vector<std::uint8_t> garbage{0xc1, 0x00, 0xff};
   ASSERT_TRUE(transport_->publish("mk.job.r-1.progress", garbage));
@@ -71,7 +71,7 @@ TEST_F(participants, poller_drops_malformed_progress_and_counts_it) {
 TEST_F(participants, poller_reports_a_stall_once_until_progress_moves) {
   agent_answers("local");
   movers_ = {running("r-1", 100)};
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
   consume();
   publish_progress("r-1", 100);
@@ -100,7 +100,7 @@ TEST_F(participants, poller_reports_a_stall_once_until_progress_moves) {
 TEST_F(participants, poller_loses_the_jobs_of_an_agent_silent_for_missed_limit_polls) {
   agent_answers("local");
   silent_ = true;
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
   caf::anon_send(poller, start_atom::value, std::string("r-2"), std::string("local"));
   // An agent nobody answers for at all (no responders) counts alike.
@@ -144,11 +144,11 @@ TEST_F(participants, poller_loses_the_jobs_of_an_agent_silent_for_missed_limit_p
 TEST_F(participants, poller_reports_an_exit_the_agent_lists) {
   agent_answers("local");
   auto exited = running("r-1", 700);
-  exited.state = "exited";
+  exited.state = msg::mover_state::exited;
   exited.exit_code = 1;
   exited.detail = "exit 1: target: write failed";
   movers_ = {exited};
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   consume();  // subscribed
   publish_progress("r-1", 600);
   caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
@@ -161,7 +161,7 @@ TEST_F(participants, poller_reports_an_exit_the_agent_lists) {
   EXPECT_EQ(ex[0].second.bytes_done, 700u);
   EXPECT_EQ(ex[0].second.bytes_total, 1000u);
   // The agent's own exit progress, arriving late, is not a second exit.
-  publish_progress("r-1", 700, "exited");
+  publish_progress("r-1", 700, msg::progress_state::exited);
   consume();
   advance(10s);
   EXPECT_EQ(exits().size(), 1u);
@@ -171,11 +171,11 @@ TEST_F(participants, poller_reports_an_exit_the_agent_lists) {
 TEST_F(participants, poller_stop_takes_the_final_snapshot_and_is_idempotent) {
   agent_answers("local");
   movers_ = {running("r-1", 20)};
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
   consume();
-  publish_progress("r-1", 10, "copying", 100);
-  publish_progress("r-1", 20, "draining", 100);  // waits for its turn
+  publish_progress("r-1", 10, msg::progress_state::copying, 100);
+  publish_progress("r-1", 20, msg::progress_state::draining, 100);  // waits for its turn
   consume();
   ASSERT_EQ((snapshots().size()), 1u);
 
@@ -216,7 +216,7 @@ TEST_F(participants, poller_stop_takes_the_final_snapshot_and_is_idempotent) {
 TEST_F(participants, poller_asks_a_watched_agent_without_jobs_and_tells_the_registry_each_answer) {
   agent_answers("local");
   movers_ = {running("r-1", 10)};
-  auto poller = keep(spawn_poller(system_, oma_, registry_, quick_poller()));
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   caf::anon_send(poller, watch_atom::value, std::string("local"));
   caf::anon_send(poller, watch_atom::value, std::string("not an id"));
   consume();

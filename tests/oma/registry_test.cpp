@@ -81,7 +81,7 @@ class registry_recovery : public deterministic_actors {
   }
 
   ~registry_recovery() override {
-    for (auto& a : {registry_, poller_})
+    for (auto& a : {caf::actor_cast<caf::actor>(registry_), poller_})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     consume();
   }
@@ -109,20 +109,22 @@ class registry_recovery : public deterministic_actors {
     json out = json::array();
     system_.spawn([&](caf::event_based_actor* self) {
       self->request(registry_, std::chrono::seconds(10), list_atom::value)
-          .then([&](const std::string& text) { out = json::parse(text); });
+          .then([&](const std::vector<job_summary>& jobs) {
+            for (const auto& j : jobs)
+              out.push_back({{"id", j.id}, {"state", std::string(msg::name_of(j.state))}});
+          });
     });
     consume();
     return out;
   }
 
   /// GET /agents as the registry answers it, by id.
-  std::map<std::string, json> agents() {
-    std::map<std::string, json> out;
+  std::map<std::string, agent_status> agents() {
+    std::map<std::string, agent_status> out;
     system_.spawn([&](caf::event_based_actor* self) {
       self->request(registry_, std::chrono::seconds(10), agents_atom::value)
-          .then([&](const std::string& text) {
-            const auto answer = json::parse(text);
-            for (const auto& a : answer["agents"]) out[a["id"]] = a;
+          .then([&](const std::vector<agent_status>& answer) {
+            for (const auto& a : answer) out[a.id] = a;
           });
     });
     consume();
@@ -143,7 +145,7 @@ class registry_recovery : public deterministic_actors {
   std::shared_ptr<lossy_store> store_;
   /// The agents the registry told the poller to watch.
   std::shared_ptr<std::vector<std::string>> watched_ = std::make_shared<std::vector<std::string>>();
-  caf::actor registry_;
+  registry_hdl registry_;
   caf::actor poller_;
 };
 
@@ -164,8 +166,8 @@ TEST_F(registry_recovery,
   ASSERT_EQ(recovered().size(), 3u);
   // r-1 is completed: it refuses both. The refusals once came back to the registry unasked
   // (a plain send) and, as errors nobody handled, ended it: the whole OMA.
-  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), std::string("stop"));
-  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), std::string("resume"));
+  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), trigger_action::stop);
+  caf::anon_send(registry_, trigger_atom::value, std::string("r-1"), trigger_action::resume);
   consume();
   std::set<std::string> jobs;
   for (const auto& j : listed()) jobs.insert(j.value("id", "") + ":" + j.value("state", ""));
@@ -177,43 +179,42 @@ TEST_F(registry_recovery, the_agents_table_lists_who_reported_and_counts_them_on
   // Named by the jobs only: listed, never heard from.
   auto seen = agents();
   ASSERT_EQ(seen.size(), 1u);
-  EXPECT_EQ(seen["local"], (json{{"id", "local"},
-                                 {"online", false},
-                                 {"last_hello", nullptr},
-                                 {"host", nullptr},
-                                 {"version", nullptr},
-                                 {"movers", 0}}));
+  EXPECT_EQ(seen["local"].id, "local");
+  EXPECT_FALSE(seen["local"].online);
+  EXPECT_EQ(seen["local"].last_hello_ms, 0) << "never heard from";
+  EXPECT_EQ(seen["local"].host, "");
+  EXPECT_EQ(seen["local"].version, "");
+  EXPECT_EQ(seen["local"].movers, 0u);
   EXPECT_TRUE(watched_->empty()) << "an agent that never reported is not polled";
 
   msg::mover_info running, ended;
   running.job = "r-8";
-  running.state = "running";
+  running.state = msg::mover_state::running;
   ended.job = "r-9";
-  ended.state = "exited";
+  ended.state = msg::mover_state::exited;
   hello("local", "esx-01.lab", {running, ended});
   seen = agents();
-  EXPECT_TRUE(seen["local"]["online"].get<bool>());
-  ASSERT_TRUE(seen["local"]["last_hello"].is_string());
-  EXPECT_TRUE(parse_rfc3339(seen["local"]["last_hello"].get<std::string>()));
-  EXPECT_EQ(seen["local"]["host"], "esx-01.lab");
-  EXPECT_EQ(seen["local"]["version"], "0.1.0");
-  EXPECT_EQ(seen["local"]["movers"], 1) << "the running ones";
+  EXPECT_TRUE(seen["local"].online);
+  EXPECT_GT(seen["local"].last_hello_ms, 0);
+  EXPECT_EQ(seen["local"].host, "esx-01.lab");
+  EXPECT_EQ(seen["local"].version, "0.1.0");
+  EXPECT_EQ(seen["local"].movers, 1u) << "the running ones";
   EXPECT_EQ(*watched_, std::vector<std::string>{"local"}) << "polled from now on";
 
   // Online while the last report is at most agent_online old; the poller's answers count.
   advance(defaults::oma::agent_online, std::chrono::seconds(1));
-  EXPECT_TRUE(agents()["local"]["online"].get<bool>());
+  EXPECT_TRUE(agents()["local"].online);
   advance(std::chrono::seconds(1));
-  EXPECT_FALSE(agents()["local"]["online"].get<bool>());
+  EXPECT_FALSE(agents()["local"].online);
   msg::vma_status status;
   status.vma = "local";
   status.host = "esx-01.lab";
   caf::anon_send(registry_, status);
   consume();
   seen = agents();
-  EXPECT_TRUE(seen["local"]["online"].get<bool>());
-  EXPECT_EQ(seen["local"]["movers"], 0);
-  EXPECT_TRUE(seen["local"]["version"].is_null()) << "an older agent says no version";
+  EXPECT_TRUE(seen["local"].online);
+  EXPECT_EQ(seen["local"].movers, 0u);
+  EXPECT_EQ(seen["local"].version, "") << "an older agent says no version";
 
   // Expected (`up`'s own agent), and a host name that no page should show.
   caf::anon_send(registry_, watch_atom::value, std::string("vma-b"));
@@ -221,9 +222,9 @@ TEST_F(registry_recovery, the_agents_table_lists_who_reported_and_counts_them_on
   hello("vma-c", "esx\x1b[2J");
   seen = agents();
   EXPECT_EQ(seen.size(), 3u);
-  EXPECT_FALSE(seen["vma-b"]["online"].get<bool>());
-  EXPECT_TRUE(seen["vma-c"]["online"].get<bool>());
-  EXPECT_TRUE(seen["vma-c"]["host"].is_null());
+  EXPECT_FALSE(seen["vma-b"].online);
+  EXPECT_TRUE(seen["vma-c"].online);
+  EXPECT_EQ(seen["vma-c"].host, "") << "not shown";
   EXPECT_EQ(*watched_, (std::vector<std::string>{"local", "vma-b", "vma-c"}));
 }
 

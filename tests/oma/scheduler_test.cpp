@@ -35,17 +35,14 @@ class scheduler_test : public deterministic_actors {
     registry_ = system_.spawn([this](caf::event_based_actor*) -> caf::behavior {
       return {
           [this](list_atom) {
-            auto out = json::array();
+            std::vector<job_summary> out;
             for (const auto& [id, j] : jobs_)
-              out.push_back({{"id", id},
-                             {"vma", j["vma"]},
-                             {"state", j["state"]},
-                             {"stop_id", j["stop"].is_object() ? j["stop"]["id"] : json("")}});
-            return out.dump();
+              out.push_back({id, j.vma, j.state, j.stop ? j.stop->id : ""});
+            return out;
           },
-          [this](get_atom, const std::string& id) -> caf::result<std::string> {
+          [this](get_atom, const std::string& id) -> caf::result<job_record> {
             if (!jobs_.contains(id)) return make_error(errc::not_found, "no job " + id);
-            return jobs_[id].dump();
+            return jobs_[id];
           },
       };
     });
@@ -72,7 +69,7 @@ class scheduler_test : public deterministic_actors {
     o.now_unix_ms = [this] { return now(); };
     o.documents = documents_;
     o.store = store_;
-    actor_ = spawn_scheduler(system_, oma_, registry_, o);
+    actor_ = spawn_scheduler(system_, oma_, caf::actor_cast<registry_hdl>(registry_), o);
     consume();
     caf::anon_send(actor_, start_atom::value);
     consume();
@@ -85,15 +82,19 @@ class scheduler_test : public deterministic_actors {
   }
 
   void job(const std::string& id, const std::string& vma, msg::job_state s) {
-    jobs_[id] = {{"id", id}, {"vma", vma}, {"state", msg::name_of(s)}, {"stop", nullptr}};
+    job_record j;
+    j.id = id;
+    j.vma = vma;
+    j.state = s;
+    jobs_[id] = j;
   }
 
   void publish_state(const std::string& id, msg::job_state s) {
-    jobs_[id]["state"] = msg::name_of(s);
+    jobs_[id].state = s;
     msg::job_state_changed c;
     c.job = id;
     c.state = s;
-    c.stop_id = jobs_[id]["stop"].is_object() ? jobs_[id]["stop"]["id"].get<std::string>() : "";
+    c.stop_id = jobs_[id].stop ? jobs_[id].stop->id : "";
     ASSERT_TRUE(oma_->publish(*oma_->subjects().job_state(id), c));
   }
 
@@ -106,10 +107,11 @@ class scheduler_test : public deterministic_actors {
       EXPECT_EQ(r->reason, msg::stop_reason::schedule);
       EXPECT_EQ(r->hdr.from, "scheduler");
       auto& j = jobs_[r->job];
-      j["stop"] = {{"id", "s-" + std::to_string(stops_.size())},
-                   {"reason", "schedule"},
-                   {"comment", r->comment}};
-      j["state"] = "stopping";
+      j.stop = stop_record{};
+      j.stop->id = "s-" + std::to_string(stops_.size());
+      j.stop->reason = msg::stop_reason::schedule;
+      j.stop->comment = r->comment;
+      j.state = msg::job_state::stopping;
     } else if (auto* q = std::get_if<msg::resume_request>(&*m)) {
       resumes_.push_back(q->job);
     } else if (auto* mm = std::get_if<msg::maintenance>(&*m)) {
@@ -120,7 +122,7 @@ class scheduler_test : public deterministic_actors {
   /// The stops asked so far settle as `stopped`.
   void settle_stops() {
     for (auto& [id, j] : jobs_)
-      if (j["state"] == "stopping") publish_state(id, msg::job_state::stopped);
+      if (j.state == msg::job_state::stopping) publish_state(id, msg::job_state::stopped);
     consume();
   }
 
@@ -197,7 +199,7 @@ class scheduler_test : public deterministic_actors {
   caf::actor_clock::time_point t0_;
   caf::actor registry_;
   caf::actor actor_;
-  std::map<std::string, json> jobs_;
+  std::map<std::string, job_record> jobs_;
   std::vector<asked_stop> stops_;
   std::vector<std::string> resumes_;
   std::vector<msg::maintenance> maintenance_;

@@ -100,7 +100,7 @@ TEST_F(MoverProcess, ProgressGrowsUntilTheCopyCompletes) {
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   const auto last = m->poll_progress();
   ASSERT_TRUE(last);
-  EXPECT_EQ(last->state, "completed");
+  EXPECT_EQ(last->state, nbd::copy_state::completed);
   EXPECT_EQ(last->bytes_done, size);
   EXPECT_EQ(m->malformed_lines(), 0u);
 }
@@ -124,7 +124,7 @@ TEST_F(MoverProcess, GracefulStopMidCopyExitsThreeWithCheckpointStopped) {
   EXPECT_EQ((*end)->checkpoint_state, nbd::copy_state::stopped);
   const auto last = m->poll_progress();
   ASSERT_TRUE(last);
-  EXPECT_EQ(last->state, "stopped");
+  EXPECT_EQ(last->state, nbd::copy_state::stopped);
   EXPECT_LT(last->bytes_done, size);
 }
 

@@ -15,13 +15,15 @@ constexpr const char* line2 =
 TEST(ProgressLine, ParsesTheDocumentedFields) {
   const auto p = parse_progress_line(line1);
   ASSERT_TRUE(p);
-  EXPECT_EQ(*p, (progress_line{"copying", 10, 100, 5, 7}));
+  EXPECT_EQ(*p, (progress_line{nbd::copy_state::copying, 10, 100, 5, 7}));
 }
 
 TEST(ProgressLine, RefusesWhatIsNotAProgressLine) {
   EXPECT_FALSE(parse_progress_line("not json"));
   EXPECT_FALSE(parse_progress_line("[1,2]"));
   EXPECT_FALSE(parse_progress_line(R"({"state":"copying"})"));
+  EXPECT_FALSE(parse_progress_line(
+      R"({"state":"exploding","bytes_done":1,"bytes_total":1,"bytes_skipped":0,"rate_bps":0})"));
   EXPECT_FALSE(parse_progress_line(
       R"({"state":"copying","bytes_done":-1,"bytes_total":1,"bytes_skipped":0,"rate_bps":0})"));
 }
@@ -32,16 +34,16 @@ TEST(ProgressReader, KeepsTheLastCompleteLineAcrossPieces) {
   const std::string_view all(text);
   const auto cut = std::string(line1).size() + 10;
   EXPECT_TRUE(r.feed(all.substr(0, cut)));
-  EXPECT_EQ(r.latest()->state, "copying");
+  EXPECT_EQ(r.latest()->state, nbd::copy_state::copying);
   EXPECT_TRUE(r.feed(all.substr(cut)));
-  EXPECT_EQ(r.latest()->state, "completed");
+  EXPECT_EQ(r.latest()->state, nbd::copy_state::completed);
   EXPECT_EQ(r.malformed(), 0u);
 }
 
 TEST(ProgressReader, SkipsAndCountsMalformedLines) {
   progress_reader r(1024);
   EXPECT_TRUE(r.feed(std::string(line1) + "\ngarbage\n{\"state\":1}\n"));
-  EXPECT_EQ(r.latest()->state, "copying");
+  EXPECT_EQ(r.latest()->state, nbd::copy_state::copying);
   EXPECT_EQ(r.malformed(), 2u);
 }
 
@@ -50,7 +52,7 @@ TEST(ProgressReader, DropsAnOverlongLineWithoutBufferingIt) {
   EXPECT_FALSE(r.feed(std::string(150, 'x')));
   EXPECT_FALSE(r.feed(std::string(150, 'x')));
   EXPECT_TRUE(r.feed("yyy\n" + std::string(line2) + "\n"));
-  EXPECT_EQ(r.latest()->state, "completed");
+  EXPECT_EQ(r.latest()->state, nbd::copy_state::completed);
   EXPECT_EQ(r.malformed(), 1u);
 }
 
