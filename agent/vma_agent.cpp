@@ -208,6 +208,7 @@ struct launched {
   mover_record rec;
   std::shared_ptr<vma::mover_process> mover;
   bool resume = false;
+  std::uint64_t checkpoint_bytes = 0;  ///< what a resumed run takes from its checkpoint
 };
 
 /// Starts the job's mover and records it, on a lane (it forks, and fsyncs the record); the
@@ -221,9 +222,14 @@ expected<launched, std::string> launch(const msg::start_mover& req, vma::mover_s
   if (!req.resume && have_checkpoint && !std::filesystem::remove(spec.checkpoint, ec) && ec)
     return unexpected("remove stale checkpoint " + spec.checkpoint.string() + ": " + ec.message());
   spec.resume = req.resume && have_checkpoint;
+  launched out;
+  if (spec.resume) {
+    // Read before the mover runs: the OMA logs what the new run copies a second time.
+    const auto view = read_checkpoint_view(spec.checkpoint);
+    if (view.cp) out.checkpoint_bytes = view.cp->done.bytes();
+  }
   auto mover = vma::mover_process::start(spec);
   if (!mover) return unexpected(mover.error().message);
-  launched out;
   out.rec.job = req.job;
   out.rec.id = mover->identity();
   out.rec.checkpoint = req.checkpoint;
@@ -259,6 +265,8 @@ void start_mover(agent_self self, const bus::envelope& e, const msg::start_mover
           spawn_process(self, started->rec, std::move(started->mover));
           r.ok = true;
           r.pid = started->rec.id.pid;
+          r.launched = true;
+          r.checkpoint_bytes = started->checkpoint_bytes;
         } else {
           r.error = "job " + req.job + ": " + started.error();
           spdlog::error("{}: {}", self->state.bus->from(), r.error);

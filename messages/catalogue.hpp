@@ -136,8 +136,14 @@ struct start_mover_reply {
   bool ok = false;
   std::int64_t pid = 0;
   std::string error;
+  /// This request started the mover (false: it ran already, the answer to a repeated request).
+  bool launched = false;
+  /// With `launched`: the bytes the run takes from its checkpoint, 0 when it starts afresh.
+  std::uint64_t checkpoint_bytes = 0;
   static auto fields(auto& x) {
-    return std::tuple{req("job", x.job), req("ok", x.ok), opt("pid", x.pid), opt("error", x.error)};
+    return std::tuple{req("job", x.job),           req("ok", x.ok),
+                      opt("pid", x.pid),           opt("error", x.error),
+                      opt("launched", x.launched), opt("checkpoint_bytes", x.checkpoint_bytes)};
   }
 };
 

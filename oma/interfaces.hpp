@@ -48,12 +48,12 @@ using job_actor_hdl = caf::typed_actor<
     caf::reacts_to<lost_atom, std::string, std::string>,                //
     caf::reacts_to<stalled_atom, std::string, std::uint64_t>,           //
     caf::reacts_to<status_atom, msg::mover_info, bool>,                 //
-    // Its own: the agent's answer to a start (ok, pid, error), no agent to take it, asking
+    // Its own: the agent's answer to a start, no agent to take it, asking
     // again, the stop protocol's timer and the retry of failed writes.
-    caf::reacts_to<start_atom, bool, std::int64_t, std::string>,  //
-    caf::reacts_to<start_atom, absent_atom, std::string>,         //
-    caf::reacts_to<start_atom, retry_atom>,                       //
-    caf::reacts_to<tick_atom, std::uint64_t>,                     //
+    caf::reacts_to<start_atom, msg::start_mover_reply>,    //
+    caf::reacts_to<start_atom, absent_atom, std::string>,  //
+    caf::reacts_to<start_atom, retry_atom>,                //
+    caf::reacts_to<tick_atom, std::uint64_t>,              //
     caf::reacts_to<retry_atom>>;
 
 /// The OMA's directory of jobs (oma/registry_actor.hpp has what each message does).

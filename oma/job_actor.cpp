@@ -64,16 +64,34 @@ void fail_start(job_actor* self, const std::string& why) {
   on_mover_end(self, false, "start: " + why);
 }
 
-void on_started(job_actor* self, bool ok, std::int64_t pid, const std::string& error) {
+/// A resumed run's start is known: the JobLog says what it copies a second time (what the job
+/// had reported before the resume, less what its checkpoint holds). Once per resume.
+void log_recopy(job_actor* self, std::uint64_t from_checkpoint, std::string_view actor) {
+  auto& j = self->state.job;
+  const auto before = j.bytes_done_at_resume.value_or(0);
+  j.bytes_done_at_resume.reset();
+  log(self, "resumed_from_checkpoint",
+      {{"bytes_done_before", before},
+       {"bytes_from_checkpoint", from_checkpoint},
+       {"bytes_recopied", before > from_checkpoint ? before - from_checkpoint : std::uint64_t{0}}},
+      actor);
+}
+
+void on_started(job_actor* self, const msg::start_mover_reply& r) {
   auto& st = self->state;
   auto& job = st.job;
   st.starting = start_step::none;
   st.agent_absent_since.reset();
-  if (!ok) {
-    fail_start(self, error);
+  if (!r.ok) {
+    fail_start(self, r.error);
     return;
   }
+  const auto pid = r.pid;
   job.mover_pid = pid;
+  // A resumed run that this request started: the agent read its checkpoint, so what the
+  // run copies again is known now, also if the run ends before its first progress. (A mover
+  // that ran already tells it with its first progress instead, see on_snapshot.)
+  if (r.launched && job.bytes_done_at_resume) log_recopy(self, r.checkpoint_bytes, "vma_process");
   if (job.state != job_state::starting) {
     // A stop came while the agent started the mover: its vma_process is asked at the next
     // tick (or now, if the protocol is waiting for nothing else).
@@ -120,28 +138,27 @@ void request_mover(job_actor* self) {
   m.checkpoint = job.id;
   m.resume = job.runs > 1;
   st.starting = start_step::asking_agent;
-  ask_agent_on_lane(
-      self, *subject, msg::encode(m),
-      [handle = caf::actor_cast<job_actor_hdl>(self),
-       vma = job.vma](bus::result<bus::envelope> answer) {
-        if (!answer) {
-          const auto code = answer.error().code;
-          auto why = "agent " + vma + ": " + answer.error().message;
-          if (code == bus::errc::no_responders || code == bus::errc::not_connected)
-            caf::anon_send(handle, start_atom::value, absent_atom::value, std::move(why));
-          else
-            caf::anon_send(handle, start_atom::value, false, std::int64_t{0}, std::move(why));
-          return;
-        }
-        auto reply = msg::decode<msg::start_mover_reply>(answer->data);
-        if (!reply) {
-          caf::anon_send(handle, start_atom::value, false, std::int64_t{0},
-                         "agent " + vma + ": bad reply: " + reply.error().message);
-          return;
-        }
-        caf::anon_send(handle, start_atom::value, reply->ok, reply->pid,
-                       reply->ok ? std::string() : "agent " + vma + ": " + reply->error);
-      });
+  ask_agent_on_lane(self, *subject, msg::encode(m),
+                    [handle = caf::actor_cast<job_actor_hdl>(self),
+                     vma = job.vma](bus::result<bus::envelope> answer) {
+                      msg::start_mover_reply failed;  // ok false
+                      if (!answer) {
+                        const auto code = answer.error().code;
+                        auto why = "agent " + vma + ": " + answer.error().message;
+                        if (code == bus::errc::no_responders || code == bus::errc::not_connected)
+                          return caf::anon_send(handle, start_atom::value, absent_atom::value,
+                                                std::move(why));
+                        failed.error = std::move(why);
+                        return caf::anon_send(handle, start_atom::value, std::move(failed));
+                      }
+                      auto reply = msg::decode<msg::start_mover_reply>(answer->data);
+                      if (!reply) {
+                        failed.error = "agent " + vma + ": bad reply: " + reply.error().message;
+                        return caf::anon_send(handle, start_atom::value, std::move(failed));
+                      }
+                      if (!reply->ok) reply->error = "agent " + vma + ": " + reply->error;
+                      caf::anon_send(handle, start_atom::value, std::move(*reply));
+                    });
 }
 
 /// The start found no agent to take it: asked again every agent_retry, and failed (resumable)
@@ -157,7 +174,9 @@ void on_agent_absent(job_actor* self, const std::string& why) {
   }
   if (st.job.state != job_state::starting ||
       now - *st.agent_absent_since >= defaults::jobs::agent_wait) {
-    on_started(self, false, 0, why);
+    msg::start_mover_reply none;  // ok false
+    none.error = why;
+    on_started(self, none);
     return;
   }
   self->delayed_send(self, defaults::jobs::agent_retry, start_atom::value, retry_atom::value);
@@ -360,14 +379,8 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   const bool new_run = j.state == job_state::replicating ||
                        (j.state == job_state::starting && st.starting != start_step::attaching);
   if (j.bytes_done_at_resume && new_run) {
-    const auto before = *j.bytes_done_at_resume;
-    j.bytes_done_at_resume.reset();
+    log_recopy(self, p.bytes_done, "poller");
     flag_changed = true;
-    log(self, "resumed_from_checkpoint",
-        {{"bytes_done_before", before},
-         {"bytes_from_checkpoint", p.bytes_done},
-         {"bytes_recopied", before > p.bytes_done ? before - p.bytes_done : std::uint64_t{0}}},
-        "poller");
   }
   const auto now = self->clock().now();
   if (flag_changed || now - st.progress_persisted >= defaults::jobs::progress_persist_interval) {
@@ -391,9 +404,7 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
   observe(self);
   return {
       [self](start_atom) { start(self); },
-      [self](start_atom, bool ok, std::int64_t pid, const std::string& error) {
-        on_started(self, ok, pid, error);
-      },
+      [self](start_atom, const msg::start_mover_reply& r) { on_started(self, r); },
       [self](start_atom, absent_atom, const std::string& why) { on_agent_absent(self, why); },
       [self](start_atom, retry_atom) { retry_start(self); },
       [self](const msg::stop_request& r) -> caf::result<job_record> {

@@ -74,6 +74,8 @@ TEST_F(VmaAgent, StartReportsProgressThenGracefulStopConfirmsExitedWithCheckpoin
   const auto again = start(start_request("r-1", src.uri(), dst.uri()));
   EXPECT_TRUE(again.ok) << again.error;
   EXPECT_EQ(again.pid, reply.pid);
+  EXPECT_TRUE(reply.launched);
+  EXPECT_FALSE(again.launched) << "it ran already";
 
   const auto asked = std::chrono::steady_clock::now();
   send_stop("r-1", "s-1");
@@ -133,6 +135,8 @@ TEST_F(VmaAgent, ResumeContinuesFromTheCheckpointAndCompletes) {
   const auto before = log_.progress("r-2").size();
   const auto reply = start(start_request("r-2", src.uri(), dst.uri(), true));
   ASSERT_TRUE(reply.ok) << reply.error;
+  EXPECT_TRUE(reply.launched);
+  EXPECT_EQ(reply.checkpoint_bytes, kept) << "what the run takes from its checkpoint";
   const auto end = exited("r-2", 20s);
   ASSERT_TRUE(end) << "the resumed mover did not end";
   EXPECT_EQ(end->exit_code, 0) << end->detail;
@@ -151,7 +155,10 @@ TEST_F(VmaAgent, ResumeWithoutCheckpointStartsAfreshAndAStaleOneIsRemoved) {
   auto dst2 = memory("dst2", size);
   start_agent();
   // resume=true but no checkpoint (a mover stopped before it connected writes none).
-  ASSERT_TRUE(start(start_request("r-3", src.uri(), dst1.uri(), true)).ok);
+  const auto afresh = start(start_request("r-3", src.uri(), dst1.uri(), true));
+  ASSERT_TRUE(afresh.ok) << afresh.error;
+  EXPECT_TRUE(afresh.launched);
+  EXPECT_EQ(afresh.checkpoint_bytes, 0u);
   const auto first = exited("r-3");
   ASSERT_TRUE(first);
   EXPECT_EQ(first->exit_code, 0) << first->detail;

@@ -198,13 +198,44 @@ class job_actor_test : public deterministic_actors {
   std::vector<std::pair<std::string, bool>> finished_;
   std::vector<std::string> volume_errors_;
 
-  /// A queued job started, its mover running as the agent would answer.
-  void start_mover() {
+  /// A queued job started, its mover running as the agent would answer: by default a mover
+  /// that ran already (the answer to a repeated request); `launched` one the request started,
+  /// which took `checkpoint_bytes` from its checkpoint.
+  void start_mover(bool launched = false, std::uint64_t checkpoint_bytes = 0) {
     caf::anon_send(job_, start_atom::value);
     consume();
-    caf::anon_send(job_, start_atom::value, true, std::int64_t{4242}, std::string());
+    msg::start_mover_reply r;
+    r.job = "r-1";
+    r.ok = true;
+    r.pid = 4242;
+    r.launched = launched;
+    r.checkpoint_bytes = checkpoint_bytes;
+    caf::anon_send(job_, start_atom::value, r);
     consume();
     ASSERT_EQ(stored().state, msg::job_state::replicating);
+  }
+
+  /// The mover ends by itself, as the poller reports it.
+  void mover_exits(std::int64_t code, std::string detail) {
+    msg::progress p;
+    p.job = "r-1";
+    p.state = msg::progress_state::exited;
+    p.exit_code = code;
+    p.detail = std::move(detail);
+    caf::anon_send(job_, exited_atom::value, std::string("r-1"), p);
+    consume();
+  }
+
+  /// A job that had reported 6000 bytes, stopped with its volume kept, and resumed.
+  void stopped_at_6000_and_resumed() {
+    hold_attach();
+    spawn_job(msg::job_state::replicating, true);
+    snapshot(6000);
+    ASSERT_TRUE(stop());
+    all_quiesce_confirm();
+    confirm(participant::volume, msg::outcome::ok, "kept as partial");
+    ASSERT_EQ(stored().state, msg::job_state::stopped);
+    ASSERT_TRUE(ask(resume_atom::value));
   }
 
   std::vector<json> recopy_entries() {
@@ -533,15 +564,10 @@ TEST_F(job_actor_test, a_stall_is_flagged_and_logged_until_progress_moves_again)
   EXPECT_EQ(log_events(), (std::vector<std::string>{"stalled", "progress_resumed"}));
 }
 
+// A mover that ran already when the start was answered (its first answer lost) says nothing of
+// its checkpoint: its first progress tells.
 TEST_F(job_actor_test, a_resumed_runs_first_progress_logs_the_bytes_it_copies_again) {
-  hold_attach();
-  spawn_job(msg::job_state::replicating, true);
-  snapshot(6000);
-  ASSERT_TRUE(stop());
-  all_quiesce_confirm();
-  confirm(participant::volume, msg::outcome::ok, "kept as partial");
-  ASSERT_EQ(stored().state, msg::job_state::stopped);
-  ASSERT_TRUE(ask(resume_atom::value));
+  stopped_at_6000_and_resumed();
   EXPECT_EQ(stored().bytes_done_at_resume, 6000u) << "stored, for an OMA restart";
   snapshot(6000);  // a late one of the old run, while attaching: not the new run's start
   start_mover();
@@ -561,6 +587,25 @@ TEST_F(job_actor_test, a_resumed_runs_first_progress_logs_the_bytes_it_copies_ag
             1);
 }
 
+TEST_F(job_actor_test,
+       a_resumed_run_that_ends_before_any_progress_still_logs_what_it_copies_again) {
+  stopped_at_6000_and_resumed();
+  // The agent started the mover and read its checkpoint: 4096 of the 6000 bytes reported.
+  start_mover(true, 4096);
+  auto entries = recopy_entries();
+  ASSERT_EQ(entries.size(), 1u) << "logged at the start, before any progress";
+  EXPECT_EQ(entries[0]["detail"], (json{{"bytes_done_before", 6000},
+                                        {"bytes_from_checkpoint", 4096},
+                                        {"bytes_recopied", 1904}}));
+  EXPECT_EQ(entries[0]["actor"], "vma_process");
+  EXPECT_FALSE(stored().bytes_done_at_resume);
+  // The run fails before it reported anything; its progress, had it come, adds nothing.
+  mover_exits(1, "exit 1: source: EIO");
+  snapshot(4096);
+  EXPECT_EQ(recopy_entries().size(), 1u);
+  EXPECT_EQ(stored().state, msg::job_state::failed);
+}
+
 TEST_F(job_actor_test, a_run_that_starts_ahead_of_the_last_report_copies_nothing_again) {
   hold_attach();
   spawn_job(msg::job_state::failed, true);  // it failed before any progress was stored
@@ -576,13 +621,7 @@ TEST_F(job_actor_test, a_run_that_starts_ahead_of_the_last_report_copies_nothing
 
 TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   spawn_job(msg::job_state::replicating);
-  msg::progress p;
-  p.job = "r-1";
-  p.state = msg::progress_state::exited;
-  p.exit_code = 1;
-  p.detail = "exit 1: source: EIO";
-  caf::anon_send(job_, exited_atom::value, std::string("r-1"), p);
-  consume();
+  mover_exits(1, "exit 1: source: EIO");
   auto job = stored();
   EXPECT_EQ(job.state, msg::job_state::failed);
   EXPECT_EQ(job.error, "mover exited: exit 1: source: EIO");
