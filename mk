@@ -15,7 +15,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libnbd-dev libnbd-bin nbdkit
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
-  libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev
+  libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev libssl-dev
   clang clang-format libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
   chromium
 )

@@ -85,6 +85,16 @@ struct url_parts {
   std::uint16_t port = 0;
 };
 
+// A TCP port in decimal, 1 to 65535; anything else is nothing.
+std::optional<std::uint16_t> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const auto port = std::stoul(text);
+  if (port == 0 || port > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(port);
+}
+
 // nats://ROLE:PASSWORD@127.0.0.1:PORT, as this file writes it; anything else is nothing.
 std::optional<url_parts> parse_url(std::string text, role r) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -94,20 +104,22 @@ std::optional<url_parts> parse_url(std::string text, role r) {
   if (!text.starts_with(head) || at == std::string::npos) return std::nullopt;
   url_parts parts;
   parts.password = text.substr(head.size(), at - head.size());
-  const auto port_text = text.substr(at + host.size());
   if (parts.password.size() < 16 ||
       !std::all_of(parts.password.begin(), parts.password.end(), alnum)) {
     return std::nullopt;
   }
-  if (port_text.empty() || port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::nullopt;
-  }
-  const auto port = std::stoul(port_text);
-  if (port == 0 || port > 65535) return std::nullopt;
-  parts.port = static_cast<std::uint16_t>(port);
+  auto port = parse_port(text.substr(at + host.size()));
+  if (!port) return std::nullopt;
+  parts.port = *port;
   return parts;
+}
+
+// nats://127.0.0.1:PORT, as DATA/nats/urls says in operator mode; its port, or nothing.
+std::optional<std::uint16_t> parse_plain_url(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const std::string head = "nats://127.0.0.1:";
+  if (!text.starts_with(head)) return std::nullopt;
+  return parse_port(text.substr(head.size()));
 }
 
 // Binds 127.0.0.1:port (0: any) as the server will, with SO_REUSEADDR; the port bound, or 0.
@@ -217,7 +229,19 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
   cfg.prefix = o.prefix;
   cfg.vma_agents = o.vma_agents;
   std::uint16_t previous_port = 0;
+  if (o.trust) {
+    server->operator_mode_ = true;
+    cfg.trust = o.trust;
+    cfg.operator_jwt_file = dir / "operator.jwt";
+    cfg.resolver_dir = dir / "resolver";
+    if (auto ok = make_private_dir(cfg.resolver_dir); !ok)
+      return std::unexpected(std::move(ok.error()));
+    if (auto ok = write_private_file(cfg.operator_jwt_file, o.trust->operator_jwt + "\n"); !ok)
+      return std::unexpected(std::move(ok.error()));
+    if (auto old = parse_plain_url(read_text(dir / "urls"))) previous_port = *old;
+  }
   for (const auto r : all_roles) {
+    if (o.trust) break;  // no passwords in operator mode
     auto& password = cfg.passwords[static_cast<std::size_t>(r)];
     if (auto old = parse_url(read_text(server->url_file(r)), r)) {
       password = old->password;
@@ -274,7 +298,12 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
                     (exited ? " exited at start" : " not ready in time") + ": " + why);
   }
 
+  if (o.trust) {
+    if (auto ok = write_private_file(dir / "urls", server->url() + "\n"); !ok)
+      return std::unexpected(std::move(ok.error()));
+  }
   for (const auto r : all_roles) {
+    if (o.trust) break;
     if (auto ok = write_private_file(server->url_file(r), server->url(r) + "\n"); !ok) {
       return std::unexpected(std::move(ok.error()));
     }
@@ -316,6 +345,8 @@ std::string nats_server::url(role r) const {
   return std::string("nats://") + to_string(r) + ":" + passwords_[static_cast<std::size_t>(r)] +
          "@127.0.0.1:" + std::to_string(port_);
 }
+
+std::string nats_server::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
 
 fs::path nats_server::url_file(role r) const { return dir_ / (std::string(to_string(r)) + ".url"); }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct nats_server_options {
   std::uint16_t port = 0;
   std::chrono::milliseconds ready_timeout = defaults::bus::server_ready_timeout;
   std::chrono::milliseconds stop_timeout = defaults::bus::server_stop_timeout;
+  /// Set: operator mode (bus/trust.hpp) instead of one user per role; clients bring `.creds`
+  /// files, and DATA/nats/urls says where the server is.
+  std::optional<operator_trust> trust;
 };
 
 /// The embedded nats-server, a child of this process on 127.0.0.1 with JetStream under
@@ -58,8 +62,10 @@ class nats_server {
   void stop();
 
   std::uint16_t port() const { return port_; }
-  /// The URL with the role's credentials, as in its url file.
+  /// The URL with the role's credentials, as in its url file (not in operator mode).
   std::string url(role r) const;
+  /// nats://127.0.0.1:PORT, without credentials (as DATA/nats/urls says in operator mode).
+  std::string url() const;
   std::filesystem::path url_file(role r) const;
   /// The server process, for tests that kill it; -1 once stopped.
   pid_t pid() const;
@@ -71,6 +77,7 @@ class nats_server {
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   std::array<std::string, 3> passwords_;
+  bool operator_mode_ = false;
   std::chrono::milliseconds stop_timeout_{};
   std::unique_ptr<sys::child_process> child_;
 };

@@ -180,6 +180,10 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(raw, on_disconnected, &st);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, on_reconnected, &st);
   if (s == NATS_OK) s = natsOptions_SetClosedCB(raw, on_closed, &st);
+  if (s == NATS_OK && !o.creds_file.empty())
+    s = natsOptions_SetUserCredentialsFromFiles(raw, o.creds_file.c_str(), nullptr);
+  if (s == NATS_OK && !o.inbox_prefix.empty())
+    s = natsOptions_SetCustomInboxPrefix(raw, o.inbox_prefix.c_str());
   if (s == NATS_OK) {
     s = natsOptions_SetRetryOnFailedConnect(raw, retry, on_connected, &st);
   }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -14,10 +15,16 @@ namespace detail {
 struct nats_state;
 }
 
-/// How a client connects. The credentials are part of the URL
-/// (`nats://USER:PASSWORD@127.0.0.1:PORT`, as in DATA/nats/<role>.url).
+/// How a client connects: with a user and password in the URL
+/// (`nats://USER:PASSWORD@127.0.0.1:PORT`, as in DATA/nats/<role>.url), or to a server in
+/// operator mode with a `.creds` file (bus/jwt.hpp).
 struct nats_options {
   std::string url;
+  /// A user's JWT and seed (docs/security.md); empty: the URL carries the credentials.
+  std::filesystem::path creds_file;
+  /// Where the replies to this client's requests come (`_INBOX_<name>`): a user may then
+  /// subscribe to its own replies only. Empty: NATS's `_INBOX`.
+  std::string inbox_prefix;
   /// Shown by the server and in logs: "oma", "vma local", "ctl".
   std::string name{defaults::bus::connection_name};
   std::chrono::milliseconds connect_timeout = defaults::bus::connect_timeout;

@@ -68,8 +68,24 @@ std::string render(const server_config& cfg) {
       << "listen: 127.0.0.1:" << cfg.port << "\n"
       << "jetstream {\n"
       << "  store_dir: \"" << cfg.store_dir.string() << "\"\n"
-      << "}\n"
-      << "authorization {\n"
+      << "}\n";
+  if (cfg.trust) {
+    // The accounts are preloaded: the resolver then has them before any client connects,
+    // and later pushes ($SYS.REQ.CLAIMS.UPDATE, revocations) replace them in its folder.
+    out << "operator: \"" << cfg.operator_jwt_file.string() << "\"\n"
+        << "system_account: " << cfg.trust->system_account << "\n"
+        << "resolver: {\n"
+        << "  type: full\n"
+        << "  dir: \"" << cfg.resolver_dir.string() << "\"\n"
+        << "  interval: \"2m\"\n"
+        << "}\n"
+        << "resolver_preload: {\n";
+    for (const auto& [account, token] : cfg.trust->accounts)
+      out << "  " << account << ": \"" << token << "\"\n";
+    out << "}\n";
+    return out.str();
+  }
+  out << "authorization {\n"
       << "  users = [\n";
   for (const auto r : all_roles) {
     const auto perm = permissions_for(r, cfg.prefix, cfg.vma_agents);

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,14 @@ struct permissions {
 permissions permissions_for(role r, const std::string& prefix,
                             const std::vector<std::string>& vma_agents);
 
+/// Operator mode (docs/security.md): the server trusts the operator's JWT and is given the
+/// accounts' JWTs; users bring their own JWTs, so that adding one changes no server.
+struct operator_trust {
+  std::string operator_jwt;
+  std::string system_account;                   ///< its public key
+  std::map<std::string, std::string> accounts;  ///< public key -> JWT, the system account's too
+};
+
 /// Everything the server configuration file says.
 struct server_config {
   std::uint16_t port = 0;
@@ -37,11 +47,15 @@ struct server_config {
   std::string prefix;
   std::vector<std::string> vma_agents;
   std::array<std::string, 3> passwords;  ///< by role, in the order of `role`
+  /// Set: operator mode, and neither `passwords` nor `vma_agents` are used.
+  std::optional<operator_trust> trust;
+  std::filesystem::path operator_jwt_file;  ///< with `trust`: where its JWT is written
+  std::filesystem::path resolver_dir;       ///< with `trust`: the account resolver's files
 };
 
-/// The nats-server configuration text: loopback only, JetStream, one user per role and no
-/// anonymous access. Paths must not hold `"`, `\` or control characters (checked by the
-/// caller); ids and passwords never do.
+/// The nats-server configuration text: loopback only, JetStream, and either one user per role
+/// or operator mode with the full account resolver; no anonymous access either way. Paths must not
+/// hold `"`, `\` or control characters (checked by the caller); ids and passwords never do.
 std::string render(const server_config& cfg);
 
 }  // namespace mk::bus
