@@ -52,7 +52,9 @@ void stop_answers::confirm(const bus_link& bus, const msg::stop_request& request
 }
 
 void stop_answers::repeat(const bus_link& bus, const msg::stop_confirm& answer) const {
-  if (auto subject = bus.subjects().job_stopped(answer.job))
+  const auto& s = bus.subjects();
+  if (auto subject =
+          agent_.empty() ? s.job_stopped(answer.job) : s.mover_stopped(agent_, answer.job))
     (void)bus.publish(*subject, answer);  // a failure is logged; the job actor asks again
 }
 

@@ -33,7 +33,8 @@ class stop_answers {
   msg::stop_confirm remember(const msg::stop_request& request, msg::outcome result,
                              std::string detail, bool completed = false);
 
-  /// Builds the confirmation, remembers it, and publishes it on `<prefix>.job.<job>.stopped`.
+  /// Builds the confirmation, remembers it, and publishes it on `<prefix>.job.<job>.stopped`
+  /// (an agent's: on its own subject, see answer_for_agent).
   void confirm(const bus_link& bus, const msg::stop_request& request, msg::outcome result,
                std::string detail, bool completed = false);
 
@@ -42,8 +43,13 @@ class stop_answers {
 
   msg::participant who() const { return who_; }
 
+  /// The agent whose movers this participant answers for (the vma_process): its answers go to
+  /// `<prefix>.vma.<agent>.job.<job>.stopped`, the only subjects its credentials may use.
+  void answer_for_agent(std::string agent) { agent_ = std::move(agent); }
+
  private:
   msg::participant who_;
+  std::string agent_;
   std::map<std::string, msg::stop_confirm> by_job_;
 };
 

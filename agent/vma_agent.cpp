@@ -67,7 +67,7 @@ std::filesystem::path sub(const vma_agent_options& o, std::string_view name) {
 void publish_exited(agent_self self, const msg::mover_info& info, std::uint64_t bytes_total,
                     std::uint64_t bytes_skipped) {
   auto& st = self->state;
-  if (auto subject = st.bus->subjects().job_progress(info.job))
+  if (auto subject = st.bus->subjects().mover_progress(st.opts.id, info.job))
     (void)st.bus->publish(*subject, exited_progress(info, bytes_total, bytes_skipped));
 }
 
@@ -76,6 +76,7 @@ void spawn_process(agent_self self, const mover_record& rec,
   auto& st = self->state;
   vma_process_args args;
   args.bus = st.bus;
+  args.vma = st.opts.id;
   args.agent = caf::actor_cast<caf::actor>(self);
   args.job = rec.job;
   args.mover = std::move(mover);
@@ -383,7 +384,7 @@ void on_exited(agent_self self, const caf::actor& child, msg::mover_info& info,
     auto& s = self->state;
     if (!answer.stop_id.empty())
       s.answers.repeat(*s.bus, answer);
-    else if (auto subject = s.bus->subjects().job_progress(exited.job))
+    else if (auto subject = s.bus->subjects().mover_progress(s.opts.id, exited.job))
       (void)s.bus->publish(*subject, exited);
   };
   auto it = st.running.find(info.job);
@@ -479,12 +480,14 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
   const auto start = st.bus->subjects().vma_start(st.opts.id);
   const auto status = st.bus->subjects().vma_status(st.opts.id);
   const auto hello = st.bus->subjects().vma_hello(st.opts.id);
-  if (!start || !status || !hello) {
+  const auto stops = st.bus->subjects().agent_mover_stops(st.opts.id);
+  if (!start || !status || !hello || !stops) {
     self->quit(fail_start("vma agent: not a valid id: \"" + st.opts.id + "\""));
     return {};
   }
   st.start_subject = *start;
   st.status_subject = *status;
+  st.answers.answer_for_agent(st.opts.id);
   for (auto folder : {dv::movers_subdir, dv::checkpoints_subdir, dv::logs_subdir}) {
     std::error_code ec;
     const auto dir = sub(st.opts, folder);
@@ -502,16 +505,16 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
   await_blocking(
       self, *st.lanes, "movers",
       [movers_dir = st.movers_dir()] { return read_mover_records(movers_dir); },
-      [self, start = *start, status = *status, hello = *hello,
+      [self, start = *start, status = *status, hello = *hello, stops = *stops,
        from](vma::result<std::vector<mover_record>> records) {
         if (!records) {
           self->quit(fail_start("vma agent: " + records.error().message));
           return;
         }
-        recover(self, std::move(*records), [self, start, status, hello, from] {
+        recover(self, std::move(*records), [self, start, status, hello, stops, from] {
           auto& s = self->state;
           const auto me = caf::actor_cast<caf::actor>(self);
-          for (const auto& pattern : {start, status, s.bus->subjects().all_stops()}) {
+          for (const auto& pattern : {start, status, stops}) {
             auto subscribed = bus::subscribe_actor(s.bus->transport(), pattern, me);
             if (!subscribed) {
               self->quit(fail_start("vma agent: subscribe " + pattern + ": " +

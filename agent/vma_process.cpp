@@ -166,7 +166,7 @@ void publish_progress(process_self self, bool final) {
   if (!p) return;
   if (final && st.last && st.last->state == p->state && st.last->bytes_done == p->bytes_done)
     return;
-  if (auto subject = st.args.bus->subjects().job_progress(st.args.job))
+  if (auto subject = st.args.bus->subjects().mover_progress(st.args.vma, st.args.job))
     (void)st.args.bus->publish(*subject, *p);  // a failure is logged; the next one follows
   self->send(st.args.agent, *p);
   st.last = std::move(p);
@@ -323,6 +323,7 @@ vma_process_state::~vma_process_state() {
 
 caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_process_args args) {
   self->state.args = std::move(args);
+  self->state.answers.answer_for_agent(self->state.args.vma);
   // Without its agent nobody could hear from this actor: let the mover run on, for the next
   // agent to adopt.
   self->monitor(self->state.args.agent);

@@ -49,6 +49,7 @@ namespace mk::actors {
 struct vma_process_args {
   std::shared_ptr<const bus_link> bus;
   caf::actor agent;
+  std::string vma;  ///< the agent's id: the mover's subjects are under it
   std::string job;
   /// Taken over by the actor: started by the agent just before, or adopted.
   std::shared_ptr<vma::mover_process> mover;

@@ -41,10 +41,11 @@ permissions permissions_for(role r, const std::string& prefix,
       perm.allow_responses = true;  // answers ctl's requests on <prefix>.control.*
       break;
     case role::vma:
-      perm.publish = {p + "job.*.progress", p + "job.*.stopped"};
-      // No _INBOX.>: an agent makes no requests, and inboxes carry the replies to everyone
-      // else's (the OMA's JetStream reads with every job record, other agents' answers).
-      perm.subscribe = {p + "job.*.stop", p + "maintenance"};
+      // Only its own subjects (docs/bus.md): its movers' progress and answers are under them,
+      // so an agent cannot speak for another's job. No _INBOX.>: an agent makes no requests,
+      // and inboxes carry the replies to everyone else's (the OMA's JetStream reads with every
+      // job record, other agents' answers).
+      perm.subscribe = {p + "maintenance"};
       for (const auto& agent : vma_agents) {
         perm.publish.push_back(p + "vma." + agent + ".>");
         perm.subscribe.push_back(p + "vma." + agent + ".>");

@@ -27,8 +27,19 @@ std::optional<std::string> subjects::job_stop(std::string_view j) const { return
 std::optional<std::string> subjects::job_stopped(std::string_view j) const {
   return job(j, "stopped");
 }
-std::optional<std::string> subjects::job_progress(std::string_view j) const {
-  return job(j, "progress");
+std::optional<std::string> subjects::mover(std::string_view v, std::string_view j,
+                                           std::string_view what) const {
+  if (!valid_id(v) || !valid_id(j)) return std::nullopt;
+  return prefix_ + ".vma." + std::string(v) + ".job." + std::string(j) + "." + std::string(what);
+}
+std::optional<std::string> subjects::mover_stop(std::string_view v, std::string_view j) const {
+  return mover(v, j, "stop");
+}
+std::optional<std::string> subjects::mover_stopped(std::string_view v, std::string_view j) const {
+  return mover(v, j, "stopped");
+}
+std::optional<std::string> subjects::mover_progress(std::string_view v, std::string_view j) const {
+  return mover(v, j, "progress");
 }
 std::optional<std::string> subjects::job_state(std::string_view j) const { return job(j, "state"); }
 std::optional<std::string> subjects::vma_start(std::string_view v) const { return vma(v, "start"); }
@@ -42,8 +53,20 @@ std::string subjects::control_replicate() const { return prefix_ + ".control.rep
 std::string subjects::control_resume() const { return prefix_ + ".control.resume"; }
 std::string subjects::all_stops() const { return prefix_ + ".job.*.stop"; }
 std::string subjects::all_stopped() const { return prefix_ + ".job.*.stopped"; }
-std::string subjects::all_progress() const { return prefix_ + ".job.*.progress"; }
 std::string subjects::all_states() const { return prefix_ + ".job.*.state"; }
 std::string subjects::all_hellos() const { return prefix_ + ".vma.*.hello"; }
+std::optional<std::string> subjects::agent_of(std::string_view subject) const {
+  const auto head = prefix_ + ".vma.";
+  if (!subject.starts_with(head)) return std::nullopt;
+  const auto rest = subject.substr(head.size());
+  const auto id = rest.substr(0, rest.find('.'));
+  if (!valid_id(id)) return std::nullopt;
+  return std::string(id);
+}
+std::string subjects::all_movers_stopped() const { return prefix_ + ".vma.*.job.*.stopped"; }
+std::string subjects::all_movers_progress() const { return prefix_ + ".vma.*.job.*.progress"; }
+std::optional<std::string> subjects::agent_mover_stops(std::string_view v) const {
+  return vma(v, "job.*.stop");
+}
 
 }  // namespace mk::msg

@@ -286,7 +286,7 @@ void stop_stray_mover(job_actor* self, const msg::mover_info& m) {
   r.comment = "a mover of a job that is " + std::string(msg::name_of(st.job.state));
   r.to = std::string(msg::name_of(participant::vma_process));
   r.vma = st.job.vma;
-  if (auto subject = st.deps.bus->subjects().job_stop(st.job.id))
+  if (auto subject = st.deps.bus->subjects().mover_stop(st.job.vma, st.job.id))
     (void)st.deps.bus->publish(*subject, r);
   log(self, "stray_mover_stopped", {{"pid", m.pid}, {"stop_id", r.stop_id}});
 }
@@ -425,7 +425,18 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
                        e.subject, c.error().message);
           return;
         }
-        if (c->job == self->state.job.id) on_confirm(self, *c);
+        // A mover's answer counts only on its own agent's subject, the others' on the job's.
+        const auto& mine = self->state.job;
+        const auto& s = self->state.deps.bus->subjects();
+        const auto expected = c->who == participant::vma_process
+                                  ? s.mover_stopped(mine.vma, mine.id)
+                                  : s.job_stopped(mine.id);
+        if (c->job != mine.id || expected != e.subject) {
+          spdlog::warn("job {}: dropped a confirmation of {} on {}", mine.id, msg::name_of(c->who),
+                       e.subject);
+          return;
+        }
+        on_confirm(self, *c);
       },
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
       [self](retry_atom) { on_retry(self); },

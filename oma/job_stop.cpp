@@ -31,8 +31,7 @@ stop_protocol::timing timing_for(const job_actor_state& st, const stop_record& s
 void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& sends) {
   auto& st = self->state;
   const auto& stop = *st.job.stop;
-  auto subject = st.deps.bus->subjects().job_stop(st.job.id);
-  if (!subject) return;
+  const auto& subjects = st.deps.bus->subjects();
   for (const auto& s : sends) {
     if (s.to == participant::vma_process && st.starting == start_step::asking_agent)
       continue;  // asked again at the next tick, once the agent has answered the start
@@ -48,7 +47,10 @@ void send_stops(job_actor* self, const std::vector<stop_protocol::send_stop>& se
         std::chrono::ceil<std::chrono::seconds>(timing_for(st, stop).grace).count());
     r.to = std::string(msg::name_of(s.to));
     r.vma = st.job.vma;
-    (void)st.deps.bus->publish(*subject, r);
+    // The mover's stop goes to its agent only; the OMA's participants hear theirs on the job's.
+    auto subject = s.to == participant::vma_process ? subjects.mover_stop(st.job.vma, st.job.id)
+                                                    : subjects.job_stop(st.job.id);
+    if (subject) (void)st.deps.bus->publish(*subject, r);
   }
 }
 

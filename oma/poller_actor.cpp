@@ -112,10 +112,12 @@ void observe(followed& f, std::uint64_t bytes_done, time_point now) {
 void on_progress(poller_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto p = msg::decode<msg::progress>(e.data);
+  const auto& subjects = st.bus->subjects();
+  const auto agent = subjects.agent_of(e.subject);
   std::string why;
   if (!p)
     why = p.error().message;
-  else if (st.bus->subjects().job_progress(p->job) != e.subject)
+  else if (!agent || subjects.mover_progress(*agent, p->job) != e.subject)
     why = "job \"" + p->job + "\" is not the subject's";
   if (!why.empty()) {
     ++st.malformed;
@@ -123,6 +125,9 @@ void on_progress(poller_self self, const bus::envelope& e) {
                  st.malformed, why);
     return;
   }
+  // Who sent it is the agent whose subject it came on (nats-server lets no other publish
+  // there), whatever the message says: the registry takes it only for a job of that agent.
+  p->hdr.from = "vma:" + *agent;
   const auto now = self->clock().now();
   const auto job = p->job;
   auto f = st.follows.find(job);
@@ -172,6 +177,7 @@ void on_status(poller_self self, const std::string& vma, const msg::vma_status& 
       if (f.exit_reported) continue;
       f.exit_reported = true;
       msg::progress p;
+      p.hdr.from = "vma:" + vma;
       p.job = job;
       p.state = msg::progress_state::exited;
       p.bytes_done = m->bytes_done;
@@ -298,7 +304,8 @@ caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, registry_h
   st.opts = opts;
   log_stray_errors(self, "poller");
   const auto me = caf::actor_cast<caf::actor>(self);
-  auto progress = bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_progress(), me);
+  auto progress =
+      bus::subscribe_actor(st.bus->transport(), st.bus->subjects().all_movers_progress(), me);
   auto stops = subscribe_stops(*st.bus, me);
   if (!progress || !stops) {
     const auto why = !progress ? progress.error().message : stops.error().message;

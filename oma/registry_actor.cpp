@@ -208,7 +208,7 @@ void on_hello(registry_self self, const msg::hello& h) {
     r.comment = "a mover of an unknown job";
     r.to = std::string(msg::name_of(msg::participant::vma_process));
     r.vma = h.vma;
-    if (auto subject = st.deps.bus->subjects().job_stop(m.job))
+    if (auto subject = st.deps.bus->subjects().mover_stop(h.vma, m.job))
       (void)st.deps.bus->publish(*subject, r);
   }
 }
@@ -251,7 +251,11 @@ void on_envelope(registry_self self, const bus::envelope& e) {
         } else if constexpr (std::is_same_v<T, msg::resume_request>) {
           answer_on_bus(self, e, caf::actor_cast<registry_hdl>(self), resume_atom::value, m.job);
         } else if constexpr (std::is_same_v<T, msg::hello>) {
-          on_hello(self, m);
+          // Only the agent itself may publish on its subjects: the body must say the same.
+          if (self->state.deps.bus->subjects().agent_of(e.subject) == m.vma)
+            on_hello(self, m);
+          else
+            spdlog::warn("oma: dropped a hello for {} on {}", m.vma, e.subject);
         } else if constexpr (std::is_same_v<T, msg::job_state_changed>) {
           if (auto it = self->state.jobs.find(m.job); it != self->state.jobs.end()) {
             it->second.state = m.state;
@@ -268,8 +272,9 @@ bool subscribe(registry_self self) {
   auto& st = self->state;
   const auto& s = st.deps.bus->subjects();
   auto me = caf::actor_cast<caf::actor>(self);
-  for (const auto& pattern : {s.all_stopped(), s.control_stop(), s.control_replicate(),
-                              s.control_resume(), s.all_hellos(), s.all_states()}) {
+  for (const auto& pattern :
+       {s.all_stopped(), s.all_movers_stopped(), s.control_stop(), s.control_replicate(),
+        s.control_resume(), s.all_hellos(), s.all_states()}) {
     auto sub = bus::subscribe_actor(st.deps.bus->transport(), pattern, me);
     if (!sub) {
       spdlog::error("oma: cannot subscribe to {}: {}", pattern, sub.error().message);
@@ -378,6 +383,20 @@ void route(registry_self self, Atom atom, const std::string& job, Ts&&... xs) {
   if (auto actor = find(self, job)) self->send(actor, atom, job, std::forward<Ts>(xs)...);
 }
 
+/// A mover's progress goes to its job only if it came from the job's own agent: the poller
+/// names in `from` the agent whose subject it came on.
+template <class Atom>
+void route_progress(registry_self self, Atom atom, const std::string& job, const msg::progress& p) {
+  auto it = self->state.jobs.find(job);
+  if (it == self->state.jobs.end()) return;
+  if (p.hdr.from != "vma:" + it->second.vma) {
+    spdlog::warn("oma: dropped a progress of job {} from {}: its agent is {}", job, p.hdr.from,
+                 it->second.vma);
+    return;
+  }
+  self->send(it->second.actor, atom, job, p);
+}
+
 registry_hdl::behavior_type registry_behavior(registry_self self, job_deps deps) {
   self->state.deps = std::move(deps);
   self->set_default_handler(caf::drop);
@@ -450,10 +469,10 @@ registry_hdl::behavior_type registry_behavior(registry_self self, job_deps deps)
         return self->delegate(job, a);
       },
       [self](snapshot_atom a, const std::string& job, const msg::progress& p) {
-        route(self, a, job, p);
+        route_progress(self, a, job, p);
       },
       [self](exited_atom a, const std::string& job, const msg::progress& p) {
-        route(self, a, job, p);
+        route_progress(self, a, job, p);
       },
       [self](lost_atom a, const std::string& job, const std::string& why) {
         route(self, a, job, why);

@@ -40,8 +40,8 @@ constexpr const char* agent_id = "local";  // the vma user of the fixture's serv
 class bus_log {
  public:
   void watch(bus::transport& t) {
-    add<msg::progress>(t, "mk.job.*.progress", progress_);
-    add<msg::stop_confirm>(t, "mk.job.*.stopped", confirms_);
+    add<msg::progress>(t, "mk.vma.*.job.*.progress", progress_);
+    add<msg::stop_confirm>(t, "mk.vma.*.job.*.stopped", confirms_);
     add<msg::hello>(t, "mk.vma.*.hello", hellos_);
   }
   void stop() { subs_.clear(); }
@@ -260,7 +260,7 @@ class VmaAgent : public test::nats_fixture {
     s.grace_seconds = grace_s;
     s.to = to;
     s.vma = vma;
-    auto r = oma_->publish("mk.job." + job + ".stop", msg::encode(s));
+    auto r = oma_->publish("mk.vma." + vma + ".job." + job + ".stop", msg::encode(s));
     ASSERT_TRUE(r) << r.error().message;
   }
 

@@ -24,9 +24,17 @@ using nlohmann::json;
 class job_actor_test : public deterministic_actors {
  protected:
   job_actor_test() : store_(std::make_shared<memory_job_store>()) {
+    // The OMA's participants hear theirs on the job's subject, the mover its agent's.
     auto stops = transport_->subscribe("mk.job.*.stop", [this](bus::envelope e) {
       auto r = msg::decode<msg::stop_request>(e.data);
       ASSERT_TRUE(r) << r.error().message;
+      requests_.push_back(*r);
+    });
+    auto mover_stops = transport_->subscribe("mk.vma.*.job.*.stop", [this](bus::envelope e) {
+      auto r = msg::decode<msg::stop_request>(e.data);
+      ASSERT_TRUE(r) << r.error().message;
+      EXPECT_EQ(e.subject, "mk.vma.local.job.r-1.stop");
+      EXPECT_EQ(r->to, "vma_process");
       requests_.push_back(*r);
     });
     auto states = transport_->subscribe("mk.job.*.state", [this](bus::envelope e) {
@@ -34,8 +42,9 @@ class job_actor_test : public deterministic_actors {
       ASSERT_TRUE(s) << s.error().message;
       states_.push_back(s->state);
     });
-    EXPECT_TRUE(stops && states);
+    EXPECT_TRUE(stops && mover_stops && states);
     subscriptions_.push_back(std::move(*stops));
+    subscriptions_.push_back(std::move(*mover_stops));
     subscriptions_.push_back(std::move(*states));
   }
 
@@ -72,10 +81,12 @@ class job_actor_test : public deterministic_actors {
     deps.timing.quiesce_extra = 3s;
     deps.timing.volumes_deadline = 4s;
     job_ = spawn_job_actor(system_, deps, job, *rev, stop.has_value());
-    auto sub =
-        bus::subscribe_actor(*transport_, "mk.job.r-1.stopped", caf::actor_cast<caf::actor>(job_));
-    ASSERT_TRUE(sub);
-    subscriptions_.push_back(std::move(*sub));
+    // As the registry forwards them: the participants' answers, and every agent's.
+    for (const auto* subject : {"mk.job.r-1.stopped", "mk.vma.*.job.r-1.stopped"}) {
+      auto sub = bus::subscribe_actor(*transport_, subject, caf::actor_cast<caf::actor>(job_));
+      ASSERT_TRUE(sub);
+      subscriptions_.push_back(std::move(*sub));
+    }
     consume();
   }
 
@@ -116,8 +127,10 @@ class job_actor_test : public deterministic_actors {
     c.result = result;
     c.detail = std::move(detail);
     c.completed = completed;
-    const auto& link = who == participant::vma_process ? agent_ : oma_;
-    ASSERT_TRUE(link->publish("mk.job.r-1.stopped", c));
+    if (who == participant::vma_process)
+      ASSERT_TRUE(agent_->publish("mk.vma.local.job.r-1.stopped", c));
+    else
+      ASSERT_TRUE(oma_->publish("mk.job.r-1.stopped", c));
     consume();
   }
 
@@ -446,14 +459,14 @@ TEST_F(job_actor_test, only_the_jobs_own_agent_speaks_for_its_mover) {
   c.who = participant::vma_process;
   c.result = msg::outcome::exited;
   bus_link other(transport_, "mk", "vma:other");
-  ASSERT_TRUE(other.publish("mk.job.r-1.stopped", c));
-  ASSERT_TRUE(oma_->publish("mk.job.r-1.stopped", c));
+  ASSERT_TRUE(other.publish("mk.vma.other.job.r-1.stopped", c));
+  ASSERT_TRUE(oma_->publish("mk.job.r-1.stopped", c));  // not the agent's subject
   consume();
   EXPECT_EQ(asked(participant::volume), 0u);
   EXPECT_FALSE(stored().stop->outcomes[2]);
   // A confirmation for another stop id changes nothing either.
   c.stop_id = "s-other";
-  ASSERT_TRUE(agent_->publish("mk.job.r-1.stopped", c));
+  ASSERT_TRUE(agent_->publish("mk.vma.local.job.r-1.stopped", c));
   consume();
   EXPECT_EQ(asked(participant::volume), 0u);
 }

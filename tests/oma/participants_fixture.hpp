@@ -107,7 +107,7 @@ class participants : public deterministic_actors {
     p.state = state;
     p.bytes_done = done;
     p.bytes_total = total;
-    ASSERT_TRUE(agent_->publish(*agent_->subjects().job_progress(job), p));
+    ASSERT_TRUE(agent_->publish(*agent_->subjects().mover_progress("local", job), p));
   }
 
   /// The registry's messages of one kind, as (job, payload) pairs.

@@ -16,6 +16,7 @@ TEST_F(participants, poller_forwards_the_latest_snapshot_at_most_every_500ms_per
   ASSERT_EQ(snaps.size(), 1u);
   EXPECT_EQ(snaps[0].first, "r-1");
   EXPECT_EQ(snaps[0].second.bytes_done, 10u);
+  EXPECT_EQ(snaps[0].second.hdr.from, "vma:local") << "the agent of the subject it came on";
 
   publish_progress("r-1", 20);
   publish_progress("r-1", 30);
@@ -56,11 +57,11 @@ TEST_F(participants, poller_drops_malformed_progress_and_counts_it) {
   auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
   consume();
   const std::vector<std::uint8_t> garbage{0xc1, 0x00, 0xff};
-  ASSERT_TRUE(transport_->publish("mk.job.r-1.progress", garbage));
+  ASSERT_TRUE(transport_->publish("mk.vma.local.job.r-1.progress", garbage));
   // Well-formed, but for another job than its subject says.
   msg::progress p;
   p.job = "r-2";
-  ASSERT_TRUE(agent_->publish("mk.job.r-1.progress", p));
+  ASSERT_TRUE(agent_->publish("mk.vma.local.job.r-1.progress", p));
   consume();
   EXPECT_TRUE(got_->empty());
   auto stats = ask<std::string>(poller, get_atom::value);

@@ -174,6 +174,18 @@ TEST_F(registry_recovery,
   EXPECT_EQ(jobs, (std::set<std::string>{"r-1:completed", "r-2:completed", "r-3:completed"}));
 }
 
+TEST_F(registry_recovery, a_hello_counts_only_on_its_own_agents_subject) {
+  ASSERT_EQ(recovered().size(), 3u);
+  msg::hello h;
+  h.vma = "local";
+  h.host = "esx-01.lab";
+  ASSERT_TRUE(agent_->publish(*agent_->subjects().vma_hello("other"), h));
+  consume();
+  EXPECT_FALSE(agents()["local"].online) << "a hello for local on other's subject";
+  hello("local", "esx-01.lab");
+  EXPECT_TRUE(agents()["local"].online);
+}
+
 TEST_F(registry_recovery, the_agents_table_lists_who_reported_and_counts_them_online_for_a_while) {
   ASSERT_EQ(recovered().size(), 3u);
   // Named by the jobs only: listed, never heard from.
