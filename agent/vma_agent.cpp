@@ -13,6 +13,8 @@
 #include "agent/mover/mover_process.hpp"
 #include "agent/vma_process.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/codec.hpp"
+#include "nbd/endpoint.hpp"
 
 namespace mk::actors {
 
@@ -251,6 +253,10 @@ void start_mover(agent_self self, const bus::envelope& e, const msg::start_mover
   spec.binary = st.opts.binary;
   spec.source = req.source;
   spec.target = req.target;
+  // A volume served to this agent over TLS-PSK (nbds://AGENT@HOST:PORT/): the key is this
+  // agent's own, from its join file; the OMA never names a key file.
+  if (spec.target.starts_with("nbds://") && spec.target.find('?') == std::string::npos)
+    spec.target += "?tls-psk-file=" + (st.opts.data_dir / "volumes.psk").string();
   spec.checkpoint = st.checkpoint_path(req.checkpoint);
   spec.stderr_log = st.log_path(req.job);
   spec.extra_args = st.opts.mover_args;
@@ -276,11 +282,43 @@ void start_mover(agent_self self, const bus::envelope& e, const msg::start_mover
       });
 }
 
-void on_start(agent_self self, const bus::envelope& e) {
+/// The size of a source, asked on a lane (it connects to the source): what the OMA makes the
+/// job's volume from.
+void on_probe(agent_self self, const bus::envelope& e, const msg::probe_source& req) {
+  auto& st = self->state;
+  msg::probe_reply r;
+  r.job = req.job;
+  const auto answer = [self, e](msg::probe_reply reply) {
+    if (!reply.ok) spdlog::warn("{}: probe refused: {}", self->state.bus->from(), reply.error);
+    if (!e.reply.empty()) (void)self->state.bus->reply(e, std::move(reply));
+  };
+  if (!msg::valid_id(req.job)) {
+    r.error = "job: not a valid id: \"" + req.job + "\"";
+    return answer(std::move(r));
+  }
+  if (auto why = check_source(req.source, st.opts); !why.empty()) {
+    r.error = std::move(why);
+    return answer(std::move(r));
+  }
+  const double timeout_s = std::chrono::duration<double>(st.opts.probe_timeout).count();
+  await_blocking(
+      self, *st.lanes, req.job,
+      [source = req.source, timeout_s] { return nbd::source_size(source, timeout_s); },
+      [answer, r = std::move(r)](nbd::result<std::uint64_t> size) mutable {
+        if (size) {
+          r.ok = true;
+          r.size = *size;
+        } else {
+          r.error = size.error().message;
+        }
+        answer(std::move(r));
+      });
+}
+
+void on_start(agent_self self, const bus::envelope& e, const msg::start_mover* req) {
   msg::start_mover_reply r;
-  auto req = msg::decode<msg::start_mover>(e.data);
   if (!req) {
-    r.error = "malformed start request: " + req.error().message;
+    r.error = "malformed start request: not a start or a probe";
     spdlog::warn("{}: {}", self->state.bus->from(), r.error);
     return reply_start(self, e, std::move(r));
   }
@@ -370,7 +408,13 @@ void on_stop(agent_self self, const bus::envelope& e) {
 
 void on_envelope(agent_self self, const bus::envelope& e) {
   auto& st = self->state;
-  if (e.subject == st.start_subject) return on_start(self, e);
+  if (e.subject == st.start_subject) {
+    // Two requests share the start subject: a probe of the source, then the start itself.
+    auto any = msg::decode_any(e.data);
+    if (const auto* probe = any ? std::get_if<msg::probe_source>(&*any) : nullptr)
+      return on_probe(self, e, *probe);
+    return on_start(self, e, any ? std::get_if<msg::start_mover>(&*any) : nullptr);
+  }
   if (e.subject == st.status_subject) return on_status(self, e);
   on_stop(self, e);
 }
@@ -458,6 +502,8 @@ std::string check_start(const msg::start_mover& req, const vma_agent_options& op
   if (auto why = check_source(req.source, opts); !why.empty()) return why;
   if (!is_nbd_uri(req.target))
     return "target " + req.target + ": not an NBD URI (nbd://, nbd+unix://, nbds://, ...)";
+  if (req.target.find("tls-psk-file") != std::string::npos)
+    return "target " + req.target + ": names a key file; the agent uses its own";
   return {};
 }
 

@@ -55,6 +55,8 @@ struct vma_agent_options {
   std::chrono::milliseconds ended_retention = defaults::vma::ended_retention;
   std::chrono::milliseconds ended_prune_interval = defaults::vma::ended_prune_interval;
   std::size_t max_ended_reported = defaults::vma::max_ended_reported;
+  /// How long a probe waits for a source to tell its size.
+  std::chrono::milliseconds probe_timeout = defaults::vma::source_probe_timeout;
 };
 
 /// Why a start request is refused, in words for the OMA's job record; empty if it is valid.

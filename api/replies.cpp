@@ -1,5 +1,6 @@
 #include "api/replies.hpp"
 
+#include <map>
 #include <string>
 
 #include "api/job_view.hpp"
@@ -46,16 +47,28 @@ json plan_json(const actors::stop_plan& plan, const json& volume_path) {
            plan.bytes_to_copy_on_resume ? json(*plan.bytes_to_copy_on_resume) : json(nullptr)}};
 }
 
-json agents_json(const std::vector<actors::agent_status>& agents) {
+json agent_json(const std::string& id, const actors::agent_record* record,
+                const actors::agent_status* status) {
+  return {
+      {"id", id},
+      {"enrolled", record != nullptr},
+      {"enrolled_at", record ? json(actors::rfc3339(record->enrolled_ms)) : json(nullptr)},
+      {"builtin", record != nullptr && record->builtin},
+      {"online", status != nullptr && status->online},
+      {"last_hello", status && status->last_hello_ms ? json(actors::rfc3339(status->last_hello_ms))
+                                                     : json(nullptr)},
+      {"host", status ? text_or_null(status->host) : json(nullptr)},
+      {"version", status ? text_or_null(status->version) : json(nullptr)},
+      {"movers", status ? status->movers : 0}};
+}
+
+json agents_json(const std::vector<actors::agent_status>& status,
+                 const std::vector<actors::agent_record>& enrolled) {
+  std::map<std::string, std::pair<const actors::agent_record*, const actors::agent_status*>> by_id;
+  for (const auto& r : enrolled) by_id[r.id].first = &r;
+  for (const auto& a : status) by_id[a.id].second = &a;
   auto list = json::array();
-  for (const auto& a : agents)
-    list.push_back(
-        {{"id", a.id},
-         {"online", a.online},
-         {"last_hello", a.last_hello_ms ? json(actors::rfc3339(a.last_hello_ms)) : json(nullptr)},
-         {"host", text_or_null(a.host)},
-         {"version", text_or_null(a.version)},
-         {"movers", a.movers}});
+  for (const auto& [id, both] : by_id) list.push_back(agent_json(id, both.first, both.second));
   return {{"agents", std::move(list)}};
 }
 

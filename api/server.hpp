@@ -9,6 +9,7 @@
 #include "api/job_feed.hpp"
 #include "config/defaults.hpp"
 #include "config/expected.hpp"
+#include "oma/agent_directory.hpp"
 #include "oma/interfaces.hpp"
 #include "oma/job_store.hpp"
 
@@ -30,6 +31,9 @@ struct server_deps {
   caf::actor scheduler;    ///< oma/scheduler_actor.hpp
   std::shared_ptr<job_feed> feed;
   std::shared_ptr<actors::job_store> store;
+  /// Enrolment and revocation of agents (POST and DELETE /agents); may be empty, then the
+  /// agents are only listed.
+  std::shared_ptr<actors::agent_directory> agents;
   /// Bus messages the transport dropped for a subscriber that fell behind (for /metrics);
   /// may be empty.
   std::function<std::uint64_t()> slow_consumer_drops;

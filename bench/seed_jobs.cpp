@@ -14,6 +14,7 @@
 #include <string>
 
 #include "actors/bus_link.hpp"
+#include "bus/home.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
 #include "bus/state.hpp"
@@ -66,17 +67,32 @@ actors::job_record finished_job(std::size_t i, std::size_t count, std::int64_t n
 }
 
 int seed(const std::filesystem::path& data, std::size_t count) {
+  // The OMA's own keys and server, as `migratekit oma` will find them on this folder.
+  auto home = bus::bus_home::open(data, std::string(defaults::bus::prefix));
+  if (!home) {
+    spdlog::error("the bus's keys on {}: {}", data.string(), home.error().message);
+    return 1;
+  }
+  auto trust = home->server_trust();
+  if (!trust) {
+    spdlog::error("{}", trust.error().message);
+    return 1;
+  }
   bus::nats_server_options so;
   so.data_dir = data;
+  so.trust = std::move(*trust);
   auto server = bus::nats_server::start(so);
   if (!server) {
     spdlog::error("nats-server on {}: {}", data.string(), server.error().message);
     return 1;
   }
-  bus::nats_options no;
-  no.url = (*server)->url(bus::role::oma);
-  no.name = "bench seed";
-  auto transport = bus::nats_transport::connect(no);
+  auto no = bus::local_client_options(data, bus::role::oma);
+  if (!no) {
+    spdlog::error("{}", no.error().message);
+    return 1;
+  }
+  no->name = "bench seed";
+  auto transport = bus::nats_transport::connect(*no);
   if (!transport) {
     spdlog::error("{}", transport.error().message);
     return 1;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,7 +40,8 @@ struct nats_state {
   std::atomic<std::uint64_t> permission_violations{0};
   std::atomic<std::uint64_t> slow_consumers{0};
 
-  std::atomic<bool> closing{false};  ///< the transport is closing it
+  std::function<void(const std::string&)> on_lost;  ///< nats_options::on_lost
+  std::atomic<bool> closing{false};                 ///< the transport is closing it
   std::mutex mutex;
   std::condition_variable closed_cv;
   bool closed = false;                                 ///< guarded by mutex

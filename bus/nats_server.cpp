@@ -21,6 +21,7 @@
 
 #include "bus/subjects.hpp"
 #include "sys/atomic_file.hpp"
+#include "sys/ports.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace mk::bus {
@@ -33,7 +34,7 @@ using namespace std::chrono_literals;
 
 // -- files ---------------------------------------------------------------------------------
 
-// Written to a temporary name and renamed: a reader never sees half a password.
+// Written to a temporary name and renamed: a reader never sees half a file.
 result<> write_private_file(const fs::path& path, const std::string& text) {
   if (auto w = sys::write_file_atomically(path, text, 0600); !w)
     return fail(errc::io, w.error().message);
@@ -59,32 +60,6 @@ std::string log_since(const fs::path& log, std::uintmax_t offset) {
 
 // -- credentials and ports -----------------------------------------------------------------
 
-bool alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-result<std::string> random_password() {
-  static constexpr std::string_view symbols =
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::string password;
-  while (password.size() < defaults::bus::password_length) {
-    unsigned char bytes[64];
-    const auto n = ::getrandom(bytes, sizeof bytes, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(errc::io, "getrandom: " + errno_text(errno));
-    for (ssize_t i = 0; i < n && password.size() < defaults::bus::password_length; ++i) {
-      // 248 = 4 x 62: rejecting the rest keeps every symbol equally likely.
-      if (bytes[i] < 248) password += symbols[bytes[i] % symbols.size()];
-    }
-  }
-  return password;
-}
-
-struct url_parts {
-  std::string password;
-  std::uint16_t port = 0;
-};
-
 // A TCP port in decimal, 1 to 65535; anything else is nothing.
 std::optional<std::uint16_t> parse_port(const std::string& text) {
   if (text.empty() || text.size() > 5 ||
@@ -95,58 +70,24 @@ std::optional<std::uint16_t> parse_port(const std::string& text) {
   return static_cast<std::uint16_t>(port);
 }
 
-// nats://ROLE:PASSWORD@127.0.0.1:PORT, as this file writes it; anything else is nothing.
-std::optional<url_parts> parse_url(std::string text, role r) {
+// SCHEME://HOST:PORT, as DATA/nats/urls says, for this host; its port, or nothing.
+std::optional<std::uint16_t> parse_own_url(std::string text, const std::string& host) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const std::string head = std::string("nats://") + to_string(r) + ":";
-  const std::string host = "@127.0.0.1:";
-  const auto at = text.find(host);
-  if (!text.starts_with(head) || at == std::string::npos) return std::nullopt;
-  url_parts parts;
-  parts.password = text.substr(head.size(), at - head.size());
-  if (parts.password.size() < 16 ||
-      !std::all_of(parts.password.begin(), parts.password.end(), alnum)) {
-    return std::nullopt;
+  for (const char* scheme : {"nats://", "tls://"}) {
+    const std::string head = scheme + host + ":";
+    if (text.starts_with(head)) return parse_port(text.substr(head.size()));
   }
-  auto port = parse_port(text.substr(at + host.size()));
-  if (!port) return std::nullopt;
-  parts.port = *port;
-  return parts;
+  return std::nullopt;
 }
 
-// nats://127.0.0.1:PORT, as DATA/nats/urls says in operator mode; its port, or nothing.
-std::optional<std::uint16_t> parse_plain_url(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const std::string head = "nats://127.0.0.1:";
-  if (!text.starts_with(head)) return std::nullopt;
-  return parse_port(text.substr(head.size()));
-}
-
-// Binds 127.0.0.1:port (0: any) as the server will, with SO_REUSEADDR; the port bound, or 0.
-std::uint16_t probe_port(std::uint16_t port) {
-  const sys::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return 0;
-  const int one = 1;
-  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  socklen_t len = sizeof addr;
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return 0;
-  }
-  return ntohs(addr.sin_port);
-}
-
-// Whether a NATS server answers on the port: it greets every client with an INFO line.
-bool greets(std::uint16_t port) {
+// Whether a NATS server answers on the port: it greets every client with an INFO line, in
+// clear also when TLS follows.
+bool greets(in_addr host, std::uint16_t port) {
   const sys::unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!s) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr = host;
   addr.sin_port = htons(port);
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
   const timeval limit{0, 200'000};
@@ -189,12 +130,17 @@ result<> check(const nats_server_options& o) {
                                      " has a quote, backslash or control character");
     }
   }
-  if (!valid_prefix(o.prefix)) {
-    return fail(errc::invalid, "nats-server: bad subject prefix \"" + o.prefix + "\"");
-  }
-  for (const auto& agent : o.vma_agents) {
-    if (!valid_id(agent)) return fail(errc::invalid, "nats-server: bad agent id \"" + agent + "\"");
-  }
+  if (o.trust.operator_jwt.empty() || o.trust.system_account.empty())
+    return fail(errc::invalid, "nats-server: no operator to trust");
+  const auto plain = [](const std::string& text) {
+    return !text.empty() && std::none_of(text.begin(), text.end(), [](char c) {
+      return c == '"' || c == '\\' || c == ' ' || static_cast<unsigned char>(c) < ' ';
+    });
+  };
+  if (!plain(o.host)) return fail(errc::invalid, "nats-server: bad host \"" + o.host + "\"");
+  if (o.tls_cert.empty() != o.tls_key.empty() ||
+      (!o.tls_cert.empty() && (!plain(o.tls_cert.string()) || !plain(o.tls_key.string()))))
+    return fail(errc::invalid, "nats-server: TLS needs a certificate and a key, at plain paths");
   return {};
 }
 
@@ -202,7 +148,7 @@ result<> make_private_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail(errc::io, "create " + dir.string() + ": " + ec.message());
-  // Also when it existed: it holds the passwords.
+  // Also when it existed: it holds the bus's state and trust.
   if (::chmod(dir.c_str(), 0700) != 0) {
     return fail(errc::io, "chmod " + dir.string() + ": " + errno_text(errno));
   }
@@ -226,45 +172,33 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
 
   server_config cfg;
   cfg.store_dir = dir;  // nats-server adds "jetstream"
-  cfg.prefix = o.prefix;
-  cfg.vma_agents = o.vma_agents;
+  cfg.trust = o.trust;
+  cfg.operator_jwt_file = dir / "operator.jwt";
+  cfg.resolver_dir = dir / "resolver";
+  if (auto ok = make_private_dir(cfg.resolver_dir); !ok)
+    return std::unexpected(std::move(ok.error()));
+  if (auto ok = write_private_file(cfg.operator_jwt_file, o.trust.operator_jwt + "\n"); !ok)
+    return std::unexpected(std::move(ok.error()));
+  cfg.host = o.host;
+  cfg.tls_cert = o.tls_cert;
+  cfg.tls_key = o.tls_key;
+  server->host_ = o.host;
+  server->tls_ = !o.tls_cert.empty();
+  const auto address = sys::ipv4_of(o.host);
+  if (!address) return fail(errc::invalid, "nats-server: no IPv4 address for " + o.host);
+  const auto where = [&](std::uint16_t port) { return o.host + ":" + std::to_string(port); };
   std::uint16_t previous_port = 0;
-  if (o.trust) {
-    server->operator_mode_ = true;
-    cfg.trust = o.trust;
-    cfg.operator_jwt_file = dir / "operator.jwt";
-    cfg.resolver_dir = dir / "resolver";
-    if (auto ok = make_private_dir(cfg.resolver_dir); !ok)
-      return std::unexpected(std::move(ok.error()));
-    if (auto ok = write_private_file(cfg.operator_jwt_file, o.trust->operator_jwt + "\n"); !ok)
-      return std::unexpected(std::move(ok.error()));
-    if (auto old = parse_plain_url(read_text(dir / "urls"))) previous_port = *old;
-  }
-  for (const auto r : all_roles) {
-    if (o.trust) break;  // no passwords in operator mode
-    auto& password = cfg.passwords[static_cast<std::size_t>(r)];
-    if (auto old = parse_url(read_text(server->url_file(r)), r)) {
-      password = old->password;
-      previous_port = old->port;
-    } else if (auto fresh = random_password()) {
-      password = *fresh;
-    } else {
-      return std::unexpected(std::move(fresh.error()));
-    }
-  }
-  server->passwords_ = cfg.passwords;
+  if (auto old = parse_own_url(read_text(dir / "urls"), o.host)) previous_port = *old;
 
   const auto conf = dir / "server.conf";
   const auto log = dir / "server.log";
   for (int attempt = 1;; ++attempt) {
     cfg.port = o.port;
     // Another server on a given port would answer the readiness check in our server's place.
-    if (cfg.port != 0 && probe_port(cfg.port) == 0) {
-      return fail(errc::io, "nats-server: 127.0.0.1:" + std::to_string(cfg.port) + " is taken");
-    }
-    if (cfg.port == 0 && attempt == 1 && previous_port != 0) cfg.port = probe_port(previous_port);
-    if (cfg.port == 0) cfg.port = probe_port(0);
-    if (cfg.port == 0) return fail(errc::io, "nats-server: no free port on 127.0.0.1");
+    if (cfg.port != 0 && sys::free_tcp_port(*address, cfg.port) != cfg.port)
+      return fail(errc::io, "nats-server: " + where(cfg.port) + " is taken");
+    if (cfg.port == 0) cfg.port = sys::free_tcp_port(*address, attempt == 1 ? previous_port : 0);
+    if (cfg.port == 0) return fail(errc::io, "nats-server: no free port on " + o.host);
     if (auto ok = write_private_file(conf, render(cfg)); !ok) {
       return std::unexpected(std::move(ok.error()));
     }
@@ -281,7 +215,7 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
     bool ready = false;
     const auto deadline = std::chrono::steady_clock::now() + o.ready_timeout;
     while (!ready && server->child_->running() && std::chrono::steady_clock::now() < deadline) {
-      ready = greets(cfg.port);
+      ready = greets(*address, cfg.port);
       if (!ready) std::this_thread::sleep_for(10ms);
     }
     if (ready) break;
@@ -294,22 +228,14 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
       continue;
     }
     return fail(exited ? errc::io : errc::timeout,
-                "nats-server on 127.0.0.1:" + std::to_string(cfg.port) +
+                "nats-server on " + where(cfg.port) +
                     (exited ? " exited at start" : " not ready in time") + ": " + why);
   }
 
-  if (o.trust) {
-    if (auto ok = write_private_file(dir / "urls", server->url() + "\n"); !ok)
-      return std::unexpected(std::move(ok.error()));
-  }
-  for (const auto r : all_roles) {
-    if (o.trust) break;
-    if (auto ok = write_private_file(server->url_file(r), server->url(r) + "\n"); !ok) {
-      return std::unexpected(std::move(ok.error()));
-    }
-  }
-  spdlog::info("nats-server {} ready on 127.0.0.1:{} (data in {})", server->pid(), server->port_,
-               dir.string());
+  if (auto ok = write_private_file(dir / "urls", server->url() + "\n"); !ok)
+    return std::unexpected(std::move(ok.error()));
+  spdlog::info("nats-server {} ready on {}{} (data in {})", server->pid(), where(server->port_),
+               server->tls_ ? ", TLS required" : "", dir.string());
   return server;
 }
 
@@ -341,25 +267,24 @@ void nats_server::stop() {
   child_.reset();
 }
 
-std::string nats_server::url(role r) const {
-  return std::string("nats://") + to_string(r) + ":" + passwords_[static_cast<std::size_t>(r)] +
-         "@127.0.0.1:" + std::to_string(port_);
+std::string nats_server::url() const {
+  return (tls_ ? "tls://" : "nats://") + host_ + ":" + std::to_string(port_);
 }
-
-std::string nats_server::url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
-
-fs::path nats_server::url_file(role r) const { return dir_ / (std::string(to_string(r)) + ".url"); }
 
 pid_t nats_server::pid() const { return child_ ? child_->pid() : -1; }
 
 bool nats_server::running() const { return child_ && child_->running(); }
 
-result<std::string> read_url(const fs::path& data_dir, role r) {
-  const auto path = data_dir / "nats" / (std::string(to_string(r)) + ".url");
-  auto text = read_text(path);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) return fail(errc::not_found, "no server URL in " + path.string());
-  return text;
+result<std::vector<std::string>> read_urls(const fs::path& data_dir) {
+  const auto path = data_dir / "nats" / "urls";
+  std::istringstream in(read_text(path));
+  std::vector<std::string> urls;
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) urls.push_back(line);
+  }
+  if (urls.empty()) return fail(errc::not_found, "no server URL in " + path.string());
+  return urls;
 }
 
 }  // namespace mk::bus

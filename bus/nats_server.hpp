@@ -2,7 +2,6 @@
 
 #include <sys/types.h>
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -22,31 +21,33 @@ namespace mk::bus {
 struct nats_server_options {
   /// DATA: the server's files go to DATA/nats (mode 0700).
   std::filesystem::path data_dir;
-  std::string prefix{defaults::bus::prefix};
-  /// The agents the vma user may speak for (docs/security.md).
-  std::vector<std::string> vma_agents{"local"};
   /// Empty: `nats-server` on PATH, then /usr/sbin (Debian installs it there).
   std::filesystem::path executable;
   /// 0: the port of the previous run on this data folder if it is free, else any free one.
   std::uint16_t port = 0;
+  /// Where clients connect (`--advertise`): an IPv4 address or a name that resolves to one.
+  std::string host{"127.0.0.1"};
+  /// Set: TLS required, with this certificate and key (bus/tls.hpp).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
   std::chrono::milliseconds ready_timeout = defaults::bus::server_ready_timeout;
   std::chrono::milliseconds stop_timeout = defaults::bus::server_stop_timeout;
-  /// Set: operator mode (bus/trust.hpp) instead of one user per role; clients bring `.creds`
-  /// files, and DATA/nats/urls says where the server is.
-  std::optional<operator_trust> trust;
+  /// The operator and accounts it trusts (bus/trust.hpp): clients bring `.creds` files.
+  operator_trust trust;
 };
 
-/// The embedded nats-server, a child of this process on 127.0.0.1 with JetStream under
-/// DATA/nats/jetstream and one user per role. Its files:
+/// The embedded nats-server, a child of this process on 127.0.0.1 (or the advertised address,
+/// with TLS) with JetStream under DATA/nats/jetstream, in operator mode. Its files:
 ///
-///   DATA/nats/server.conf   written at each start (0600)
-///   DATA/nats/server.log    the server's output, appended
-///   DATA/nats/<role>.url    nats://ROLE:PASSWORD@127.0.0.1:PORT for each role (0600)
+///   DATA/nats/server.conf    written at each start (0600)
+///   DATA/nats/server.log     the server's output, appended
+///   DATA/nats/operator.jwt   the operator it trusts
+///   DATA/nats/resolver/      the accounts' JWTs as pushed to it (revocations)
+///   DATA/nats/urls           nats://127.0.0.1:PORT (tls://HOST:PORT), one URL a line
 ///
-/// A restart on the same folder keeps the passwords (read back from the url files) and the
-/// port when it is free, so clients' url files stay valid. The server runs in a session of its
-/// own, so that a terminal's Ctrl-C reaches only its parent (which may still need the bus to
-/// shut down cleanly), and gets SIGTERM should its parent die.
+/// A restart on the same folder keeps the port when it is free, so clients' urls stay valid. The
+/// server runs in a session of its own, so that a terminal's Ctrl-C reaches only its parent (which
+/// may still need the bus to shut down cleanly), and gets SIGTERM should its parent die.
 class nats_server {
  public:
   /// Writes the files, starts the server and returns once it accepts connections.
@@ -62,11 +63,8 @@ class nats_server {
   void stop();
 
   std::uint16_t port() const { return port_; }
-  /// The URL with the role's credentials, as in its url file (not in operator mode).
-  std::string url(role r) const;
-  /// nats://127.0.0.1:PORT, without credentials (as DATA/nats/urls says in operator mode).
+  /// nats://HOST:PORT, or tls://HOST:PORT with TLS, as DATA/nats/urls says.
   std::string url() const;
-  std::filesystem::path url_file(role r) const;
   /// The server process, for tests that kill it; -1 once stopped.
   pid_t pid() const;
   bool running() const;
@@ -75,14 +73,14 @@ class nats_server {
   nats_server() = default;
 
   std::filesystem::path dir_;
+  std::string host_;
+  bool tls_ = false;
   std::uint16_t port_ = 0;
-  std::array<std::string, 3> passwords_;
-  bool operator_mode_ = false;
   std::chrono::milliseconds stop_timeout_{};
   std::unique_ptr<sys::child_process> child_;
 };
 
-/// The URL in DATA/nats/<role>.url, for a client on the same machine.
-result<std::string> read_url(const std::filesystem::path& data_dir, role r);
+/// The URLs in DATA/nats/urls, for a client on the same machine.
+result<std::vector<std::string>> read_urls(const std::filesystem::path& data_dir);
 
 }  // namespace mk::bus

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,13 +16,15 @@ namespace detail {
 struct nats_state;
 }
 
-/// How a client connects: with a user and password in the URL
-/// (`nats://USER:PASSWORD@127.0.0.1:PORT`, as in DATA/nats/<role>.url), or to a server in
-/// operator mode with a `.creds` file (bus/jwt.hpp).
+/// How a client connects: to the servers at `url` (several separated by commas), in operator
+/// mode with a `.creds` file (bus/jwt.hpp), over TLS when given the CA to check the server by.
 struct nats_options {
   std::string url;
-  /// A user's JWT and seed (docs/security.md); empty: the URL carries the credentials.
+  /// A user's JWT and seed (docs/security.md).
   std::filesystem::path creds_file;
+  /// PEM file of the CA that signed the server's certificate; set: TLS, and the server's name
+  /// must match the URL's host.
+  std::filesystem::path ca_file;
   /// Where the replies to this client's requests come (`_INBOX_<name>`): a user may then
   /// subscribe to its own replies only. Empty: NATS's `_INBOX`.
   std::string inbox_prefix;
@@ -36,6 +39,10 @@ struct nats_options {
   /// made in the background (a client may start before its server). Refused credentials
   /// and bad URLs fail at once either way.
   bool retry_on_failed_connect = true;
+  /// Called once, on a thread of NATS.c, when the server ends the connection for good (it
+  /// refused or revoked the credentials): reconnecting is over. Not called for a close by
+  /// the transport's own destruction.
+  std::function<void(const std::string& why)> on_lost;
   /// Size of the process-wide delivery pool; it only ever grows.
   int delivery_threads = defaults::bus::delivery_threads;
 };

@@ -1,23 +1,21 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mk::bus {
 
-/// Who connects to the bus; each role has one user on the embedded server (docs/security.md).
+/// Who connects to the bus (docs/security.md): the OMA, the command-line role `ctl`, and
+/// agents, each agent a user of its own.
 enum class role { oma, vma, ctl };
-
-inline constexpr std::array<role, 3> all_roles = {role::oma, role::vma, role::ctl};
 
 const char* to_string(role r);
 
-/// What one role may publish and subscribe to. `allow_responses` lets it answer requests it
+/// What one user may publish and subscribe to. `allow_responses` lets it answer requests it
 /// received, on their reply subjects and nowhere else.
 struct permissions {
   std::vector<std::string> publish;
@@ -26,11 +24,15 @@ struct permissions {
   bool allow_responses = false;
 };
 
-/// The subject permissions of docs/security.md under `prefix`. The oma keeps the JetStream
-/// state, so it also gets the JetStream API, KeyValue and flow-control subjects; vma and ctl
-/// get no JetStream at all. A vma user may only speak for `vma_agents`.
-permissions permissions_for(role r, const std::string& prefix,
-                            const std::vector<std::string>& vma_agents);
+/// Where the replies to a user's requests come: `_INBOX_<name>`. Each identity subscribes to
+/// its own inbox only, so nobody reads another's replies.
+std::string inbox_prefix(std::string_view name);
+
+/// The subject permissions of docs/security.md under `prefix`, for the user `name` of role
+/// `r` (an agent's name is its id). The oma keeps the JetStream state, so it also gets the
+/// JetStream API, KeyValue and flow-control subjects; agents and ctl get no JetStream at all;
+/// an agent may only speak for itself.
+permissions permissions_for(role r, const std::string& prefix, std::string_view name);
 
 /// Operator mode (docs/security.md): the server trusts the operator's JWT and is given the
 /// accounts' JWTs; users bring their own JWTs, so that adding one changes no server.
@@ -42,20 +44,22 @@ struct operator_trust {
 
 /// Everything the server configuration file says.
 struct server_config {
+  /// Where clients connect: the loopback, or the address other hosts reach the OMA at.
+  std::string host{"127.0.0.1"};
   std::uint16_t port = 0;
+  /// Set: TLS is required of every client, with this certificate and key (bus/tls.hpp).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
   std::filesystem::path store_dir;  ///< JetStream keeps its files in STORE_DIR/jetstream
-  std::string prefix;
-  std::vector<std::string> vma_agents;
-  std::array<std::string, 3> passwords;  ///< by role, in the order of `role`
-  /// Set: operator mode, and neither `passwords` nor `vma_agents` are used.
-  std::optional<operator_trust> trust;
-  std::filesystem::path operator_jwt_file;  ///< with `trust`: where its JWT is written
-  std::filesystem::path resolver_dir;       ///< with `trust`: the account resolver's files
+  operator_trust trust;
+  std::filesystem::path operator_jwt_file;  ///< where the operator's JWT is written
+  std::filesystem::path resolver_dir;       ///< the account resolver's files
 };
 
-/// The nats-server configuration text: loopback only, JetStream, and either one user per role
-/// or operator mode with the full account resolver; no anonymous access either way. Paths must not
-/// hold `"`, `\` or control characters (checked by the caller); ids and passwords never do.
+/// The nats-server configuration text: one client listener (the loopback, or the advertised
+/// address with TLS required), JetStream, operator mode with the full account resolver; no
+/// anonymous access. Paths must not hold `"`, `\` or control characters
+/// (checked by the caller); keys and JWTs never do.
 std::string render(const server_config& cfg);
 
 }  // namespace mk::bus

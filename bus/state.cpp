@@ -31,11 +31,14 @@ result<std::unique_ptr<state_store>> state_store::open(nats_transport& t,
   if (!schedules) return std::unexpected(std::move(schedules.error()));
   auto settings = detail::open_kv_bucket(js, opts.prefix + "_settings");
   if (!settings) return std::unexpected(std::move(settings.error()));
+  auto agents = detail::open_kv_bucket(js, opts.prefix + "_agents");
+  if (!agents) return std::unexpected(std::move(agents.error()));
   auto log = detail::open_job_log(js, opts.prefix, opts.log_read_timeout);
   if (!log) return std::unexpected(std::move(log.error()));
   store->jobs_ = std::move(*jobs);
   store->schedules_ = std::move(*schedules);
   store->settings_ = std::move(*settings);
+  store->agents_ = std::move(*agents);
   store->log_ = std::move(*log);
   return store;
 }

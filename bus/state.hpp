@@ -94,8 +94,8 @@ struct state_options {
 };
 
 /// The durable state of the OMA in JetStream (docs/recovery.md): buckets `<prefix>_jobs`,
-/// `<prefix>_schedules` and `<prefix>_settings`, and the JobLog stream. Opening creates what
-/// is missing and binds to what exists, so every start may do it. Needs the oma role's
+/// `<prefix>_schedules`, `<prefix>_settings` and `<prefix>_agents`, and the JobLog stream. Opening
+/// creates what is missing and binds to what exists, so every start may do it. Needs the oma role's
 /// credentials; destroy it before its transport.
 class state_store {
  public:
@@ -108,6 +108,7 @@ class state_store {
   kv_bucket& jobs() { return *jobs_; }
   kv_bucket& schedules() { return *schedules_; }
   kv_bucket& settings() { return *settings_; }
+  kv_bucket& agents() { return *agents_; }
   job_log& log() { return *log_; }
 
  private:
@@ -117,6 +118,7 @@ class state_store {
   std::unique_ptr<kv_bucket> jobs_;
   std::unique_ptr<kv_bucket> schedules_;
   std::unique_ptr<kv_bucket> settings_;
+  std::unique_ptr<kv_bucket> agents_;
   std::unique_ptr<job_log> log_;
 };
 

@@ -4,8 +4,6 @@ namespace mk::bus {
 
 namespace {
 
-bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
 // Splits off the token before the next dot; `rest` keeps what follows the dot.
 std::string_view next_token(std::string_view& rest, bool& more) {
   const auto dot = rest.find('.');
@@ -16,14 +14,6 @@ std::string_view next_token(std::string_view& rest, bool& more) {
 }
 
 }  // namespace
-
-bool valid_prefix(std::string_view prefix) {
-  if (prefix.empty() || prefix.size() > 32 || !lower_alnum(prefix.front())) return false;
-  for (char c : prefix) {
-    if (!lower_alnum(c) && c != '-' && c != '_') return false;
-  }
-  return true;
-}
 
 bool valid_subject(std::string_view subject, bool wildcards) {
   if (subject.empty()) return false;

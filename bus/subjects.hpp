@@ -9,10 +9,7 @@ namespace mk::bus {
 /// Ids of jobs, agents and KeyValue keys are checked with the catalogue's msg::valid_id
 /// (docs/api.md): only such ids become a token of a subject or a key.
 using msg::valid_id;
-
-/// The subject prefix: one token, `^[a-z0-9][a-z0-9_-]{0,31}$`, as it also names buckets
-/// (`<prefix>_jobs`) and the log stream, where dots are not allowed.
-bool valid_prefix(std::string_view prefix);
+using msg::valid_prefix;
 
 /// A NATS subject: dot-separated, non-empty tokens without spaces or control characters.
 /// With `wildcards`, a token may be `*` (any one token) and the last one `>` (one or more);

@@ -152,4 +152,19 @@ std::string schedules_table(const json& answer) {
   return render_table({"ID", "WHAT", "TARGET", "WHEN", "STATUS"}, rows);
 }
 
+std::string agents_table(const json& answer) {
+  const auto& agents = field(answer, "agents");
+  if (!agents.is_array()) return key_values(answer);
+  std::vector<table_row> rows;
+  for (const auto& a : agents) {
+    std::string health = field(a, "online") == true ? "online" : "offline";
+    if (field(a, "enrolled") != true) health += ", not enrolled";
+    if (field(a, "builtin") == true) health += ", built-in";
+    const auto& movers = field(a, "movers");
+    rows.push_back({field_text(a, "id"), health, field_text(a, "last_hello"), field_text(a, "host"),
+                    field_text(a, "version"), movers.is_number() ? movers.dump() : ""});
+  }
+  return render_table({"ID", "STATE", "LAST HELLO", "HOST", "VERSION", "MOVERS"}, rows);
+}
+
 }  // namespace mk::client

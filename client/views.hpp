@@ -28,4 +28,8 @@ std::string batch_text(const nlohmann::json& outcome);
 /// answer's key/value lines when it has another shape.
 std::string schedules_table(const nlohmann::json& answer);
 
+/// `ctl agent list`: {"agents":[{id, enrolled, online, last_hello, host, version, movers}]} as
+/// a table.
+std::string agents_table(const nlohmann::json& answer);
+
 }  // namespace mk::client

@@ -5,6 +5,7 @@
 #include "client/live.hpp"
 #include "client/render.hpp"
 #include "client/views.hpp"
+#include "cmd/ctl_agent_command.hpp"
 #include "cmd/ctl_context.hpp"
 #include "cmd/ctl_fleet_command.hpp"
 #include "cmd/ctl_stop_command.hpp"
@@ -185,6 +186,7 @@ void add_ctl_command(CLI::App& app, int& exit_code) {
           log_text);
   add_watch(*ctl, ctx);
   add_ctl_fleet_commands(*ctl, ctx);
+  add_ctl_agent_command(*ctl, ctx);
 }
 
 }  // namespace mk::cmd

@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <sstream>
 #include <thread>
 
 #include "actors/atoms.hpp"
 #include "bus/subjects.hpp"
+#include "bus/tls.hpp"
 #include "oma/document_bucket.hpp"
 #include "oma/maintenance_actor.hpp"
 #include "oma/poller_actor.hpp"
@@ -42,6 +44,10 @@ void add_oma_node_options(CLI::App& cmd, oma_node_options& o) {
   cmd.add_option("--listen", o.listen, "Address of the REST API (port 0: any free one)")
       ->envname("MIGRATEKIT_LISTEN")
       ->capture_default_str();
+  cmd.add_option("--advertise", o.advertise,
+                 "The address other hosts reach this OMA at: the bus listens there with TLS "
+                 "(certificate under DATA/tls) and agents' join files name it")
+      ->envname("MIGRATEKIT_ADVERTISE");
   cmd.add_option("--prefix", o.prefix, "First token of every subject")
       ->envname("MIGRATEKIT_PREFIX")
       ->capture_default_str();
@@ -69,9 +75,18 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   if (!lock) return start_failed(1, lock.error());
   lock_ = std::move(*lock);
 
+  home_ = o.home;
+  if (!home_) {
+    auto home = bus::bus_home::open(data_dir, o.prefix);
+    if (!home) return start_failed(1, "the bus's keys: " + home.error().message);
+    home_ = std::make_shared<bus::bus_home>(std::move(*home));
+  }
   bus::nats_options nats;
   nats.url = o.nats_url;
   nats.name = "oma";
+  nats.creds_file = home_->oma_creds();
+  nats.inbox_prefix = bus::inbox_prefix("oma");
+  nats.ca_file = o.ca_file;
   nats.retry_on_failed_connect = true;
   auto connected = bus::nats_transport::connect(nats);
   if (!connected) return start_failed(1, connected.error().message);
@@ -80,8 +95,25 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   if (!state_)
     return start_failed(
         1,
-        "the JetStream state could not be opened; is JetStream enabled on the server "
-        "and are these the oma role's credentials?");
+        "the JetStream state could not be opened; is JetStream enabled on the server, and "
+        "does it trust the operator of " +
+            (data_dir / "nats" / "keys").string() + "?");
+  {
+    actors::bus_access access;
+    // Agents reach the bus as the OMA does: on this machine, or at the advertised address
+    // over TLS, checking the server against the CA their join file carries.
+    std::istringstream urls(o.nats_url);
+    for (std::string url; std::getline(urls, url, ',');)
+      if (!url.empty()) access.urls.push_back(url);
+    if (!o.ca_file.empty()) {
+      auto ca = bus::tls_files{o.ca_file, {}, {}}.ca_pem();
+      if (!ca) return start_failed(1, "the bus's CA: " + ca.error().message);
+      access.ca_pem = std::move(*ca);
+    }
+    agents_ = std::make_shared<actors::agent_directory>(
+        actors::jetstream_documents(state_, &bus::state_store::agents), home_, std::move(access),
+        o.nats_url);
+  }
   volumes::local_backend_options vopts;
   vopts.data_dir = data_dir;
   auto backend = volumes::local_backend::open(vopts);
@@ -109,7 +141,20 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   deps.request_lanes = request_lanes_ =
       std::make_shared<actors::blocking_lanes>(*system_, defaults::blocking::request_lanes);
   deps.timing.grace = std::chrono::milliseconds(static_cast<long>(o.grace_s * 1000));
-  volume_ = deps.volume = actors::spawn_volume_actor(*system_, link_, volumes_);
+  actors::volume_actor_options vopts_actor;
+  if (!o.advertise.empty()) {
+    // Agents on other hosts reach their volumes at the advertised address, TLS-PSK with their
+    // own key; `up`'s built-in agent keeps its Unix sockets.
+    vopts_actor.remote_for =
+        [agents = agents_,
+         host = o.advertise](const std::string& agent) -> std::optional<volumes::remote_access> {
+      auto record = agents->find(agent);
+      if (!record || !*record || (*record)->builtin) return std::nullopt;
+      return volumes::remote_access{host, agent, (*record)->psk};
+    };
+  }
+  volume_ = deps.volume =
+      actors::spawn_volume_actor(*system_, link_, volumes_, std::move(vopts_actor));
   registry_ = actors::spawn_registry(*system_, deps);
   maintenance_ = actors::spawn_maintenance(
       *system_, link_, registry_, actors::jetstream_documents(state_, &bus::state_store::settings),
@@ -152,6 +197,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   api_deps.scheduler = scheduler_;
   api_deps.feed = feed_;
   api_deps.store = store_;
+  api_deps.agents = agents_;
   api_deps.slow_consumer_drops = [transport = std::weak_ptr(transport_)]() -> std::uint64_t {
     auto t = transport.lock();
     return t ? t->stats().slow_consumers : 0;
@@ -178,7 +224,9 @@ void oma_node::on_part_ended(const char* name, const caf::error& why) {
 
 std::string oma_node::api_url() const { return api_ ? api_->url() : std::string(); }
 
-void oma_node::expect_agent(const std::string& id) {
+void oma_node::expect_builtin_agent(const std::string& id) {
+  if (auto ok = agents_->enrol_builtin(id); !ok)
+    spdlog::warn("agent {} is not listed as enrolled: {}", id, ok.error().message);
   caf::anon_send(registry_, actors::watch_atom::value, id);
 }
 
@@ -211,6 +259,7 @@ void oma_node::shutdown() {
     config_.reset();
   }
   volumes_.reset();
+  agents_.reset();
   store_.reset();
   link_.reset();
   state_.reset();

@@ -15,11 +15,13 @@
 #include "actors/bus_link.hpp"
 #include "api/job_feed.hpp"
 #include "api/server.hpp"
+#include "bus/home.hpp"
 #include "bus/nats_transport.hpp"
 #include "bus/state.hpp"
 #include "cmd/daemon.hpp"
 #include "cmd/folder_lock.hpp"
 #include "config/defaults.hpp"
+#include "oma/agent_directory.hpp"
 #include "oma/interfaces.hpp"
 #include "oma/job_store.hpp"
 #include "oma/volumes/backend.hpp"
@@ -27,8 +29,16 @@
 namespace mk::cmd {
 
 struct oma_node_options {
-  /// With the oma role's credentials: the OMA keeps its state in JetStream.
+  /// Where the bus is (URLs separated by commas). It must trust the operator of DATA/nats
+  /// (bus/home.hpp): the OMA connects with the credentials it mints from there.
   std::string nats_url;
+  /// DATA/nats already opened by the caller (that started the bus from it); else opened here.
+  std::shared_ptr<bus::bus_home> home;
+  /// `--advertise HOST`: the address other hosts reach this OMA at. The bus it starts listens
+  /// there with TLS, and agents' join files name it (docs/security.md).
+  std::string advertise;
+  /// The CA the bus's certificate is checked against (DATA/tls/ca.pem); empty: no TLS.
+  std::filesystem::path ca_file;
   /// Volumes under DATA/volumes; the API's token and URL files in DATA.
   std::filesystem::path data_dir;
   std::string prefix{defaults::bus::prefix};
@@ -76,9 +86,9 @@ class oma_node {
   const actors::bus_link& bus() const { return *link_; }
   /// http://HOST:PORT as bound.
   std::string api_url() const;
-  /// An agent to list (GET /agents) and to poll for its health from now on, jobs or none:
-  /// `up`'s own, whose hello came before this OMA listened.
-  void expect_agent(const std::string& id);
+  /// An agent in this process (`up`'s own, whose hello came before this OMA listened): enrolled
+  /// as built-in, listed (GET /agents) and polled for its health from now on, jobs or none.
+  void expect_builtin_agent(const std::string& id);
   const std::string& api_token() const { return token_; }
 
  private:
@@ -89,6 +99,7 @@ class oma_node {
 
   std::optional<folder_lock> lock_;  // first in, last out: held while anything else lives
   std::atomic<bool> down_{false};
+  std::shared_ptr<bus::bus_home> home_;
   std::shared_ptr<bus::nats_transport> transport_;
   std::shared_ptr<bus::state_store> state_;
   std::shared_ptr<volumes::volume_backend> volumes_;
@@ -99,6 +110,7 @@ class oma_node {
   std::shared_ptr<actors::bus_link> link_;
   std::shared_ptr<actors::job_store> store_;
   std::shared_ptr<api::job_feed> feed_;
+  std::shared_ptr<actors::agent_directory> agents_;
   actors::registry_hdl registry_;
   caf::actor maintenance_;
   caf::actor poller_;

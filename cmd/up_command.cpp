@@ -8,13 +8,15 @@
 #include <cstdio>
 #include <memory>
 
-#include "bus/nats_server.hpp"
+#include "bus/home.hpp"
 #include "cmd/daemon.hpp"
 #include "cmd/demo_source.hpp"
+#include "cmd/embedded_bus.hpp"
 #include "cmd/folder_lock.hpp"
 #include "cmd/oma_node.hpp"
 #include "cmd/up_jobs.hpp"
 #include "cmd/vma_node.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::cmd {
 
@@ -92,22 +94,39 @@ ending stop_jobs(oma_node& oma, double grace_s, int sig) {
 }
 
 /// The agent, then the OMA (whose recovered jobs may start movers at once), until a signal.
-ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_url,
-                 const std::string& vma_url, const demo_source* demo) {
+ending run_nodes(const up_args& a, const fs::path& data, const std::string& urls,
+                 const fs::path& ca_file, const std::shared_ptr<bus::bus_home>& home,
+                 const demo_source* demo) {
   vma_node_options vo;
-  vo.nats_url = vma_url;
+  vo.nats_url = urls;
+  vo.ca_file = ca_file;
   vo.agent.id = std::string(defaults::vma::agent_id);
   vo.agent.prefix = a.oma.prefix;
   vo.agent.mover_args = a.mover_args;
   vo.data_dir = data / "vma";
+  // Its credentials are minted here, before the OMA runs: the agent starts first.
+  vo.creds_file = vo.data_dir / "bus.creds";
+  auto creds = home->mint_agent(vo.agent.id);
+  if (!creds) {
+    spdlog::error("the VMA agent's credentials: {}", creds.error().message);
+    return ending::failed;
+  }
+  std::error_code ec;
+  fs::create_directories(vo.data_dir, ec);
+  if (auto w = sys::write_file_atomically(vo.creds_file, creds->creds, 0600); !w) {
+    spdlog::error("the VMA agent's credentials: {}", w.error().message);
+    return ending::failed;
+  }
   auto vma = vma_node::start(vo);
   if (!vma) {
     spdlog::error("the VMA agent: {}", vma.error().message);
     return ending::failed;
   }
   auto oo = a.oma;
-  oo.nats_url = oma_url;
+  oo.nats_url = urls;
+  oo.ca_file = ca_file;
   oo.data_dir = data;
+  oo.home = home;
   auto oma = oma_node::start(oo);
   if (!oma) {
     spdlog::error("the OMA: {}", oma.error().message);
@@ -116,7 +135,7 @@ ending run_nodes(const up_args& a, const fs::path& data, const std::string& oma_
   auto& o = **oma;
   // The agent said hello before the OMA listened: the OMA is told to expect it, so that the
   // agents' list (GET /agents, the page's New replication) offers it at once.
-  o.expect_agent(vo.agent.id);
+  o.expect_builtin_agent(vo.agent.id);
   const auto jobs = up_jobs::recovered(o);
   up_jobs::resumer resumer;
   resumer.start(o, jobs);
@@ -168,22 +187,24 @@ int run(const up_args& a) {
     return 1;
   }
 
-  std::unique_ptr<bus::nats_server> server;
-  std::string oma_url = a.oma.nats_url;
-  std::string vma_url = a.oma.nats_url;
-  if (oma_url.empty()) {
-    bus::nats_server_options so;
-    so.data_dir = data;
-    so.prefix = a.oma.prefix;
-    so.vma_agents = {std::string(defaults::vma::agent_id)};
-    auto started = bus::nats_server::start(so);
+  auto home = bus::bus_home::open(data, a.oma.prefix);
+  if (!home) {
+    spdlog::error("the bus's keys: {}", home.error().message);
+    return 1;
+  }
+  const auto shared_home = std::make_shared<bus::bus_home>(std::move(*home));
+  embedded_bus bus;
+  std::string urls = a.oma.nats_url;
+  std::filesystem::path ca_file;
+  if (urls.empty()) {
+    auto started = start_embedded_bus(data, *shared_home, a.oma.advertise);
     if (!started) {
-      spdlog::error("nats-server: {}", started.error().message);
+      spdlog::error("{}", started.error());
       return 1;
     }
-    server = std::move(*started);
-    oma_url = server->url(bus::role::oma);
-    vma_url = server->url(bus::role::vma);
+    bus = std::move(*started);
+    urls = bus.urls;
+    ca_file = bus.ca_file;
   }
   std::unique_ptr<demo_source> demo;
   if (a.demo) {
@@ -197,11 +218,11 @@ int run(const up_args& a) {
     demo = std::move(*started);
   }
 
-  const auto result = run_nodes(a, data, oma_url, vma_url, demo.get());
+  const auto result = run_nodes(a, data, urls, ca_file, shared_home, demo.get());
   if (auto closed = bus::close_nats(); !closed) spdlog::warn("{}", closed.error().message);
   // Left running after a second signal: a mover that goes on still reads from it.
   if (demo && result != ending::interrupted) demo->stop();
-  if (server) server->stop();
+  if (bus.server) bus.server->stop();
   return result == ending::clean ? 0 : 1;
 }
 
@@ -211,11 +232,12 @@ void add_up_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<up_args>();
   auto* cmd = app.add_subcommand("up", "All of MigrateKit on one machine: bus, OMA, agent, API");
   cmd->footer(
-      "Starts nats-server (JetStream under DATA/nats, generated credentials per role in\n"
-      "DATA/nats/<role>.url), the OMA with its REST API and web UI, and the VMA agent \"local\"\n"
+      "Starts nats-server in operator mode (JetStream under DATA/nats, the bus's keys under\n"
+      "DATA/nats/keys, credentials DATA/nats/oma.creds and ctl.creds, its URL in\n"
+      "DATA/nats/urls), the OMA with its REST API and web UI, and the VMA agent \"local\"\n"
       "(its files under DATA/vma), then prints the web UI's URL with its token on stdout.\n"
-      "With --nats URL no server is started and the OMA and the agent both connect with URL:\n"
-      "its user needs the oma role's permissions (JetStream and the whole prefix).\n"
+      "With --nats URL no server is started: the server there must trust the operator of\n"
+      "DATA/nats/keys (a bus node started from this folder).\n"
       "--demo also serves a rate-limited random disk on DATA/demo/source.sock and, on the\n"
       "first start, makes one replication of it.\n"
       "SIGINT or SIGTERM stops every active job gracefully (volumes kept, reason shutdown) and\n"
@@ -226,7 +248,8 @@ void add_up_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--data", args->oma.data_dir, "Data directory")
       ->envname("MIGRATEKIT_DATA")
       ->capture_default_str();
-  cmd->add_option("--nats", args->oma.nats_url, "Use this NATS server instead of starting one")
+  cmd->add_option("--nats", args->oma.nats_url,
+                  "Use these NATS servers (URLs separated by commas) instead of starting one")
       ->envname("MIGRATEKIT_NATS");
   add_oma_node_options(*cmd, args->oma);
   cmd->add_flag("--demo", args->demo, "Serve a demo disk and replicate it");

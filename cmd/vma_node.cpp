@@ -7,10 +7,13 @@
 #include <caf/all.hpp>
 
 #include "actors/atoms.hpp"
+#include "bus/server_config.hpp"
 #include "bus/subjects.hpp"
 #include "config/defaults.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/subjects.hpp"
+#include "models/join_file.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::cmd {
 
@@ -21,13 +24,47 @@ expected<std::unique_ptr<vma_node>, start_error> vma_node::start(vma_node_option
   return node;
 }
 
+namespace {
+
+/// Takes what the join file says into the options, its secrets into files under DATA.
+expected<void, start_error> join(vma_node_options& a) {
+  auto j = actors::read_join_file(a.join_file);
+  if (!j) return start_failed(2, "--join: " + j.error());
+  auto& o = a.agent;
+  if (!o.id.empty() && o.id != j->agent)
+    return start_failed(2, "--id " + o.id + ": the join file is agent " + j->agent + "'s");
+  o.id = j->agent;
+  o.prefix = j->prefix;
+  a.nats_url.clear();
+  for (const auto& url : j->urls) a.nats_url += (a.nats_url.empty() ? "" : ",") + url;
+  const auto secret = [](const std::filesystem::path& path, const std::string& text) {
+    return sys::write_file_atomically(path, text, 0600);
+  };
+  a.creds_file = o.data_dir / "bus.creds";
+  if (auto w = secret(a.creds_file, j->creds); !w) return start_failed(1, w.error().message);
+  if (auto w = secret(o.data_dir / "volumes.psk", j->psk_identity + ":" + j->psk_hex + "\n"); !w)
+    return start_failed(1, w.error().message);
+  if (!j->ca_pem.empty()) {
+    a.ca_file = o.data_dir / "bus-ca.pem";
+    if (auto w = secret(a.ca_file, j->ca_pem); !w) return start_failed(1, w.error().message);
+  }
+  return {};
+}
+
+}  // namespace
+
 expected<void, start_error> vma_node::run(vma_node_options a) {
   auto& o = a.agent;
+  o.data_dir = std::filesystem::absolute(a.data_dir);
+  if (!a.join_file.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.data_dir, ec);
+    if (auto joined = join(a); !joined) return joined;
+  }
   if (!msg::valid_id(o.id))
     return start_failed(2, "--id " + o.id + ": not a valid id (^[a-z0-9][a-z0-9-]{0,62}$)");
   if (!bus::valid_prefix(o.prefix))
     return start_failed(2, "--prefix " + o.prefix + ": not a subject prefix");
-  o.data_dir = std::filesystem::absolute(a.data_dir);
   auto lock = folder_lock::take(o.data_dir, "vma");
   if (!lock) return start_failed(1, lock.error());
   lock_ = std::move(*lock);
@@ -40,6 +77,15 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   bus::nats_options nats;
   nats.url = a.nats_url;
   nats.name = "vma " + o.id;
+  nats.creds_file = a.creds_file;
+  nats.ca_file = a.ca_file;
+  nats.inbox_prefix = bus::inbox_prefix(o.id);
+  // Revoked (ctl agent rm) or refused: an agent that can no longer speak for its movers ends,
+  // and says why; its movers go on, and the next agent on this folder adopts them.
+  nats.on_lost = [this, id = o.id](const std::string& why) {
+    spdlog::critical("agent {}: the bus ended its connection for good ({}); stopping", id, why);
+    down_ = true;
+  };
   nats.retry_on_failed_connect = true;  // an agent may start before its server
   auto connected = bus::nats_transport::connect(nats);
   if (!connected) return start_failed(1, connected.error().message);

@@ -19,8 +19,14 @@
 namespace mk::cmd {
 
 struct vma_node_options {
-  /// With the vma role's credentials.
+  /// Where the bus is (URLs separated by commas) and this agent's credentials there.
   std::string nats_url;
+  std::filesystem::path creds_file;
+  /// The CA the bus's TLS certificate is checked against; empty: no TLS (the loopback).
+  std::filesystem::path ca_file;
+  /// Set: the join file the OMA made for this agent (docs/security.md), which gives the id,
+  /// prefix, bus, credentials and volume key; its secrets are kept under DATA (0600).
+  std::filesystem::path join_file;
   /// id, prefix, mover arguments; data_dir, binary and source_roots are filled in from below.
   actors::vma_agent_options agent;
   std::filesystem::path data_dir;

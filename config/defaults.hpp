@@ -63,6 +63,12 @@ constexpr std::string_view prefix = "mk";
 /// The connection name a client shows to the server when the caller gives none.
 constexpr std::string_view connection_name = "migratekit";
 
+/// Connects refused for the credentials before a client gives up (see nats_transport.cpp).
+constexpr int auth_attempts = 3;
+
+/// How long a push of the account's JWT (a revocation) waits for a server's answer.
+constexpr std::chrono::milliseconds claims_push_timeout{5000};
+
 /// Threads that deliver the messages of every asynchronous subscription of the process.
 /// Each subscription sticks to one of them, which keeps its messages in order; without the
 /// pool NATS.c starts a thread per subscription.
@@ -112,9 +118,6 @@ constexpr int kv_history = 1;
 constexpr std::chrono::milliseconds server_ready_timeout{10000};
 constexpr std::chrono::milliseconds server_stop_timeout{5000};
 
-/// Characters of each generated role password (62 symbols: about 190 bits).
-constexpr std::size_t password_length = 32;
-
 }  // namespace bus
 
 namespace messages {
@@ -134,6 +137,11 @@ constexpr std::size_t max_string = 64 << 10;
 }  // namespace messages
 
 namespace vma {
+
+/// An agent asks a source for its size before the OMA makes the job's volume (a probe); a
+/// source that does not answer in this time fails the start. Less than jobs::start_timeout,
+/// so the OMA hears the agent's reason rather than its own timeout.
+constexpr std::chrono::milliseconds source_probe_timeout{8000};
 
 /// How long a graceful stop waits after SIGTERM before the mover gets SIGKILL
 /// (docs/stop-protocol.md). A mover's own drain is bounded by `copy::drain_timeout_s`, also 30 s: a
@@ -232,8 +240,8 @@ constexpr std::chrono::milliseconds start_timeout{10000};
 /// had in fact made as failed.
 constexpr std::chrono::milliseconds answer_timeout{30000};
 /// How long a job actor waits for its volume to be attached. The volume actor attaches one
-/// volume at a time, each bounded by its own steps (the source probe, `oma::
-/// source_probe_timeout`; nbdkit's start, `volumes::server_ready_timeout`), so a burst of new
+/// volume at a time, each bounded by its own steps (nbdkit's start,
+/// `volumes::server_ready_timeout`), so a burst of new
 /// jobs waits in line: fifty created at once on a loaded machine took 30 s for the last. This
 /// only catches a volume actor that no longer answers.
 constexpr std::chrono::milliseconds attach_timeout{300000};
@@ -327,11 +335,6 @@ constexpr std::chrono::milliseconds stall_after{300000};
 /// A mover is expected in its agent's list only this long after following began: the start
 /// reply and the first status may cross on the bus.
 constexpr std::chrono::milliseconds list_grace{10000};
-
-/// The volume actor asks the source for its size before creating the target volume; an
-/// endpoint that does not answer in this time fails the attach (the job actor waits
-/// jobs::attach_timeout for the whole attach, nbdkit's start included).
-constexpr std::chrono::milliseconds source_probe_timeout{10000};
 
 }  // namespace oma
 

@@ -147,6 +147,32 @@ struct start_mover_reply {
   }
 };
 
+/// mk.vma.<vma>.start (request), before the job's volume is made: the size of the source as
+/// the agent that will read it sees it. The OMA never opens a source itself (docs/bus.md).
+struct probe_source {
+  static constexpr std::string_view type = "probe";
+  static constexpr std::string_view caf_name = "mk_probe_source";
+  header hdr;
+  std::string job;
+  std::string source;
+  static auto fields(auto& x) { return std::tuple{req("job", x.job), req("source", x.source)}; }
+};
+
+/// The reply to probe_source: the source's size in bytes, or why it cannot be read.
+struct probe_reply {
+  static constexpr std::string_view type = "probed";
+  static constexpr std::string_view caf_name = "mk_probe_reply";
+  header hdr;
+  std::string job;
+  bool ok = false;
+  std::uint64_t size = 0;
+  std::string error;
+  static auto fields(auto& x) {
+    return std::tuple{req("job", x.job), req("ok", x.ok), opt("size", x.size),
+                      opt("error", x.error)};
+  }
+};
+
 /// One mover as its agent sees it.
 struct mover_info {
   static constexpr std::string_view caf_name = "mk_mover_info";
@@ -260,7 +286,7 @@ struct control_reply {
 /// Any message of the catalogue, as decode_any() returns it.
 using any_message =
     std::variant<stop_request, stop_confirm, progress, job_state_changed, start_mover,
-                 start_mover_reply, vma_status_request, vma_status, hello, maintenance,
-                 replicate_request, resume_request, control_reply>;
+                 start_mover_reply, probe_source, probe_reply, vma_status_request, vma_status,
+                 hello, maintenance, replicate_request, resume_request, control_reply>;
 
 }  // namespace mk::msg

@@ -331,6 +331,8 @@ MK_CODEC(progress)
 MK_CODEC(job_state_changed)
 MK_CODEC(start_mover)
 MK_CODEC(start_mover_reply)
+MK_CODEC(probe_source)
+MK_CODEC(probe_reply)
 MK_CODEC(vma_status_request)
 MK_CODEC(vma_status)
 MK_CODEC(hello)
@@ -339,6 +341,6 @@ MK_CODEC(replicate_request)
 MK_CODEC(resume_request)
 MK_CODEC(control_reply)
 #undef MK_CODEC
-static_assert(std::variant_size_v<any_message> == 13, "add the new message to MK_CODEC above");
+static_assert(std::variant_size_v<any_message> == 15, "add the new message to MK_CODEC above");
 
 }  // namespace mk::msg

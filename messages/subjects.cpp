@@ -11,6 +11,14 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
+bool valid_prefix(std::string_view prefix) {
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (prefix.empty() || prefix.size() > 32 || !lower_or_digit(prefix.front())) return false;
+  for (char c : prefix)
+    if (!lower_or_digit(c) && c != '-' && c != '_') return false;
+  return true;
+}
+
 subjects::subjects(std::string prefix) : prefix_(std::move(prefix)) {}
 
 std::optional<std::string> subjects::job(std::string_view id, std::string_view what) const {

@@ -10,6 +10,10 @@ namespace mk::msg {
 /// Nothing else may become part of a subject or a file name.
 bool valid_id(std::string_view id);
 
+/// The subject prefix: one token, `^[a-z0-9][a-z0-9_-]{0,31}$`, as it also names buckets
+/// (`<prefix>_jobs`) and the log stream, where dots are not allowed.
+bool valid_prefix(std::string_view prefix);
+
 /// The subjects of docs/bus.md under a configurable prefix ("mk"). A function that takes
 /// an id answers nothing for an invalid one, so a bad id can never reach the bus.
 class subjects {

@@ -40,4 +40,16 @@ result<std::unique_ptr<endpoint>> open_endpoint(const endpoint_spec& spec, role 
   return ep;
 }
 
+result<std::uint64_t> source_size(const std::string& source, double timeout_s) {
+  auto spec = parse_endpoint(source, role::source);
+  if (!spec) return unexpected(std::move(spec.error()));
+  const open_options opts{
+      .connections = 1, .io_timeout_s = timeout_s, .stop_fd = -1, .source_size = 0};
+  auto ep = open_endpoint(*spec, role::source, opts);
+  if (!ep) return unexpected(std::move(ep.error()));
+  const auto size = (*ep)->size();
+  (*ep)->close(static_cast<int>(timeout_s * 1000));
+  return size;
+}
+
 }  // namespace mk::nbd

@@ -113,4 +113,8 @@ result<std::unique_ptr<endpoint>> open_file(const endpoint_spec& spec, role r,
 result<std::unique_ptr<endpoint>> open_endpoint(const endpoint_spec& spec, role r,
                                                 const open_options& opts);
 
+/// The size of a source (an NBD URI or a local path), asked over one connection that gives up
+/// after `timeout_s`; the error names the source. What an agent answers a probe with.
+result<std::uint64_t> source_size(const std::string& source, double timeout_s);
+
 }  // namespace mk::nbd

@@ -219,6 +219,9 @@ result<handle_ptr> connect(const std::string& uri, const std::string& name,
   handle_ptr h(nbd_create());
   if (!h) return fail(errc::system, name, "cannot create an NBD handle: " + last_error());
   nbd_set_handle_name(h.get(), name.substr(0, name.find(' ')).c_str());
+  // nbds://AGENT@HOST:PORT/?tls-psk-file=PATH names a key file on this host (a volume served
+  // to a remote agent, docs/security.md): libnbd reads it only when allowed to.
+  if (uri.find("tls-psk-file=") != std::string::npos) nbd_set_uri_allow_local_file(h.get(), true);
   if (nbd_add_meta_context(h.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
       nbd_aio_connect_uri(h.get(), uri.c_str()) == -1)
     return fail(errc::io, name, "cannot connect: " + last_error());

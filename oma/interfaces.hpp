@@ -50,6 +50,7 @@ using job_actor_hdl = caf::typed_actor<
     caf::reacts_to<status_atom, msg::mover_info, bool>,                 //
     // Its own: the agent's answer to a start, no agent to take it, asking
     // again, the stop protocol's timer and the retry of failed writes.
+    caf::reacts_to<start_atom, msg::probe_reply>,          //
     caf::reacts_to<start_atom, msg::start_mover_reply>,    //
     caf::reacts_to<start_atom, absent_atom, std::string>,  //
     caf::reacts_to<start_atom, retry_atom>,                //
@@ -79,7 +80,8 @@ using registry_hdl =
 
 /// The owner of the target volumes (oma/volume_actor.hpp has what each message does).
 using volume_hdl = caf::typed_actor<
-    caf::replies_to<attach_atom, std::string, std::string>::with<std::string, std::uint64_t>,
+    caf::replies_to<attach_atom, std::string, std::uint64_t, std::string>::with<std::string,
+                                                                                std::uint64_t>,
     caf::reacts_to<finish_atom, std::string, bool, std::string>,  // answers once done, or an error
     caf::replies_to<get_atom, std::string>::with<volumes::volume_info>,  //
     caf::reacts_to<bus::envelope>,                                       //

@@ -120,28 +120,21 @@ void ask_agent_on_lane(job_actor* self, std::string subject, msg::bytes payload,
        then = std::move(then)] { then(bus->transport().request(subject, payload, timeout)); });
 }
 
-/// Asks the agent to start the mover. The request blocks until the agent answers, so it runs
-/// on a thread of its own; the answer comes back as (start_atom, ok, pid, error).
-void request_mover(job_actor* self) {
-  auto& st = self->state;
-  auto& job = st.job;
-  auto subject = st.deps.bus->subjects().vma_start(job.vma);
+/// Asks the job's agent on its start subject (a probe, or the start itself) and hands the
+/// answer back as (start_atom, Reply), or (start_atom, absent_atom, why) when no agent is
+/// there to take it. The request blocks until the agent answers, so it runs on a lane.
+template <class Reply, class Request>
+void ask_agent(job_actor* self, const Request& request) {
+  auto& job = self->state.job;
+  auto subject = self->state.deps.bus->subjects().vma_start(job.vma);
   if (!subject) {
     fail_start(self, "invalid agent id '" + job.vma + "'");
     return;
   }
-  msg::start_mover m;
-  m.hdr = st.deps.bus->header();
-  m.job = job.id;
-  m.source = job.source;
-  m.target = job.target;
-  m.checkpoint = job.id;
-  m.resume = job.runs > 1;
-  st.starting = start_step::asking_agent;
-  ask_agent_on_lane(self, *subject, msg::encode(m),
+  ask_agent_on_lane(self, *subject, msg::encode(request),
                     [handle = caf::actor_cast<job_actor_hdl>(self),
                      vma = job.vma](bus::result<bus::envelope> answer) {
-                      msg::start_mover_reply failed;  // ok false
+                      Reply failed;  // ok false
                       if (!answer) {
                         const auto code = answer.error().code;
                         auto why = "agent " + vma + ": " + answer.error().message;
@@ -151,7 +144,7 @@ void request_mover(job_actor* self) {
                         failed.error = std::move(why);
                         return caf::anon_send(handle, start_atom::value, std::move(failed));
                       }
-                      auto reply = msg::decode<msg::start_mover_reply>(answer->data);
+                      auto reply = msg::decode<Reply>(answer->data);
                       if (!reply) {
                         failed.error = "agent " + vma + ": bad reply: " + reply.error().message;
                         return caf::anon_send(handle, start_atom::value, std::move(failed));
@@ -161,10 +154,39 @@ void request_mover(job_actor* self) {
                     });
 }
 
+/// Asks the agent to start the mover; its answer comes to on_started.
+void request_mover(job_actor* self) {
+  auto& st = self->state;
+  auto& job = st.job;
+  msg::start_mover m;
+  m.hdr = st.deps.bus->header();
+  m.job = job.id;
+  m.source = job.source;
+  m.target = job.target;
+  m.checkpoint = job.id;
+  m.resume = job.runs > 1;
+  st.starting = start_step::asking_agent;
+  ask_agent<msg::start_mover_reply>(self, m);
+}
+
+/// Asks the agent for the size of the source, as it sees the source: the OMA never opens one
+/// itself. The answer comes to on_probed, which attaches the volume at that size.
+void probe(job_actor* self) {
+  auto& st = self->state;
+  msg::probe_source m;
+  m.hdr = st.deps.bus->header();
+  m.job = st.job.id;
+  m.source = st.job.source;
+  st.starting = start_step::probing;
+  ask_agent<msg::probe_reply>(self, m);
+}
+
 /// The start found no agent to take it: asked again every agent_retry, and failed (resumable)
 /// once the agent has been away for agent_wait, or at once if a stop took over meanwhile.
 void on_agent_absent(job_actor* self, const std::string& why) {
   auto& st = self->state;
+  if (st.starting != start_step::probing && st.starting != start_step::asking_agent)
+    return;  // the request it answers is no longer this start's
   const auto now = self->clock().now();
   if (!st.agent_absent_since) {
     st.agent_absent_since = now;
@@ -189,10 +211,29 @@ void retry_start(job_actor* self) {
     st.agent_absent_since.reset();
     return;
   }
-  request_mover(self);
+  if (st.starting == start_step::probing)
+    probe(self);
+  else
+    request_mover(self);
 }
 
-void attach(job_actor* self);
+void attach(job_actor* self, std::uint64_t size);
+
+void on_probed(job_actor* self, const msg::probe_reply& r) {
+  auto& st = self->state;
+  st.agent_absent_since.reset();
+  if (!r.ok) {
+    st.starting = start_step::none;
+    fail_start(self, r.error);
+    return;
+  }
+  if (st.job.state != job_state::starting) {
+    st.starting = start_step::none;  // a stop took over before any volume was attached
+    return;
+  }
+  log(self, "source_probed", {{"size", r.size}}, "vma_process");
+  attach(self, r.size);
+}
 
 void start(job_actor* self) {
   auto& st = self->state;
@@ -209,23 +250,25 @@ void start(job_actor* self) {
       self->delayed_send(self, defaults::jobs::store_retry, start_atom::value);
       return;
     }
-    attach(self);
+    log(self, "starting", {{"run", self->state.job.runs}, {"vma", self->state.job.vma}});
+    publish_state(self);
+    probe(self);
   });
 }
 
-/// `starting` is stored: the volume is attached, then the agent asked for the mover.
-void attach(job_actor* self) {
+/// The agent told the source's size: the volume is attached at that size, then the agent asked
+/// for the mover.
+void attach(job_actor* self, std::uint64_t source_size) {
   auto& st = self->state;
   auto& job = st.job;
-  log(self, "starting", {{"run", job.runs}, {"vma", job.vma}});
-  publish_state(self);
   if (!st.deps.volume) {
+    st.starting = start_step::none;
     fail_start(self, "no volume actor");
     return;
   }
   st.starting = start_step::attaching;
   self->request(st.deps.volume, defaults::jobs::attach_timeout, attach_atom::value, job.volume_id,
-                job.source)
+                source_size, job.vma)
       .then(
           [self](const std::string& uri, std::uint64_t size) {
             self->state.starting = start_step::none;
@@ -377,7 +420,8 @@ void on_snapshot(job_actor* self, const msg::progress& p) {
   // The new run's first progress: not one of the old run arriving late while this run
   // attaches its volume (once the agent is asked, the new mover may report before its pid).
   const bool new_run = j.state == job_state::replicating ||
-                       (j.state == job_state::starting && st.starting != start_step::attaching);
+                       (j.state == job_state::starting && st.starting != start_step::attaching &&
+                        st.starting != start_step::probing);
   if (j.bytes_done_at_resume && new_run) {
     log_recopy(self, p.bytes_done, "poller");
     flag_changed = true;
@@ -405,6 +449,7 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
   return {
       [self](start_atom) { start(self); },
       [self](start_atom, const msg::start_mover_reply& r) { on_started(self, r); },
+      [self](start_atom, const msg::probe_reply& r) { on_probed(self, r); },
       [self](start_atom, absent_atom, const std::string& why) { on_agent_absent(self, why); },
       [self](start_atom, retry_atom) { retry_start(self); },
       [self](const msg::stop_request& r) -> caf::result<job_record> {

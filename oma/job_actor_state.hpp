@@ -23,9 +23,10 @@
 // Beside it run three steps, each waiting for an answer; a stop may take over while one is
 // under way, and the step ends when its answer comes:
 //
-//   start_step   none ──start──▶ attaching ──volume attached──▶ asking_agent ──answer──▶ none
-//                                    └── failed ──▶ none           │ no agent: asked again
-//                                                                  ▼ until agent_wait, then none
+//   start_step   none ──start──▶ probing ──size──▶ attaching ──attached──▶ asking_agent ──answer──▶
+//   none
+//                                  │                 └── failed ──▶ none       │
+//                                  └─ no agent: asked again until agent_wait ──┘ (then none)
 //   removal_step none ──DELETE settled──▶ flushing ──JobLog written──▶ erasing ──▶ (actor ends)
 //                                            ▲                            │ store away:
 //                                            └──── tried again each second┘
@@ -48,6 +49,9 @@ using clock_point = caf::actor_clock::time_point;
 /// What a start has under way (see the diagram above).
 enum class start_step {
   none,
+  /// The agent is asked for the source's size (the OMA never opens a source): no volume is
+  /// attached for this run yet, and no mover asked for.
+  probing,
   /// The volume is being attached and the mover not yet asked for: an agent that says it
   /// runs no mover for this job is not news then, and a progress is not this run's.
   attaching,
@@ -66,8 +70,8 @@ struct job_actor_state {
   std::optional<stop_protocol> protocol;
   clock_point stop_began{};
   start_step starting = start_step::none;
-  /// In asking_agent: since when the start has found no agent to take it (asked again until
-  /// agent_wait).
+  /// In probing or asking_agent: since when the start has found no agent to take it (asked
+  /// again until agent_wait).
   std::optional<clock_point> agent_absent_since;
   /// Ticks carry the generation they were armed in; an older one is stale and ignored.
   std::uint64_t tick_generation = 0;

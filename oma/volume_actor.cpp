@@ -11,7 +11,6 @@
 #include "messages/caf_types.hpp"
 #include "messages/text.hpp"
 #include "models/ids.hpp"
-#include "nbd/endpoint.hpp"
 #include "sys/units.hpp"
 
 namespace mk::actors {
@@ -46,28 +45,6 @@ caf::error to_caf(const volumes::error& e) {
   return make_error(errc::internal, e.message);
 }
 
-/// The size of the source disk, asked over NBD (or of a local file), bounded by `timeout`.
-/// The endpoint's messages name it ("source nbd+unix:///...: cannot connect: ...").
-caf::expected<std::uint64_t> source_size(const std::string& source,
-                                         std::chrono::milliseconds timeout) {
-  try {
-    auto spec = nbd::parse_endpoint(source, nbd::role::source);
-    if (!spec) return make_error(errc::invalid, spec.error().message);
-    const nbd::open_options opts{.connections = 1,
-                                 .io_timeout_s = static_cast<double>(timeout.count()) / 1000.0,
-                                 .stop_fd = -1,
-                                 .source_size = 0};
-    auto ep = nbd::open_endpoint(*spec, nbd::role::source, opts);
-    if (!ep) return make_error(errc::internal, ep.error().message);
-    const auto size = (*ep)->size();
-    (*ep)->close(static_cast<int>(timeout.count()));
-    return size;
-  } catch (const std::exception& e) {
-    // libnbd is C; what can throw here is the standard library (allocation).
-    return make_error(errc::internal, "source " + source + ": " + e.what());
-  }
-}
-
 /// Bytes the file system holds for a volume's data (st_blocks); nothing for a path that is
 /// not a local file.
 std::optional<std::uint64_t> allocated(const std::filesystem::path& path) {
@@ -81,32 +58,30 @@ std::string allocated_text(const volumes::volume_info& v) {
   return bytes ? ", " + sys::human_bytes(*bytes) + " allocated" : "";
 }
 
+/// `size` is the source's, as its agent measured it: the OMA never opens a source.
 caf::result<std::string, std::uint64_t> attach(volume_self self, const std::string& id,
-                                               const std::string& source) {
+                                               std::uint64_t size, const std::string& agent) {
   auto& st = self->state;
   if (!msg::valid_id(id)) return make_error(errc::invalid, "invalid volume id \"" + id + "\"");
+  if (size == 0) return make_error(errc::invalid, "volume " + id + ": the source is empty");
   auto info = st.backend->info(id);
   if (!info && info.error().code != volumes::errc::not_found) return to_caf(info.error());
-  // Asked for an existing volume too: a resume must write to a volume of the same disk.
-  auto size = source_size(source, st.options.probe_timeout);
-  if (!size)
-    return make_error(code_of(size.error()),
-                      "volume " + id + ": size of the source: " + message_of(size.error()));
-  if (*size == 0) return make_error(errc::invalid, "volume " + id + ": the source is empty");
   if (info) {
-    if (info->size != *size) {
+    // A resume must write to a volume of the same disk.
+    if (info->size != size) {
       return make_error(errc::conflict, "volume " + id + " holds " + std::to_string(info->size) +
-                                            " bytes, the source " + source + " " +
-                                            std::to_string(*size));
+                                            " bytes, the source " + std::to_string(size));
     }
   } else {
-    auto created = st.backend->create(id, *size);
+    auto created = st.backend->create(id, size);
     if (!created) return to_caf(created.error());
-    spdlog::info("volume {}: created, {} bytes", id, *size);
+    spdlog::info("volume {}: created, {} bytes", id, size);
   }
-  auto uri = st.backend->attach(id);
+  const auto remote = st.options.remote_for ? st.options.remote_for(agent)
+                                            : std::optional<volumes::remote_access>();
+  auto uri = st.backend->attach(id, remote);
   if (!uri) return to_caf(uri.error());
-  return caf::result<std::string, std::uint64_t>(std::move(*uri), *size);
+  return caf::result<std::string, std::uint64_t>(std::move(*uri), size);
 }
 
 caf::result<void> finish(volume_self self, const std::string& id, bool complete,
@@ -194,8 +169,8 @@ volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_lin
   st.stops = std::move(*sub);
   log_stray_errors(self, "volume");
   return {
-      [self](attach_atom, const std::string& id, const std::string& source) {
-        return attach(self, id, source);
+      [self](attach_atom, const std::string& id, std::uint64_t size, const std::string& agent) {
+        return attach(self, id, size, agent);
       },
       [self](finish_atom, const std::string& id, bool complete, const std::string& checkpoint) {
         return finish(self, id, complete, checkpoint);

@@ -3,7 +3,9 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "actors/bus_link.hpp"
 #include "config/defaults.hpp"
@@ -13,24 +15,27 @@
 namespace mk::actors {
 
 struct volume_actor_options {
-  /// How long the attach of a new volume waits for the source to tell its size.
-  std::chrono::milliseconds probe_timeout = defaults::oma::source_probe_timeout;
-  /// The actor blocks (nbdkit start and stop, fsync, the source probe), so it runs on a
+  /// The actor blocks (nbdkit start and stop, fsync), so it runs on a
   /// thread of its own; deterministic tests turn this off to run it on CAF's test scheduler.
   bool detached = true;
+  /// How a job's agent reaches its volume: nothing (the default, and for an agent on this
+  /// machine) serves it on a Unix socket; a remote_access serves it over TCP with TLS-PSK to
+  /// that agent only. May block (it reads the agents' bucket): the actor runs detached.
+  std::function<std::optional<volumes::remote_access>(const std::string& agent)> remote_for;
 };
 
 /// The owner of the target volumes (docs/overview.md and docs/stop-protocol.md), over a
 /// volumes::volume_backend. A job's volume is `volume_id_for(job)`.
 ///
 /// Messages (the interface volume_hdl, oma/interfaces.hpp; errors: actors/errors.hpp, category
-/// `mk`, with a message that names the volume and the cause; `invalid` bad id or source,
+/// `mk`, with a message that names the volume and the cause; `invalid` a bad id or an empty source,
 /// `not_found` unknown volume, `conflict` a size that differs from the source's or a volume that is
-/// busy, `internal` the backend or the source failed):
-///   (attach_atom, volume_id, source_uri) -> (std::string nbd_uri, std::uint64_t size)
-///       creates the volume at the source's size if it does not exist (the source is asked
-///       over NBD, or a local file is looked at, bounded by `probe_timeout`); an existing one
-///       (a resume) must have the source's size. Then serves it and answers the URI the mover
+/// busy, `internal` the backend failed):
+///   (attach_atom, volume_id, source_size, agent) -> (std::string nbd_uri, std::uint64_t size)
+///       creates the volume at the source's size (as the job's agent measured it: the OMA
+///       never opens a source) if it does not exist; an existing one (a resume) must have
+///       that size. Served on this machine, or over TLS-PSK to `agent` when `remote_for`
+///       says the agent is on another host. Then serves it and answers the URI the mover
 ///       writes to. Attaching an attached volume answers the same URI.
 ///   (finish_atom, volume_id, bool complete, std::string checkpoint_ref) -> (done)
 ///       a mover ended by itself: detach (flushed), then mark complete, or partial with the

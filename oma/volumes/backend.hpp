@@ -31,6 +31,15 @@ struct volume_info {
   friend bool operator==(const volume_info&, const volume_info&) = default;
 };
 
+/// How a volume is served to a mover on another host (docs/security.md): over TCP at `host`,
+/// TLS-PSK required, to the holder of the key `psk_hex` under the identity `psk_identity`
+/// (the job's agent) and nobody else.
+struct remote_access {
+  std::string host;
+  std::string psk_identity;
+  std::string psk_hex;
+};
+
 /// Target volumes as the volume actor sees them, whatever keeps them: local sparse files or,
 /// later, CloudStack volumes. Ids follow msg::valid_id; an invalid one is refused with
 /// errc::invalid before anything is touched. Every call is durable when it returns: a backend
@@ -41,9 +50,10 @@ class volume_backend {
 
   /// A new, empty (all zero) volume of `size` bytes, detached. errc::exists if the id has one.
   virtual result<volume_info> create(const std::string& id, std::uint64_t size) = 0;
-  /// Serves the volume over NBD and answers the URI a mover writes to. Attaching an attached
-  /// volume answers the same URI.
-  virtual result<std::string> attach(const std::string& id) = 0;
+  /// Serves the volume over NBD and answers the URI a mover writes to: on this machine, or
+  /// to a remote agent as `remote` says. Attaching an attached volume answers the same URI.
+  virtual result<std::string> attach(const std::string& id,
+                                     const std::optional<remote_access>& remote = {}) = 0;
   /// Stops serving the volume; with `flush`, its data is durable when this returns. The state
   /// goes back to what it was before the attach. Detaching a detached volume does nothing more.
   virtual result<void> detach(const std::string& id, bool flush) = 0;

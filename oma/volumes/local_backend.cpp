@@ -1,5 +1,6 @@
 #include "oma/volumes/local_backend.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include "sys/atomic_file.hpp"
 #include "sys/child_process.hpp"
 #include "sys/pidfd.hpp"
+#include "sys/ports.hpp"
 
 namespace mk::volumes {
 
@@ -61,9 +63,9 @@ std::string log_tail(const fs::path& path) {
   return text.empty() ? "" : ": " + text;
 }
 
-/// Whether `pid` is an nbdkit serving `socket`: a pid file can outlive its process and the
-/// pid be reused, so the command line must say so.
-bool is_server_of(pid_t pid, const fs::path& socket) {
+/// Whether `pid` is an nbdkit serving the image `img`: a pid file can outlive its process and
+/// the pid be reused, so the command line must say so.
+bool is_server_of(pid_t pid, const fs::path& img) {
   const auto cmdline = read_small("/proc/" + std::to_string(pid) + "/cmdline");
   std::vector<std::string> argv;
   std::size_t start = 0;
@@ -74,8 +76,8 @@ bool is_server_of(pid_t pid, const fs::path& socket) {
     start = end + 1;
   }
   if (argv.empty() || fs::path(argv[0]).filename() != "nbdkit") return false;
-  for (std::size_t i = 1; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "-U" && argv[i + 1] == socket.string()) return true;
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    if (argv[i] == "file=" + img.string()) return true;
   }
   return false;
 }
@@ -139,10 +141,10 @@ bool local_backend::serving(const std::string& id) {
   } catch (...) {
     return false;
   }
-  if (pid <= 0 || !is_server_of(pid, file(id, ".sock"))) return false;
+  if (pid <= 0 || !is_server_of(pid, file(id, ".img"))) return false;
   auto pidfd = sys::open_pidfd(pid);
   // Checked again once the pidfd pins the process: the pid cannot change hands after this.
-  if (!pidfd || !is_server_of(pid, file(id, ".sock"))) return false;
+  if (!pidfd || !is_server_of(pid, file(id, ".img"))) return false;
   servers_.emplace(id, std::move(*pidfd));
   return true;
 }
@@ -170,11 +172,13 @@ result<void> local_backend::settle(const std::string& id, bool flush) {
   // mistakes a later process with the same pid for the server.
   if (auto r = unlink_if_any(file(id, ".sock")); !r) return r;
   if (auto r = unlink_if_any(file(id, ".pid")); !r) return r;
+  if (auto r = unlink_if_any(file(id, ".psk")); !r) return r;
   if (flush) {
     if (auto r = fsync_file(file(id, ".img")); !r) return r;
   }
   if (record->state != volume_state::attached) return {};
   record->state = record->resting;
+  record->served_at.clear();
   return write_record(file(id, ".json"), *record);
 }
 
@@ -194,7 +198,8 @@ result<volume_info> local_backend::load(const std::string& id) {
                    .state = record->state,
                    .checkpoint = record->checkpoint,
                    .nbd_uri = ""};
-  if (info.state == volume_state::attached) info.nbd_uri = uri(id);
+  if (info.state == volume_state::attached)
+    info.nbd_uri = record->served_at.empty() ? uri(id) : record->served_at;
   return info;
 }
 
@@ -237,7 +242,8 @@ result<volume_info> local_backend::create(const std::string& id, std::uint64_t s
                              .size = size,
                              .state = volume_state::detached,
                              .resting = volume_state::detached,
-                             .checkpoint = ""};
+                             .checkpoint = "",
+                             .served_at = ""};
   if (auto r = write_record(json, record); !r) return std::unexpected(r.error());
   return volume_info{.id = id,
                      .size = size,
@@ -247,7 +253,8 @@ result<volume_info> local_backend::create(const std::string& id, std::uint64_t s
                      .nbd_uri = ""};
 }
 
-result<std::string> local_backend::attach(const std::string& id) {
+result<std::string> local_backend::attach(const std::string& id,
+                                          const std::optional<remote_access>& remote) {
   std::lock_guard lock(mutex_);
   auto current = load(id);
   if (!current) return std::unexpected(current.error());
@@ -261,14 +268,17 @@ result<std::string> local_backend::attach(const std::string& id) {
   // writes its pid file when it accepts connections. Forking is what lets it outlive us:
   // nbdkit sets a parent-death signal for itself at start, which a fork clears. The session
   // of its own keeps signals meant for ours (a terminal's Ctrl-C) away from it.
-  const std::vector<std::string> argv = {options_.nbdkit.string(),
-                                         "--log=stderr",
-                                         "-U",
-                                         socket.string(),
-                                         "-P",
-                                         pidfile.string(),
-                                         "file",
-                                         "file=" + file(id, ".img").string()};
+  std::vector<std::string> argv = {options_.nbdkit.string(), "--log=stderr"};
+  std::string served_at;
+  if (remote) {
+    auto listen = tcp_listener(id, *remote);
+    if (!listen) return std::unexpected(listen.error());
+    argv.insert(argv.end(), listen->args.begin(), listen->args.end());
+    served_at = listen->uri;
+  } else {
+    argv.insert(argv.end(), {"-U", socket.string()});
+  }
+  argv.insert(argv.end(), {"-P", pidfile.string(), "file", "file=" + file(id, ".img").string()});
   const auto log = file(id, ".log");
   auto launcher = sys::child_process::spawn(argv, log, {.death_signal = 0, .new_session = true});
   if (!launcher) return fail(errc::system, "volume " + id + ": " + launcher.error().message);
@@ -300,6 +310,7 @@ result<std::string> local_backend::attach(const std::string& id) {
   if (record) {
     record->resting = record->state;
     record->state = volume_state::attached;
+    record->served_at = served_at;
     if (auto w = write_record(file(id, ".json"), *record); !w) record = std::unexpected(w.error());
   }
   if (!record) {
@@ -308,7 +319,35 @@ result<std::string> local_backend::attach(const std::string& id) {
     (void)settle(id, false);
     return std::unexpected(record.error());
   }
-  return uri(id);
+  return served_at.empty() ? uri(id) : served_at;
+}
+
+result<local_backend::listener> local_backend::tcp_listener(const std::string& id,
+                                                            const remote_access& remote) {
+  if (!msg::valid_id(remote.psk_identity))
+    return fail(errc::invalid, "volume " + id + ": PSK identity \"" + remote.psk_identity +
+                                   "\" is not an agent id");
+  if (remote.psk_hex.size() != 64 ||
+      remote.psk_hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail(errc::invalid, "volume " + id + ": the PSK is not 64 hex digits");
+  const auto address = sys::ipv4_of(remote.host);
+  if (!address) return fail(errc::invalid, "volume " + id + ": no IPv4 address for " + remote.host);
+  char text[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &*address, text, sizeof text);
+  // Another process may take the port before nbdkit binds it: the attach then fails with
+  // nbdkit's "address already in use", and the job's start with it (resumable).
+  const auto port = sys::free_tcp_port(*address);
+  if (port == 0) return fail(errc::system, "volume " + id + ": no free port on " + remote.host);
+  // Only the job's agent holds this key: no other agent can open the volume.
+  const auto psk = file(id, ".psk");
+  if (auto w =
+          sys::write_file_atomically(psk, remote.psk_identity + ":" + remote.psk_hex + "\n", 0600);
+      !w)
+    return fail(errc::system, w.error().message);
+  listener out;
+  out.args = {"-i", text, "-p", std::to_string(port), "--tls=require", "--tls-psk=" + psk.string()};
+  out.uri = "nbds://" + remote.psk_identity + "@" + remote.host + ":" + std::to_string(port) + "/";
+  return out;
 }
 
 result<void> local_backend::detach(const std::string& id, bool flush) {

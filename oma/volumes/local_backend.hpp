@@ -24,7 +24,9 @@ struct local_backend_options {
 };
 
 /// Volumes as sparse files DATA/volumes/<id>.img with their record in <id>.json, served on
-/// attach by `nbdkit -U <id>.sock -P <id>.pid file <id>.img` on a Unix socket. A server
+/// attach by `nbdkit -U <id>.sock -P <id>.pid file <id>.img` on a Unix socket, or for a mover
+/// on another host by `nbdkit -i HOST -p PORT --tls=require --tls-psk=<id>.psk ...` (the key
+/// file 0600, one line: the job's agent and its key). A server
 /// belongs to its volume, not to the process that started it: it outlives this object and
 /// this process (a crash, a restart, an upgrade), because a mover may still be writing to it
 /// and docs/recovery.md re-adopts such movers after an OMA restart. So nbdkit is started in a
@@ -48,7 +50,8 @@ class local_backend final : public volume_backend {
   local_backend& operator=(const local_backend&) = delete;
 
   result<volume_info> create(const std::string& id, std::uint64_t size) override;
-  result<std::string> attach(const std::string& id) override;
+  result<std::string> attach(const std::string& id,
+                             const std::optional<remote_access>& remote = {}) override;
   result<void> detach(const std::string& id, bool flush) override;
   result<void> remove(const std::string& id) override;
   result<volume_info> info(const std::string& id) override;
@@ -75,6 +78,12 @@ class local_backend final : public volume_backend {
   result<std::vector<std::string>> ids();
   result<void> set_state(const std::string& id, volume_state state, const std::string* checkpoint);
   bool serving(const std::string& id);
+  /// nbdkit's arguments to serve `id` to a remote agent, and the URI its mover writes to.
+  struct listener {
+    std::vector<std::string> args;
+    std::string uri;
+  };
+  result<listener> tcp_listener(const std::string& id, const remote_access& remote);
   result<void> stop_server(const std::string& id);
   result<void> settle(const std::string& id, bool flush);
 

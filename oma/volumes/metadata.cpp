@@ -37,6 +37,8 @@ result<volume_record> read_record(const std::filesystem::path& path) {
   r.id = id->get<std::string>();
   r.size = size->get<std::uint64_t>();
   r.checkpoint = checkpoint->get<std::string>();
+  if (const auto at = json.find("served_at"); at != json.end() && at->is_string())
+    r.served_at = at->get<std::string>();
   // The id inside must be the one in the file name: nothing else may pick a path.
   if (!msg::valid_id(r.id) || path.filename() != r.id + ".json") return bad("wrong id");
   const auto s = parse_volume_state(state->get<std::string>());
@@ -52,7 +54,8 @@ result<void> write_record(const std::filesystem::path& path, const volume_record
                                {"size", record.size},
                                {"state", to_string(record.state)},
                                {"resting", to_string(record.resting)},
-                               {"checkpoint", record.checkpoint}};
+                               {"checkpoint", record.checkpoint},
+                               {"served_at", record.served_at}};
   const std::string text = json.dump() + "\n";
   if (auto w = sys::write_file_atomically(path, text, 0600); !w)
     return fail(errc::system, w.error().message);

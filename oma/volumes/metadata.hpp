@@ -18,6 +18,9 @@ struct volume_record {
   volume_state state = volume_state::detached;
   volume_state resting = volume_state::detached;
   std::string checkpoint;
+  /// While attached over TCP: the URI it is served at (nbds://AGENT@HOST:PORT/); empty on the
+  /// volume's Unix socket.
+  std::string served_at;
 };
 
 /// Reads and checks a record; errc::not_found if the file does not exist.

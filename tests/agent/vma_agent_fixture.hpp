@@ -34,7 +34,7 @@ using test::eventually;
 using test::nbdkit_server;
 
 constexpr std::uint64_t MiB = 1 << 20;
-constexpr const char* agent_id = "local";  // the vma user of the fixture's server speaks for it
+constexpr const char* agent_id = "local";  // the fixture's agent credentials are for it
 
 /// What the "OMA" saw on the bus, in order of arrival.
 class bus_log {
@@ -229,24 +229,34 @@ class VmaAgent : public test::nats_fixture {
     return m;
   }
 
-  msg::start_mover_reply start(const msg::start_mover& m) {
-    auto r = oma_->request("mk.vma.local.start", msg::encode(m), 10s);
+  /// A request to the agent, as the OMA makes it; its decoded answer (empty if none).
+  template <class Reply, class Request>
+  Reply ask_agent(const std::string& subject, const Request& m, std::chrono::milliseconds timeout) {
+    auto r = oma_->request(subject, msg::encode(m), timeout);
     EXPECT_TRUE(r) << r.error().message;
     if (!r) return {};
-    auto reply = msg::decode<msg::start_mover_reply>(r->data);
+    auto reply = msg::decode<Reply>(r->data);
     EXPECT_TRUE(reply) << reply.error().message;
-    return reply ? *reply : msg::start_mover_reply{};
+    return reply ? *reply : Reply{};
+  }
+
+  msg::start_mover_reply start(const msg::start_mover& m) {
+    return ask_agent<msg::start_mover_reply>("mk.vma.local.start", m, 10s);
+  }
+
+  /// Asks the agent for the size of `source`, as the job actor does before it makes a volume.
+  msg::probe_reply probe(const std::string& job, const std::string& source) {
+    msg::probe_source m;
+    m.hdr = {"t-probe-" + job, unix_ms(), "test"};
+    m.job = job;
+    m.source = source;
+    return ask_agent<msg::probe_reply>("mk.vma.local.start", m, 15s);
   }
 
   msg::vma_status status() {
     msg::vma_status_request q;
     q.hdr = {"t-status", unix_ms(), "test"};
-    auto r = oma_->request("mk.vma.local.status", msg::encode(q), 5s);
-    EXPECT_TRUE(r) << r.error().message;
-    if (!r) return {};
-    auto reply = msg::decode<msg::vma_status>(r->data);
-    EXPECT_TRUE(reply) << reply.error().message;
-    return reply ? *reply : msg::vma_status{};
+    return ask_agent<msg::vma_status>("mk.vma.local.status", q, 5s);
   }
 
   void send_stop(const std::string& job, const std::string& stop_id,

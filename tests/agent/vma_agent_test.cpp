@@ -319,6 +319,46 @@ TEST_F(VmaAgent, RestartedAgentTakesACompletedCheckpointForExitZero) {
   ::waitpid(static_cast<pid_t>(reply.pid), nullptr, 0);  // our child: reap the zombie
 }
 
+// The OMA never opens a source: the agent that will read it tells its size (docs/bus.md).
+TEST_F(VmaAgent, AProbeAnswersTheSizeOfASourceAsTheAgentReadsIt) {
+  auto src = memory("src", 3 * MiB);
+  start_agent();
+  const auto nbd = probe("r-30", src.uri());
+  ASSERT_TRUE(nbd.ok) << nbd.error;
+  EXPECT_EQ(nbd.job, "r-30");
+  EXPECT_EQ(nbd.size, 3 * MiB);
+  test::write_sparse_file(sources_ / "disk.img", 5 * MiB, {{0, 1 * MiB}});
+  const auto file = probe("r-31", (sources_ / "disk.img").string());
+  ASSERT_TRUE(file.ok) << file.error;
+  EXPECT_EQ(file.size, 5 * MiB);
+
+  const auto outside = probe("r-32", "/etc/passwd");
+  EXPECT_FALSE(outside.ok);
+  EXPECT_NE(outside.error.find("outside the source roots"), std::string::npos) << outside.error;
+  const auto bad_job = probe("Bad_Job", src.uri());
+  EXPECT_FALSE(bad_job.ok);
+  EXPECT_NE(bad_job.error.find("job: not a valid id"), std::string::npos) << bad_job.error;
+  const auto nobody = probe("r-33", "nbd+unix:///?socket=" + (dir_ / "none.sock").string());
+  EXPECT_FALSE(nobody.ok);
+  EXPECT_NE(nobody.error.find("none.sock"), std::string::npos) << nobody.error;
+  EXPECT_FALSE(std::filesystem::exists(data_ / "movers" / "r-30.json")) << "a probe starts nothing";
+}
+
+TEST_F(VmaAgent, AProbeOfASourceThatDoesNotAnswerFailsInTime) {
+  auto src = memory("src", 1 * MiB);
+  src.proc().signal(SIGSTOP);  // frozen: connects, never answers the handshake
+  adjust_options = [](vma_agent_options& o) { o.probe_timeout = 2s; };
+  start_agent();
+  const auto started = std::chrono::steady_clock::now();
+  const auto frozen = probe("r-34", src.uri());
+  src.proc().signal(SIGCONT);
+  EXPECT_FALSE(frozen.ok);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s + 5s);
+  EXPECT_NE(frozen.error.find("source"), std::string::npos) << frozen.error;
+  // The agent still answers: the probe ran on a lane, not on the agent's thread.
+  EXPECT_EQ(status().vma, "local");
+}
+
 TEST_F(VmaAgent, BadStartRequestsAreRefusedWithAClearError) {
   auto dst = memory("dst", 1 * MiB);
   start_agent();
@@ -436,10 +476,10 @@ TEST_F(VmaAgent, RealAgentProcessKilledAndRestartedReadoptsItsMover) {
   auto src = slow_source("src", size);
   auto dst = memory("dst", size);
   const auto run_agent = [&](const std::string& log) {
-    return test::process::spawn(
-        {MK_MIGRATEKIT_PATH, "vma", "--nats", server_->url(bus::role::vma), "--id", agent_id,
-         "--data", data_.string(), "--mover-arg=--requests", "--mover-arg=4"},
-        {.stdout_path = dir_ / log, .stderr_path = dir_ / log});
+    return test::process::spawn({MK_MIGRATEKIT_PATH, "vma", "--nats", server_->url(), "--creds",
+                                 agent_creds(agent_id).string(), "--id", agent_id, "--data",
+                                 data_.string(), "--mover-arg=--requests", "--mover-arg=4"},
+                                {.stdout_path = dir_ / log, .stderr_path = dir_ / log});
   };
   auto agent = run_agent("vma1.log");
   ASSERT_TRUE(eventually([&] { return !log_.hellos().empty(); }, 10s))

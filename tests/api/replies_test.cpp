@@ -8,24 +8,38 @@ namespace {
 
 using nlohmann::json;
 
-TEST(replies, an_agent_never_heard_from_shows_nulls_and_a_heard_one_its_report) {
+TEST(replies, agents_merge_the_enrolled_and_the_heard_and_show_nulls_for_what_is_unknown) {
   actors::agent_status never;
   never.id = "vma-b";
   actors::agent_status heard{"local", true, 1795910400000, "esx-01.lab", "0.1.0", 2};
-  const auto shown = agents_json({heard, never});
-  ASSERT_EQ(shown["agents"].size(), 2u);
+  actors::agent_record local{"local", "", "00", 1795910400000, true};
+  actors::agent_record enrolled_only{"vma-c", "UABC", "00", 1795910400000, false};
+  const auto shown = agents_json({heard, never}, {enrolled_only, local});
+  ASSERT_EQ(shown["agents"].size(), 3u);
   EXPECT_EQ(shown["agents"][0], (json{{"id", "local"},
+                                      {"enrolled", true},
+                                      {"enrolled_at", "2026-11-29T00:00:00.000Z"},
+                                      {"builtin", true},
                                       {"online", true},
                                       {"last_hello", "2026-11-29T00:00:00.000Z"},
                                       {"host", "esx-01.lab"},
                                       {"version", "0.1.0"},
                                       {"movers", 2}}));
   EXPECT_EQ(shown["agents"][1], (json{{"id", "vma-b"},
+                                      {"enrolled", false},
+                                      {"enrolled_at", nullptr},
+                                      {"builtin", false},
                                       {"online", false},
                                       {"last_hello", nullptr},
                                       {"host", nullptr},
                                       {"version", nullptr},
                                       {"movers", 0}}));
+  EXPECT_EQ(shown["agents"][2]["id"], "vma-c");
+  EXPECT_EQ(shown["agents"][2]["enrolled"], true);
+  EXPECT_EQ(shown["agents"][2]["online"], false);
+  EXPECT_EQ(shown["agents"][2]["last_hello"], nullptr);
+  EXPECT_FALSE(shown["agents"][2].contains("user")) << "the agent's key is not shown";
+  EXPECT_FALSE(shown["agents"][2].contains("psk")) << "the agent's secret is not shown";
 }
 
 TEST(replies, a_graceful_plan_names_both_signals_and_what_a_resume_copies) {

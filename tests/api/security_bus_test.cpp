@@ -5,6 +5,7 @@
 // API refuses, are refused; and the OMA goes on.
 #include <thread>
 
+#include "bus/home.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
 #include "messages/codec.hpp"
@@ -24,12 +25,10 @@ long dropped(up_process& up) {
 }
 
 TEST_F(security, bus_stops_that_the_api_would_refuse_are_dropped_or_refused) {
-  auto url = bus::read_url(up().data_dir(), bus::role::ctl);
-  ASSERT_TRUE(url) << url.error().message;
-  bus::nats_options opts;
-  opts.url = *url;
-  opts.name = "security ctl";
-  auto ctl = bus::nats_transport::connect(opts);
+  auto opts = bus::local_client_options(up().data_dir(), bus::role::ctl);
+  ASSERT_TRUE(opts) << opts.error().message;
+  opts->name = "security ctl";
+  auto ctl = bus::nats_transport::connect(*opts);
   ASSERT_TRUE(ctl) << ctl.error().message;
 
   // A stop of the demo job that would delete its volume, but for one string.

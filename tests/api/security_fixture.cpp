@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "bus/home.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
 #include "models/ids.hpp"
@@ -116,12 +117,10 @@ void start_suite() {
   state->files = files_under(state->up->data_dir());
   // Everything published under the prefix, as the OMA sees it, to tell which names reached
   // a subject.
-  auto url = bus::read_url(state->up->data_dir(), bus::role::oma);
-  if (!url) throw std::runtime_error(url.error().message);
-  bus::nats_options opts;
-  opts.url = *url;
-  opts.name = "security spy";
-  auto spy = bus::nats_transport::connect(opts);
+  auto opts = bus::local_client_options(state->up->data_dir(), bus::role::oma);
+  if (!opts) throw std::runtime_error(opts.error().message);
+  opts->name = "security spy";
+  auto spy = bus::nats_transport::connect(*opts);
   if (!spy) throw std::runtime_error(spy.error().message);
   state->spy = std::move(*spy);
   auto sub = state->spy->subscribe("mk.>", [](bus::envelope e) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bus/home.hpp"
 #include "bus/nats_server.hpp"
 #include "bus/nats_transport.hpp"
 #include "bus/state.hpp"
@@ -144,17 +145,32 @@ std::vector<std::string> up_fixture::events(const std::string& id) {
 json up_fixture::stored_job(const std::string& id) {
   json out;
   {
+    // The server `up` would start on its folder, with its keys.
+    auto home = bus::bus_home::open(data_dir(), "mk");
+    if (!home) {
+      ADD_FAILURE() << home.error().message;
+      return out;
+    }
+    auto trust = home->server_trust();
+    if (!trust) {
+      ADD_FAILURE() << trust.error().message;
+      return out;
+    }
     bus::nats_server_options so;
     so.data_dir = data_dir();
+    so.trust = std::move(*trust);
     auto server = bus::nats_server::start(so);
     if (!server) {
       ADD_FAILURE() << "nats-server on " << data_dir() << ": " << server.error().message;
       return out;
     }
-    bus::nats_options no;
-    no.url = (*server)->url(bus::role::oma);
-    no.name = "test reader";
-    auto transport = bus::nats_transport::connect(no);
+    auto no = bus::local_client_options(data_dir(), bus::role::oma);
+    if (!no) {
+      ADD_FAILURE() << no.error().message;
+      return out;
+    }
+    no->name = "test reader";
+    auto transport = bus::nats_transport::connect(*no);
     if (!transport) {
       ADD_FAILURE() << transport.error().message;
       return out;

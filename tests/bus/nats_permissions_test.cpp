@@ -39,6 +39,14 @@ class listener {
   std::optional<bus::subscription> sub_;
 };
 
+/// `t` answers every request on `subject` with `text` while the subscription lives.
+bus::subscription answering(bus::nats_transport& t, const std::string& subject, std::string text) {
+  auto sub = t.subscribe(subject,
+                         [&t, text](envelope e) { EXPECT_TRUE(bus::reply(t, e, bytes_of(text))); });
+  EXPECT_TRUE(sub) << subject;
+  return sub ? std::move(*sub) : bus::subscription();
+}
+
 // Each refused publish is accepted by the client library; the refusal comes back
 // asynchronously. An allowed message sent last on the same connection tells when the refused
 // ones would have arrived, had the server let them through.
@@ -91,11 +99,9 @@ TEST_F(nats_permissions, a_vma_cannot_listen_to_another_agent_to_control_or_to_r
   auto ctl = connect(role::ctl, "ctl");
   auto spy = connect(role::vma, "vma local");
   ASSERT_TRUE(oma && ctl && spy);
-  auto answer = oma->subscribe("mk.control.stop", [&oma](envelope e) {
-    EXPECT_TRUE(bus::reply(*oma, e, bytes_of("accepted")));
-  });
-  ASSERT_TRUE(answer);
+  const auto answer = answering(*oma, "mk.control.stop", "accepted");
   const std::vector<std::string> refused = {"mk.vma.other.>", "mk.control.>", "_INBOX.>",
+                                            "_INBOX_oma.>",   "_INBOX_ctl.>", "_INBOX_other.>",
                                             "mk.job.*.stop",  "mk.>",         ">"};
   std::vector<std::unique_ptr<listener>> listeners;
   for (const auto& pattern : refused)
@@ -124,10 +130,7 @@ TEST_F(nats_permissions, a_ctl_client_may_only_ask_for_stops) {
   ASSERT_TRUE(oma && ctl);
   listener all(*oma, "mk.>");
   // The OMA answers control requests: allowed by allow_responses.
-  auto answer = oma->subscribe("mk.control.stop", [&oma](envelope e) {
-    EXPECT_TRUE(bus::reply(*oma, e, bytes_of("accepted")));
-  });
-  ASSERT_TRUE(answer);
+  const auto answer = answering(*oma, "mk.control.stop", "accepted");
   ASSERT_TRUE(oma->flush(2s));
 
   const std::vector<std::string> refused = {"mk.job.r-1.stop",
@@ -148,6 +151,31 @@ TEST_F(nats_permissions, a_ctl_client_may_only_ask_for_stops) {
   EXPECT_EQ(all.heard(), only_control);
 }
 
+// Each identity has its own inbox prefix: ctl cannot read the replies to the OMA's requests
+// (its JetStream reads, an agent's answers), nor an agent's.
+TEST_F(nats_permissions, a_ctl_client_hears_only_the_replies_to_its_own_requests) {
+  auto oma = connect(role::oma, "oma");
+  auto ctl = connect(role::ctl, "ctl");
+  auto agent = connect(role::vma, "vma local");
+  ASSERT_TRUE(oma && ctl && agent);
+  const auto answer = answering(*agent, "mk.vma.local.status", "movers: none");
+  const std::vector<std::string> refused = {"_INBOX.>", "_INBOX_oma.>", "_INBOX_local.>", ">"};
+  std::vector<std::unique_ptr<listener>> listeners;
+  for (const auto& pattern : refused)
+    listeners.push_back(std::make_unique<listener>(*ctl, pattern));
+  ASSERT_TRUE(ctl->flush(2s));
+  ASSERT_TRUE(agent->flush(2s));
+
+  auto reply = oma->request("mk.vma.local.status", bytes_of("which"), 2s);
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ(text_of(reply->data), "movers: none");
+  ASSERT_TRUE(eventually([&] { return ctl->stats().permission_violations >= refused.size(); }))
+      << ctl->stats().permission_violations;
+  ASSERT_TRUE(ctl->flush(2s));
+  for (std::size_t i = 0; i < refused.size(); ++i)
+    EXPECT_TRUE(listeners[i]->heard().empty()) << refused[i];
+}
+
 TEST_F(nats_permissions, clients_without_valid_credentials_are_refused) {
   const auto port = std::to_string(server_->port());
   const auto refused = [](const std::string& url, bool retry) {
@@ -162,6 +190,7 @@ TEST_F(nats_permissions, clients_without_valid_credentials_are_refused) {
     ASSERT_FALSE(anonymous);
     EXPECT_EQ(anonymous.error().code, errc::permission) << anonymous.error().message;
 
+    // A user and password: the server knows users only by their JWTs.
     const auto wrong = refused("nats://vma:not-the-password@127.0.0.1:" + port, retry);
     ASSERT_FALSE(wrong);
     EXPECT_EQ(wrong.error().code, errc::permission) << wrong.error().message;

@@ -56,7 +56,7 @@ TEST_F(nats_reconnect, nothing_published_during_an_outage_is_lost) {
   ASSERT_TRUE(eventually([&] { return received() == per_phase; }));
 
   const auto port = server_->port();
-  const auto url = server_->url(role::oma);
+  const auto url = server_->url();
   ASSERT_EQ(::kill(server_->pid(), SIGKILL), 0);
   server_->stop();  // reaps it
   ASSERT_TRUE(eventually([&] { return !publisher->connected() && !listener->connected(); }));
@@ -68,7 +68,7 @@ TEST_F(nats_reconnect, nothing_published_during_an_outage_is_lost) {
   restart_server();
   ASSERT_TRUE(server_);
   EXPECT_EQ(server_->port(), port);
-  EXPECT_EQ(server_->url(role::oma), url);
+  EXPECT_EQ(server_->url(), url);
 
   // After: the buffered ones go first, then these.
   ASSERT_TRUE(eventually([&] { return publisher->connected(); }, 10s));
@@ -85,11 +85,8 @@ TEST_F(nats_reconnect, nothing_published_during_an_outage_is_lost) {
 }
 
 TEST_F(nats_reconnect, a_client_may_start_before_its_server) {
-  const auto url = server_->url(role::oma);
+  auto opts = client_options(role::oma, "early");
   server_->stop();
-  bus::nats_options opts;
-  opts.url = url;
-  opts.name = "early";
   opts.reconnect_wait = 50ms;
   auto early = bus::nats_transport::connect(opts);
   ASSERT_TRUE(early) << early.error().message;

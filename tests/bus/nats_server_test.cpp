@@ -1,8 +1,9 @@
-// The embedded nats-server: its files, restarts on the same data folder, and the thread that
-// starts it.
+// The embedded nats-server: its files, restarts on the same data folder and keys, and the
+// thread that starts it.
 #include <thread>
 
 #include "bus/nats_fixture.hpp"
+#include "bus/tls.hpp"
 #include "support/files.hpp"
 
 namespace mk::test {
@@ -13,33 +14,47 @@ using bus::role;
 
 using nats_server = nats_fixture;
 
-TEST_F(nats_server, a_restarted_server_keeps_port_and_credentials_in_private_files) {
+TEST_F(nats_server, a_restarted_server_keeps_its_port_and_the_keys_stay_private) {
   const auto dir = dir_ / "data" / "nats";
   namespace fs = std::filesystem;
+  const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
   EXPECT_EQ(fs::status(dir).permissions() & fs::perms::all, fs::perms::owner_all);
-  std::vector<std::string> urls;
-  for (const auto r : bus::all_roles) {
-    const auto file = server_->url_file(r);
-    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
-              fs::perms::owner_read | fs::perms::owner_write)
-        << file;
-    EXPECT_EQ(read_text(file), server_->url(r) + "\n");
-    urls.push_back(server_->url(r));
-  }
-  EXPECT_EQ(fs::status(dir / "server.conf").permissions() & fs::perms::all,
-            fs::perms::owner_read | fs::perms::owner_write);
-  EXPECT_NE(urls[0], urls[1]) << "each role has its own password";
+  EXPECT_EQ(fs::status(dir / "keys").permissions() & fs::perms::all, fs::perms::owner_all);
+  for (const auto* file : {"server.conf", "urls", "oma.creds", "ctl.creds", "keys/operator.seed",
+                           "keys/system.seed", "keys/product.seed", "keys/system.creds"})
+    EXPECT_EQ(fs::status(dir / file).permissions() & fs::perms::all, owner_only) << file;
+  EXPECT_EQ(read_text(dir / "urls"), server_->url() + "\n");
+  const auto conf = read_text(dir / "server.conf");
+  EXPECT_NE(conf.find("operator:"), std::string::npos) << conf;
+  EXPECT_EQ(conf.find("password"), std::string::npos) << "operator mode: no passwords\n" << conf;
 
+  const auto url = server_->url();
   restart_server();
-  for (std::size_t i = 0; i < urls.size(); ++i) {
-    EXPECT_EQ(server_->url(bus::all_roles[i]), urls[i]);
-  }
-  auto url = bus::read_url(dir_ / "data", role::vma);
-  ASSERT_TRUE(url) << url.error().message;
-  EXPECT_EQ(*url, urls[1]);
+  EXPECT_EQ(server_->url(), url);
+  auto urls = bus::read_urls(dir_ / "data");
+  ASSERT_TRUE(urls) << urls.error().message;
+  EXPECT_EQ(*urls, std::vector<std::string>{url});
   auto oma = connect(role::oma, "oma");
   ASSERT_TRUE(oma);
   EXPECT_TRUE(oma->flush(2s));
+}
+
+TEST_F(nats_server, credentials_minted_before_a_restart_of_the_keys_still_work) {
+  // A second open of the same folder (the next start of the OMA) reads the same keys: what
+  // was minted before, an agent's join file, stays valid.
+  const auto creds = agent_creds("vma-a");
+  auto again = bus::bus_home::open(dir_ / "data", "mk");
+  ASSERT_TRUE(again) << again.error().message;
+  home_ = std::make_unique<bus::bus_home>(std::move(*again));
+  restart_server();
+  bus::nats_options opts;
+  opts.url = server_->url();
+  opts.creds_file = creds;
+  opts.inbox_prefix = bus::inbox_prefix("vma-a");
+  opts.retry_on_failed_connect = false;
+  auto agent = bus::nats_transport::connect(opts);
+  ASSERT_TRUE(agent) << agent.error().message;
+  EXPECT_TRUE((*agent)->flush(2s));
 }
 
 TEST_F(nats_server, outlives_the_thread_that_started_it) {
@@ -71,10 +86,63 @@ TEST_F(nats_server, a_port_in_use_is_refused_with_the_reason) {
       << second.error().message;
 
   opts.port = 0;
-  opts.vma_agents = {"Not An Id"};
+  opts.trust = {};
   const auto bad = bus::nats_server::start(opts);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, errc::invalid) << bad.error().message;
+}
+
+// --advertise: the bus listens at that address with TLS required, its certificate made from a
+// CA of the OMA's own under DATA/tls; a client checks the server by that CA and the host name.
+TEST_F(nats_server, with_tls_a_client_needs_the_ca_and_the_right_host) {
+  server_.reset();
+  auto tls = bus::open_tls(dir_ / "data", "127.0.0.1");
+  ASSERT_TRUE(tls) << tls.error().message;
+  namespace fs = std::filesystem;
+  const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
+  EXPECT_EQ(fs::status(tls->key).permissions() & fs::perms::all, owner_only);
+  EXPECT_EQ(fs::status(dir_ / "data" / "tls" / "ca.key").permissions() & fs::perms::all,
+            owner_only);
+  auto opts = server_options();
+  opts.tls_cert = tls->cert;
+  opts.tls_key = tls->key;
+  auto server = bus::nats_server::start(opts);
+  ASSERT_TRUE(server) << server.error().message;
+  server_ = std::move(*server);
+  EXPECT_EQ(server_->url(), "tls://127.0.0.1:" + std::to_string(server_->port()));
+
+  auto with_ca = client_options(role::oma, "oma");
+  with_ca.ca_file = tls->ca;
+  with_ca.retry_on_failed_connect = false;
+  auto oma = bus::nats_transport::connect(with_ca);
+  ASSERT_TRUE(oma) << oma.error().message;
+  EXPECT_TRUE((*oma)->flush(2s));
+
+  auto plain = with_ca;
+  plain.ca_file.clear();
+  plain.url = "nats://127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_FALSE(bus::nats_transport::connect(plain)) << "a client without TLS got in";
+
+  // Another CA (another OMA's): the server is not trusted.
+  auto other = bus::open_tls(dir_ / "other", "127.0.0.1");
+  ASSERT_TRUE(other) << other.error().message;
+  auto foreign = with_ca;
+  foreign.ca_file = other->ca;
+  EXPECT_FALSE(bus::nats_transport::connect(foreign)) << "a server of another CA was trusted";
+
+  // The certificate names 127.0.0.1; asked for another name, the client refuses it. A new
+  // host for the same data folder gets a new certificate from the same CA.
+  auto again = bus::open_tls(dir_ / "data", "localhost");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(test::read_text(again->ca), test::read_text(tls->ca)) << "the CA stays";
+  server_.reset();
+  opts.tls_cert = again->cert;
+  opts.tls_key = again->key;
+  server = bus::nats_server::start(opts);
+  ASSERT_TRUE(server) << server.error().message;
+  server_ = std::move(*server);
+  with_ca.url = server_->url();
+  EXPECT_FALSE(bus::nats_transport::connect(with_ca)) << "a certificate for another host was taken";
 }
 
 }  // namespace

@@ -358,6 +358,44 @@ TEST_F(ctl_e2e, stop_of_several_ids_maintenance_and_schedules) {
   EXPECT_EQ(state_of(job(first)), "stopped") << "nothing fired";
 }
 
+TEST_F(ctl_e2e, agent_add_list_and_rm) {
+  start_up({"--grace", "5"});
+  const auto join = dir_ / "vma-a.join";
+  auto added = ctl({"agent", "add", "vma-a", "--out", join.string()});
+  ASSERT_TRUE(exited(added, 0));
+  EXPECT_TRUE(has(added.out, "migratekit vma --join " + join.string())) << added.out;
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(join).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const auto file = json::parse(read_text(join), nullptr, false);
+  EXPECT_EQ(file.value("agent", ""), "vma-a") << read_text(join);
+  EXPECT_TRUE(has(file.dump(), "BEGIN NATS USER JWT"));
+
+  auto twice = ctl({"agent", "add", "vma-a"});
+  EXPECT_TRUE(exited(twice, 1));
+  EXPECT_TRUE(has(twice.err, "enrolled already")) << twice.err;
+  auto printed = ctl({"agent", "add", "vma-b"});  // no --out: the join file on stdout
+  ASSERT_TRUE(exited(printed, 0));
+  EXPECT_EQ(json::parse(printed.out, nullptr, false).value("agent", ""), "vma-b") << printed.out;
+
+  auto list = ctl({"agent", "list"});
+  ASSERT_TRUE(exited(list, 0));
+  EXPECT_TRUE(has(list.out, "local") && has(list.out, "online, built-in")) << list.out;
+  EXPECT_TRUE(has(list.out, "vma-a") && has(list.out, "vma-b")) << list.out;
+
+  for (const auto* id : {"vma-a", "vma-b"}) {
+    auto rm = ctl({"agent", "rm", id});
+    ASSERT_TRUE(exited(rm, 0)) << rm.err;
+    EXPECT_TRUE(has(rm.out, std::string("removed ") + id)) << rm.out;
+  }
+  auto gone = ctl({"agent", "rm", "vma-a"});
+  EXPECT_TRUE(exited(gone, 1));
+  auto kept = ctl({"agent", "rm", "local"});
+  EXPECT_TRUE(exited(kept, 1));
+  EXPECT_TRUE(has(kept.err, "own process")) << kept.err;
+  EXPECT_TRUE(exited(ctl({"agent", "add", "Not-An-Id"}), 2));
+}
+
 TEST_F(ctl_e2e, usage_and_an_api_that_is_not_there) {
   auto nowhere = ctl({"list"});  // no `up` has written DATA/api-url
   EXPECT_TRUE(exited(nowhere, 2));

@@ -91,14 +91,17 @@ void control_plane::start_source(std::uint64_t size, const std::string& rate,
 void control_plane::start_oma() {
   // A graceful stop's mover drains, flushes the volume and fsyncs its checkpoint: seconds on
   // a disk busy with other work. A test that wants the kill after the grace asks a short one.
-  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(bus::role::oma), "--data",
+  // The server trusts the keys under oma_dir() (bus_home_dir()): the OMA mints its own
+  // credentials from them, as it does on a bus node started from its folder.
+  oma_ = process::spawn({migratekit(), "oma", "--nats", server_->url(), "--data",
                          oma_dir().string(), "--grace", "20", "--listen", "127.0.0.1:0"},
                         log_to(dir_ / "oma.log"));
 }
 
 void control_plane::start_vma() {
-  std::vector<std::string> argv = {migratekit(), "vma",   "--nats", server_->url(bus::role::vma),
-                                   "--id",       "local", "--data", vma_dir().string()};
+  std::vector<std::string> argv = {
+      migratekit(), "vma",   "--nats", server_->url(),    "--creds", agent_creds("local").string(),
+      "--id",       "local", "--data", vma_dir().string()};
   argv.insert(argv.end(), vma_options_.begin(), vma_options_.end());
   vma_ = process::spawn(argv, log_to(dir_ / "vma.log"));
 }

@@ -77,6 +77,7 @@ class control_plane : public nats_fixture {
   digest source_digest() const;
 
   std::filesystem::path oma_dir() const { return dir_ / "oma"; }
+  std::filesystem::path bus_home_dir() const override { return oma_dir(); }
   std::filesystem::path vma_dir() const { return dir_ / "vma"; }
 
   /// Options `start_vma` adds, e.g. {"--mover-arg", "--io-timeout=3"}.

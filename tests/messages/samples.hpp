@@ -41,16 +41,20 @@ inline any_message sample(std::size_t index) {
     case 5:
       return start_mover_reply{h, "r-1", true, 31337, "none"};
     case 6:
-      return vma_status_request{h};
+      return probe_source{h, "r-1", "nbd+unix:///?socket=/run/src.sock"};
     case 7:
-      return vma_status{{h, "local", {m1, m2}, "", ""}};  // an older agent: no host, version
+      return probe_reply{h, "r-1", true, 2147483648, ""};
     case 8:
-      return hello{{h, "local", {m2}, "vma-host-1", "0.1.0"}};
+      return vma_status_request{h};
     case 9:
-      return maintenance{h, true, "kernel upgrade", "vma:local", true, 8};
+      return vma_status{{h, "local", {m1, m2}, "", ""}};  // an older agent: no host, version
     case 10:
-      return replicate_request{h, "web-01 disk 0", "nbd+unix:///?socket=/run/src.sock", "local"};
+      return hello{{h, "local", {m2}, "vma-host-1", "0.1.0"}};
     case 11:
+      return maintenance{h, true, "kernel upgrade", "vma:local", true, 8};
+    case 12:
+      return replicate_request{h, "web-01 disk 0", "nbd+unix:///?socket=/run/src.sock", "local"};
+    case 13:
       return resume_request{h, "r-1"};
     default:
       return control_reply{h, true, "r-1", "queued", "s-1", "conflict", "job r-1 is completed"};

@@ -43,7 +43,21 @@ class job_actor_test : public deterministic_actors {
       ASSERT_TRUE(s) << s.error().message;
       states_.push_back(s->state);
     });
-    EXPECT_TRUE(stops && mover_stops && states);
+    // The agent answers a probe of the source (its size, 10000 bytes); a start request is
+    // never reached, as the volume stand-ins never finish an attach.
+    auto probes = transport_->subscribe("mk.vma.local.start", [this](bus::envelope e) {
+      auto p = msg::decode<msg::probe_source>(e.data);
+      ASSERT_TRUE(p) << "only probes are expected: " << p.error().message;
+      ++probes_;
+      msg::probe_reply r;
+      r.job = p->job;
+      r.ok = probe_error_.empty();
+      r.size = r.ok ? 10000 : 0;
+      r.error = probe_error_;
+      EXPECT_TRUE(agent_->reply(e, r));
+    });
+    EXPECT_TRUE(stops && mover_stops && states && probes);
+    subscriptions_.push_back(std::move(*probes));
     subscriptions_.push_back(std::move(*stops));
     subscriptions_.push_back(std::move(*mover_stops));
     subscriptions_.push_back(std::move(*states));
@@ -191,7 +205,7 @@ class job_actor_test : public deterministic_actors {
   /// A volume actor that never finishes attaching: start_mover() starts the mover itself.
   void hold_attach() {
     volume_ = system_.spawn([this](caf::event_based_actor* self) -> caf::behavior {
-      return {[this, self](attach_atom, const std::string&, const std::string&) {
+      return {[this, self](attach_atom, const std::string&, std::uint64_t, const std::string&) {
         held_attach_ = self->make_response_promise();
       }};
     });
@@ -265,6 +279,8 @@ class job_actor_test : public deterministic_actors {
   std::shared_ptr<logged_entries> observer_ = std::make_shared<logged_entries>();
   caf::actor volume_;  // none unless a test plays the volume actor
   std::vector<msg::stop_request> requests_;
+  int probes_ = 0;           ///< probes of the source the agent answered
+  std::string probe_error_;  ///< set: the agent cannot read the source, and says this
   std::vector<msg::job_state> states_;
   job_actor_hdl job_;
 };

@@ -93,5 +93,41 @@ TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   EXPECT_TRUE(job.resumable());
 }
 
+// The OMA never opens a source: the agent measures it, and the volume is made at that size.
+TEST_F(job_actor_test, the_volume_is_attached_at_the_size_the_agent_measured) {
+  std::optional<std::uint64_t> asked_size;
+  volume_ = system_.spawn([&](caf::event_based_actor* self) -> caf::behavior {
+    return {[&, self](attach_atom, const std::string&, std::uint64_t size, const std::string&) {
+      asked_size = size;
+      held_attach_ = self->make_response_promise();
+    }};
+  });
+  spawn_job(msg::job_state::queued);
+  caf::anon_send(job_, start_atom::value);
+  consume();
+  EXPECT_EQ(probes_, 1);
+  ASSERT_TRUE(asked_size);
+  EXPECT_EQ(*asked_size, 10000u);
+  const auto events = log_events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "source_probed"), events.end());
+}
+
+TEST_F(job_actor_test, a_source_its_agent_cannot_read_fails_the_start_before_any_volume) {
+  bool asked_to_attach = false;
+  volume_ = system_.spawn([&](caf::event_based_actor*) -> caf::behavior {
+    return {[&](attach_atom, const std::string&, std::uint64_t, const std::string&) {
+      asked_to_attach = true;
+    }};
+  });
+  probe_error_ = "source nbd+unix:///?socket=/run/src.sock: cannot connect";
+  spawn_job(msg::job_state::queued);
+  caf::anon_send(job_, start_atom::value);
+  consume();
+  const auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "start: agent local: " + probe_error_);
+  EXPECT_FALSE(asked_to_attach) << "a volume was asked for a source that cannot be read";
+}
+
 }  // namespace
 }  // namespace mk::actors::job_actor_testing

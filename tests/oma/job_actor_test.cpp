@@ -272,7 +272,7 @@ TEST_F(job_actor_test, an_agent_listing_no_mover_while_the_volume_is_attached_is
   caf::response_promise attach;
   bool asked_to_attach = false;
   volume_ = system_.spawn([&](caf::event_based_actor* self) -> caf::behavior {
-    return {[&, self](attach_atom, const std::string&, const std::string&) {
+    return {[&, self](attach_atom, const std::string&, std::uint64_t, const std::string&) {
       asked_to_attach = true;
       attach = self->make_response_promise();
     }};

@@ -107,7 +107,8 @@ class volume_participant : public participants {
     auto b = volumes::local_backend::open({.data_dir = dir_.path()});
     EXPECT_TRUE(b) << b.error().message;
     backend_ = std::move(*b);
-    volume_ = keep(spawn_volume_actor(system_, oma_, backend_, {.detached = false}));
+    volume_ =
+        keep(spawn_volume_actor(system_, oma_, backend_, {.detached = false, .remote_for = {}}));
     consume();
   }
 
@@ -223,23 +224,17 @@ TEST_F(volume_participant, finish_marks_and_get_describes) {
   EXPECT_EQ(code_of(missing.error()), errc::not_found);
 }
 
-TEST_F(volume_participant, attach_refuses_a_bad_source_naming_the_volume) {
-  auto bad = ask<std::string, std::uint64_t>(volume_, attach_atom::value, std::string("v-1"),
-                                             std::string("ftp://example.com/disk"));
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(code_of(bad.error()), errc::invalid);
-  EXPECT_NE(message_of(bad.error()).find("volume v-1"), std::string::npos)
-      << message_of(bad.error());
-  EXPECT_NE(message_of(bad.error()).find("ftp"), std::string::npos) << message_of(bad.error());
-  auto missing = ask<std::string, std::uint64_t>(volume_, attach_atom::value, std::string("v-1"),
-                                                 (dir_.path() / "no-such-disk").string());
-  ASSERT_FALSE(missing);
-  EXPECT_NE(message_of(missing.error()).find("no-such-disk"), std::string::npos)
-      << message_of(missing.error());
+TEST_F(volume_participant, attach_refuses_an_empty_source_and_a_bad_id_naming_the_volume) {
+  auto empty = ask<std::string, std::uint64_t>(volume_, attach_atom::value, std::string("v-1"),
+                                               std::uint64_t{0}, std::string("local"));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(code_of(empty.error()), errc::invalid);
+  EXPECT_NE(message_of(empty.error()).find("volume v-1"), std::string::npos)
+      << message_of(empty.error());
   EXPECT_EQ(backend_->info("v-1").error().code, volumes::errc::not_found)
-      << "a volume was made for a source that cannot be read";
+      << "a volume was made for an empty source";
   auto bad_id = ask<std::string, std::uint64_t>(volume_, attach_atom::value, std::string("../x"),
-                                                std::string("/dev/null"));
+                                                std::uint64_t{4096}, std::string("local"));
   ASSERT_FALSE(bad_id);
   EXPECT_EQ(code_of(bad_id.error()), errc::invalid);
 }

@@ -12,6 +12,7 @@
 #include "support/nbdkit.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::volumes {
 namespace {
@@ -94,6 +95,54 @@ TEST_F(LocalBackendServe, CopyIntoAnAttachedVolumeLandsInTheFile) {
   EXPECT_EQ(test::hash_file(v->path), test::hash_export(src.uri()));
   // Detaching a detached volume is harmless.
   EXPECT_TRUE(b->detach("vol-1", true));
+}
+
+// A volume for a mover on another host: TCP with TLS-PSK, the PSK identity the job's agent.
+// Only that agent's key opens it; plain NBD, another identity or another key are refused.
+TEST_F(LocalBackendServe, AVolumeServedOverTlsPskOpensOnlyWithTheAgentsKey) {
+  auto src = test::nbdkit_server::start(dir_.path(), "src", {}, {"pattern", std::to_string(size)});
+  auto b = open();
+  ASSERT_TRUE(b);
+  auto v = b->create("vol-9", size);
+  ASSERT_TRUE(v) << v.error().message;
+  const std::string key(64, 'a');
+  auto uri = b->attach("vol-9", remote_access{"127.0.0.1", "vma-a", key});
+  ASSERT_TRUE(uri) << uri.error().message;
+  ASSERT_TRUE(uri->starts_with("nbds://vma-a@127.0.0.1:")) << *uri;
+  EXPECT_EQ(fs::status(dir_.path() / "volumes" / "vol-9.psk").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(b->info("vol-9")->nbd_uri, *uri);
+  EXPECT_EQ(open()->info("vol-9")->nbd_uri, *uri) << "a restarted backend finds it served so";
+
+  const auto key_file = [&](const std::string& name, const std::string& line) {
+    const auto path = dir_ / name;
+    EXPECT_TRUE(sys::write_file_atomically(path, line + "\n", 0600));
+    return path.string();
+  };
+  const auto mine = key_file("vma-a.psk", "vma-a:" + key);
+  const auto theirs = key_file("vma-b.psk", "vma-b:" + std::string(64, 'b'));
+  const auto wrong = key_file("wrong.psk", "vma-a:" + std::string(64, 'c'));
+  const auto port = uri->substr(uri->rfind(':') + 1);
+  const auto refused = [&](const std::string& target) {
+    auto p = test::process::spawn(
+        {MK_MIGRATEKIT_PATH, "copy", src.uri(), target},
+        {.stdout_path = dir_ / "refused.out", .stderr_path = dir_ / "refused.err"});
+    EXPECT_EQ(p.wait_for(30s), test::exit_status::exited(1)) << target;
+    return test::read_text(dir_ / "refused.err");
+  };
+  const auto plain = refused("nbd://127.0.0.1:" + port.substr(0, port.size() - 1) + "/");
+  EXPECT_NE(plain.find("TLS"), std::string::npos) << plain;
+  refused("nbds://vma-b@127.0.0.1:" + port + "?tls-psk-file=" + theirs);
+  refused(*uri + "?tls-psk-file=" + wrong);
+
+  copy(src.uri(), *uri + "?tls-psk-file=" + mine);
+  ASSERT_TRUE(b->detach("vol-9", true));
+  EXPECT_FALSE(fs::exists(dir_.path() / "volumes" / "vol-9.psk")) << "the key outlived the serving";
+  EXPECT_EQ(b->info("vol-9")->nbd_uri, "");
+  EXPECT_EQ(test::hash_file(v->path), test::hash_export(src.uri()));
+
+  EXPECT_FALSE(b->attach("vol-9", remote_access{"127.0.0.1", "Not An Id", key}));
+  EXPECT_FALSE(b->attach("vol-9", remote_access{"127.0.0.1", "vma-a", "short"}));
 }
 
 TEST_F(LocalBackendServe, KeepPathDetachesAndMarksPartial) {

@@ -1,0 +1,149 @@
+#include "bus/home.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bus/nats_server.hpp"
+#include "sys/atomic_file.hpp"
+
+namespace mk::bus {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+result<> write_secret(const fs::path& path, const std::string& text) {
+  if (auto w = sys::write_file_atomically(path, text, 0600); !w)
+    return fail(errc::io, w.error().message);
+  return {};
+}
+
+/// DATA/nats/keys/revocations, or none when it was never written.
+result<std::map<std::string, std::int64_t>> read_revocations(const fs::path& path) {
+  std::map<std::string, std::int64_t> out;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return out;
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    const auto doc = nlohmann::json::parse(text.str());
+    for (const auto& [key, at] : doc.items()) {
+      if (!at.is_number_integer() || key.size() != 56 || key[0] != 'U')
+        return fail(errc::invalid, path.string() + ": \"" + key + "\" is not a revocation");
+      out[key] = at.get<std::int64_t>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return fail(errc::invalid, path.string() + ": " + e.what());
+  }
+  return out;
+}
+
+result<fs::path> mint_file(const bus_trust& trust, const fs::path& path, std::string_view name,
+                           const permissions& perms) {
+  auto user = trust.mint_user(name, perms);
+  if (!user) return std::unexpected(std::move(user.error()));
+  if (auto ok = write_secret(path, user->creds); !ok) return std::unexpected(std::move(ok.error()));
+  return path;
+}
+
+}  // namespace
+
+result<bus_home> bus_home::open(const fs::path& data_dir, std::string prefix) {
+  const auto dir = fs::absolute(data_dir) / "nats";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(errc::io, "create " + dir.string() + ": " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) return fail_errno(errc::io, "chmod " + dir.string(), errno);
+  auto trust = bus_trust::open(dir / "keys");
+  if (!trust) return std::unexpected(std::move(trust.error()));
+  bus_home home(std::move(*trust));
+  home.prefix_ = std::move(prefix);
+  home.keys_ = dir / "keys";
+  auto revoked = read_revocations(home.keys_ / "revocations");
+  if (!revoked) return std::unexpected(std::move(revoked.error()));
+  home.revocations_ = std::move(*revoked);
+
+  auto oma = mint_file(home.trust_, dir / "oma.creds", "oma",
+                       permissions_for(role::oma, home.prefix_, "oma"));
+  if (!oma) return std::unexpected(std::move(oma.error()));
+  home.oma_creds_ = std::move(*oma);
+  auto ctl = mint_file(home.trust_, dir / "ctl.creds", "ctl",
+                       permissions_for(role::ctl, home.prefix_, "ctl"));
+  if (!ctl) return std::unexpected(std::move(ctl.error()));
+  home.ctl_creds_ = std::move(*ctl);
+  auto system = home.trust_.mint_system_user("system");
+  if (!system) return std::unexpected(std::move(system.error()));
+  home.system_creds_ = home.keys_ / "system.creds";
+  if (auto ok = write_secret(home.system_creds_, system->creds); !ok)
+    return std::unexpected(std::move(ok.error()));
+  return home;
+}
+
+result<operator_trust> bus_home::server_trust() const { return trust_.server_trust(revocations_); }
+
+result<bus_trust::minted> bus_home::mint_agent(std::string_view id) const {
+  return trust_.mint_user(id, permissions_for(role::vma, prefix_, id));
+}
+
+result<std::string> bus_home::revoke(const std::string& public_key) {
+  // A revocation covers JWTs issued at or before its second: the next one is the first
+  // accepted again, which never matters as every agent gets a key of its own.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto next = revocations_;
+  next[public_key] = now;
+  nlohmann::json doc = nlohmann::json::object();
+  for (const auto& [key, at] : next) doc[key] = at;
+  if (auto ok = write_secret(keys_ / "revocations", doc.dump(2) + "\n"); !ok)
+    return std::unexpected(std::move(ok.error()));
+  revocations_ = std::move(next);
+  return account_jwt();
+}
+
+result<std::string> bus_home::account_jwt() const {
+  return trust_.product_account_jwt(revocations_);
+}
+
+result<nats_options> local_client_options(const fs::path& data_dir, role r) {
+  if (r == role::vma)
+    return fail(errc::invalid, "an agent's credentials are in its join file, not in DATA/nats");
+  auto urls = read_urls(data_dir);
+  if (!urls) return std::unexpected(std::move(urls.error()));
+  nats_options opts;
+  for (const auto& url : *urls) opts.url += (opts.url.empty() ? "" : ",") + url;
+  opts.name = to_string(r);
+  opts.creds_file = fs::absolute(data_dir) / "nats" / (std::string(to_string(r)) + ".creds");
+  opts.inbox_prefix = inbox_prefix(to_string(r));
+  if (opts.url.starts_with("tls://")) opts.ca_file = fs::absolute(data_dir) / "tls" / "ca.pem";
+  return opts;
+}
+
+result<> push_account_jwt(const std::string& urls, const fs::path& system_creds,
+                          const std::string& account_jwt) {
+  nats_options opts;
+  opts.url = urls;
+  opts.name = "oma claims";
+  opts.creds_file = system_creds;
+  opts.inbox_prefix = inbox_prefix("system");
+  opts.retry_on_failed_connect = false;
+  auto t = nats_transport::connect(opts);
+  if (!t) return fail(t.error().code, "push the account JWT: " + t.error().message);
+  const std::span<const std::uint8_t> body(
+      reinterpret_cast<const std::uint8_t*>(account_jwt.data()), account_jwt.size());
+  auto answer = (*t)->request("$SYS.REQ.CLAIMS.UPDATE", body, defaults::bus::claims_push_timeout);
+  if (!answer) return fail(answer.error().code, "push the account JWT: " + answer.error().message);
+  const std::string text(answer->data.begin(), answer->data.end());
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  const bool stored = !doc.is_discarded() && doc.is_object() && doc.contains("data") &&
+                      doc["data"].is_object() && doc["data"].value("code", 0) == 200;
+  if (!stored) return fail(errc::io, "push the account JWT: the server answered " + text);
+  return {};
+}
+
+}  // namespace mk::bus

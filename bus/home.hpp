@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "bus/error.hpp"
+#include "bus/nats_transport.hpp"
+#include "bus/server_config.hpp"
+#include "bus/trust.hpp"
+
+namespace mk::bus {
+
+/// The bus's keys and credentials as the OMA keeps them under DATA/nats (docs/security.md):
+///
+///   DATA/nats/keys/               0700: the operator, system and product account seeds
+///   DATA/nats/keys/revocations    the users revoked, as `{"<user public key>": unix seconds}`
+///   DATA/nats/keys/system.creds   the system-account user that pushes account JWTs
+///   DATA/nats/oma.creds           the OMA's own credentials
+///   DATA/nats/ctl.creds           for scripts that publish on `<prefix>.control.>`
+///
+/// Every file is 0600. The role credentials are minted anew at each open, so that they always
+/// carry the permissions of the current prefix; credentials minted before stay valid until
+/// revoked. Revocations are kept here, not in JetStream, because the server is started with
+/// them before JetStream runs.
+class bus_home {
+ public:
+  static result<bus_home> open(const std::filesystem::path& data_dir, std::string prefix);
+
+  /// What nats-server is configured with: the operator, and the accounts with every
+  /// revocation made so far.
+  result<operator_trust> server_trust() const;
+
+  const std::filesystem::path& oma_creds() const { return oma_creds_; }
+  const std::filesystem::path& ctl_creds() const { return ctl_creds_; }
+  const std::filesystem::path& system_creds() const { return system_creds_; }
+  const std::string& prefix() const { return prefix_; }
+
+  /// Fresh credentials of the agent `id`: its own key, permissions on its own subjects.
+  result<bus_trust::minted> mint_agent(std::string_view id) const;
+
+  /// Records that the user `public_key` is revoked from now on, durably, and answers the
+  /// product account's JWT with every revocation: what running servers must be pushed.
+  result<std::string> revoke(const std::string& public_key);
+  /// The product account's JWT as it stands (for a node that rejoins).
+  result<std::string> account_jwt() const;
+  const std::map<std::string, std::int64_t>& revocations() const { return revocations_; }
+
+ private:
+  bus_home(bus_trust trust) : trust_(std::move(trust)) {}
+
+  bus_trust trust_;
+  std::string prefix_;
+  std::filesystem::path keys_;
+  std::filesystem::path oma_creds_;
+  std::filesystem::path ctl_creds_;
+  std::filesystem::path system_creds_;
+  std::map<std::string, std::int64_t> revocations_;
+};
+
+/// How a client on the OMA's machine connects as `r` (oma or ctl) to the bus of DATA: the URLs
+/// of DATA/nats/urls, the credentials DATA/nats/<role>.creds, the role's own inbox.
+result<nats_options> local_client_options(const std::filesystem::path& data_dir, role r);
+
+/// Pushes an account JWT to the servers at `urls` as the system user of `system_creds`
+/// (`$SYS.REQ.CLAIMS.UPDATE`), so that a revocation holds at once; an error says which server
+/// refused it or did not answer.
+result<> push_account_jwt(const std::string& urls, const std::filesystem::path& system_creds,
+                          const std::string& account_jwt);
+
+}  // namespace mk::bus

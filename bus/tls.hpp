@@ -1,0 +1,29 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "bus/error.hpp"
+
+namespace mk::bus {
+
+/// The bus's TLS material under DATA/tls (docs/security.md), made with OpenSSL at the first
+/// start with `--advertise HOST`: a CA of this OMA's own, and a server certificate for HOST
+/// (its address or name in subjectAltName) signed by it. Agents check the server against the
+/// CA their join file carries. Keys are 0600, the folder 0700; a later start reads them back,
+/// and issues a new server certificate from the same CA when HOST changed.
+struct tls_files {
+  std::filesystem::path ca;    ///< DATA/tls/ca.pem, the CA's certificate (public)
+  std::filesystem::path cert;  ///< DATA/tls/server.pem
+  std::filesystem::path key;   ///< DATA/tls/server.key
+
+  /// The CA's certificate in PEM, as a join file carries it.
+  result<std::string> ca_pem() const;
+};
+
+result<tls_files> open_tls(const std::filesystem::path& data_dir, const std::string& host);
+
+/// Whether `host` is an IPv4 or IPv6 address (else a DNS name).
+bool is_ip_address(const std::string& host);
+
+}  // namespace mk::bus
