@@ -17,7 +17,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libgtest-dev
   libcaf-dev libnats-dev nats-server libmsgpack-cxx-dev libboost-dev libssl-dev
   clang clang-format libclang-rt-14-dev libexpected-dev libcpp-httplib-dev libyaml-cpp-dev
-  chromium
+  chromium iproute2
 )
 # Node.js for the browser tests: the machine's own if it has one (it may come from elsewhere
 # than Debian, with an npm that Debian's would conflict with), else Debian's.

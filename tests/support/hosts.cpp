@@ -1,0 +1,120 @@
+#include "support/hosts.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <sstream>
+#include <stdexcept>
+
+#include "support/files.hpp"
+
+namespace mk::test {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// `ip ARGS...` to its end; its status and what it printed.
+exit_status run_ip(const std::vector<std::string>& args, const std::filesystem::path& out) {
+  std::vector<std::string> argv = {"ip"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = process::spawn(argv, {.stdout_path = out, .stderr_path = out});
+  auto status = p.wait_for(30s);
+  return status ? *status : exit_status::signalled(SIGKILL);
+}
+
+}  // namespace
+
+hosts::hosts(const std::map<std::string, int>& names)
+    : tag_("mk" + std::to_string(::getpid() % 100000)),
+      scratch_(std::filesystem::temp_directory_path() / (tag_ + "-ip.out")),
+      hosts_(names) {
+  try {
+    ip({"netns", "add", tag_ + "sw"});
+    ip({"-n", tag_ + "sw", "link", "add", "br0", "type", "bridge"});
+    ip({"-n", tag_ + "sw", "link", "set", "br0", "up"});
+    for (const auto& [host, n] : hosts_) {
+      ip({"netns", "add", ns(host)});
+      ip({"-n", ns(host), "link", "set", "lo", "up"});
+      ip({"link", "add", "eth0", "netns", ns(host), "type", "veth", "peer", "name", port(host),
+          "netns", tag_ + "sw"});
+      ip({"-n", tag_ + "sw", "link", "set", port(host), "master", "br0"});
+      ip({"-n", tag_ + "sw", "link", "set", port(host), "up"});
+      ip({"-n", ns(host), "addr", "add", address(host) + "/24", "dev", "eth0"});
+      ip({"-n", ns(host), "link", "set", "eth0", "up"});
+    }
+  } catch (...) {
+    teardown();
+    throw;
+  }
+}
+
+hosts::~hosts() { teardown(); }
+
+void hosts::teardown() {
+  for (auto& p : processes_) p.reset();  // killed and reaped (process's destructor)
+  processes_.clear();
+  // What those started (servers, movers in sessions of their own) runs on inside: every
+  // process left in a host goes before the host does.
+  for (const auto& [host, n] : hosts_) {
+    if (run_ip({"netns", "pids", ns(host)}, scratch_) != exit_status::exited(0)) continue;
+    std::istringstream pids(read_text(scratch_));
+    for (pid_t pid = 0; pids >> pid;)
+      if (pid > 0) ::kill(pid, SIGKILL);
+  }
+  for (const auto& [host, n] : hosts_) (void)run_ip({"netns", "del", ns(host)}, scratch_);
+  (void)run_ip({"netns", "del", tag_ + "sw"}, scratch_);
+  std::error_code ec;
+  std::filesystem::remove(scratch_, ec);
+}
+
+std::string hosts::ns(const std::string& host) const { return tag_ + "-" + host; }
+
+std::string hosts::port(const std::string& host) const {
+  return "p" + std::to_string(hosts_.at(host));
+}
+
+std::string hosts::address(const std::string& host) const {
+  return "10.77.0." + std::to_string(hosts_.at(host));
+}
+
+void hosts::ip(const std::vector<std::string>& args) {
+  const auto status = run_ip(args, scratch_);
+  if (status != exit_status::exited(0)) {
+    std::string command = "ip";
+    for (const auto& a : args) command += " " + a;
+    throw std::runtime_error(command + ": " + to_string(status) + ": " + read_text(scratch_));
+  }
+}
+
+process& hosts::run(const std::string& host, const std::vector<std::string>& argv,
+                    const spawn_options& opts) {
+  std::vector<std::string> in = {"ip", "netns", "exec", ns(host)};
+  in.insert(in.end(), argv.begin(), argv.end());
+  processes_.push_back(std::make_unique<process>(process::spawn(in, opts)));
+  return *processes_.back();
+}
+
+exit_status hosts::run_to_end(const std::string& host, const std::vector<std::string>& argv,
+                              std::string* out, std::string* err) {
+  const auto base = std::filesystem::temp_directory_path() / (tag_ + "-run");
+  std::vector<std::string> in = {"ip", "netns", "exec", ns(host)};
+  in.insert(in.end(), argv.begin(), argv.end());
+  auto p = process::spawn(
+      in, {.stdout_path = base.string() + ".out", .stderr_path = base.string() + ".err"});
+  const auto status = p.wait_for(60s);
+  if (out) *out = read_text(base.string() + ".out");
+  if (err) *err = read_text(base.string() + ".err");
+  return status ? *status : exit_status::signalled(SIGKILL);
+}
+
+void hosts::partition(const std::string& host) {
+  ip({"-n", tag_ + "sw", "link", "set", port(host), "down"});
+}
+
+void hosts::heal(const std::string& host) {
+  ip({"-n", tag_ + "sw", "link", "set", port(host), "up"});
+}
+
+}  // namespace mk::test
