@@ -85,6 +85,17 @@ def copy_rows(r):
     return out
 
 
+def across_rows(r):
+    out = []
+    for s in r["scenarios"]:
+        what = {"tls-psk": "copy {} across hosts (veth), TLS-PSK as a remote agent's volume",
+                "plain": "copy {} across hosts (veth), plain TCP, for comparison"}[s["name"]]
+        out.append(row(f"{what.format(s['size'])} (median of {s['runs']}, s)",
+                       s["migratekit_median_s"], "s", "ratio <= 1.0", s["ratio"] <= 1.0,
+                       peer=s["nbdcopy_median_s"], ratio=s["ratio"]))
+    return out
+
+
 def stops_rows(r):
     s, m = r["stop"], r["maintenance"]
     d = s["settled_ms"]
@@ -123,7 +134,8 @@ def records_rows(r):
                 round(r["list_ms"]["p50"], 2), "ms", "<= 20 ms", r["list_ms"]["p50"] <= 20)]
 
 
-ROWS = {"copy": copy_rows, "stops": stops_rows, "resume": resume_rows, "records": records_rows}
+ROWS = {"copy": copy_rows, "across": across_rows, "stops": stops_rows, "resume": resume_rows,
+        "records": records_rows}
 
 
 def table(rows):

@@ -340,7 +340,23 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
   const bool running = listed && m.state != msg::mover_state::exited;
   if (job.state == job_state::stopping) return;  // the stop protocol asks the agent itself
   if (job.state != job_state::starting && job.state != job_state::replicating) {
-    if (running) stop_stray_mover(self, m);
+    if (running) {
+      stop_stray_mover(self, m);
+      return;
+    }
+    // A stop that failed because the agent could not be reached left the volume untouched but
+    // not resumable, as its mover might still write. The agent is back and runs no mover for
+    // the job: nothing writes now, and a resume continues from the checkpoint.
+    const bool unconfirmed = job.state == job_state::failed && !job.volume_kept && job.stop &&
+                             !job.stop->outcomes[static_cast<std::size_t>(participant::volume)] &&
+                             job.error == "stop_unconfirmed: vma_process";
+    if (!unconfirmed) return;
+    job.volume_kept = true;
+    persist(self, [self](caf::error) {
+      log(self, "mover_end_confirmed",
+          {{"detail", "its agent runs no mover for the job; the volume is resumable"}},
+          "vma_process");
+    });
     return;
   }
   if (running) {

@@ -182,15 +182,22 @@ std::vector<agent_status> agents(registry_self self) {
   return self->state.agents.list(named, self->clock().now(), defaults::oma::agent_online);
 }
 
-void on_hello(registry_self self, const msg::hello& h) {
-  auto& st = self->state;
-  spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
-  heard(self, h);
-  for (const auto& [id, e] : st.jobs) {
-    if (e.vma != h.vma) continue;
-    auto it = std::find_if(h.movers.begin(), h.movers.end(),
+/// Tells jobs of the reporting agent what it runs for them: every job after a hello; after a
+/// status answer only the failed ones (a mover the agent could not confirm the end of, behind a
+/// network that failed) and those for which it runs a mover although they are not active (to
+/// be stopped). Active jobs hear of their movers from the poller.
+void account(registry_self self, const msg::agent_report& r, bool every_job) {
+  for (const auto& [id, e] : self->state.jobs) {
+    if (e.vma != r.vma) continue;
+    auto it = std::find_if(r.movers.begin(), r.movers.end(),
                            [&id](const msg::mover_info& m) { return m.job == id; });
-    if (it != h.movers.end()) {
+    const bool listed = it != r.movers.end();
+    const bool running = listed && it->state == msg::mover_state::running;
+    const bool active = e.state == msg::job_state::queued || e.state == msg::job_state::starting ||
+                        e.state == msg::job_state::replicating ||
+                        e.state == msg::job_state::stopping;
+    if (!every_job && e.state != msg::job_state::failed && !(running && !active)) continue;
+    if (listed) {
       self->send(e.actor, status_atom::value, *it, true);
     } else {
       msg::mover_info none;
@@ -198,6 +205,13 @@ void on_hello(registry_self self, const msg::hello& h) {
       self->send(e.actor, status_atom::value, none, false);
     }
   }
+}
+
+void on_hello(registry_self self, const msg::hello& h) {
+  auto& st = self->state;
+  spdlog::info("agent {} says hello with {} movers", h.vma, h.movers.size());
+  heard(self, h);
+  account(self, h, true);
   // A mover for a job that does not exist (deleted while its agent was away) must not write on.
   for (const auto& m : h.movers) {
     if (st.jobs.contains(m.job) || m.state == msg::mover_state::exited) continue;
@@ -459,7 +473,10 @@ registry_hdl::behavior_type registry_behavior(registry_self self, job_deps deps)
         if (self->state.agents.expect(vma) && self->state.deps.poller)
           caf::anon_send(self->state.deps.poller, watch_atom::value, vma);
       },
-      [self](const msg::vma_status& s) { heard(self, s); },
+      [self](const msg::vma_status& s) {
+        heard(self, s);
+        account(self, s, false);
+      },
       [self](gate_atom, bool closed, const maintenance_scope& scope, const std::string& reason) {
         set_gate(self, closed, scope, reason);
       },

@@ -70,6 +70,22 @@ TEST_F(job_actor_test, a_silent_vma_process_fails_the_stop_and_the_volume_is_nev
   EXPECT_FALSE(job.resumable()) << "a mover may still write to the volume";
   EXPECT_EQ(asked(participant::volume), 0u);
   EXPECT_EQ(asked(participant::scheduler), 1u) << "confirmed participants are not asked again";
+
+  // Its agent is heard again and runs no mover for the job: nothing writes to the volume,
+  // which the stop never touched, and a resume may continue from the checkpoint.
+  msg::mover_info running;
+  running.job = "r-1";
+  running.pid = 4242;
+  caf::anon_send(job_, status_atom::value, running, true);
+  consume();
+  EXPECT_FALSE(stored().resumable()) << "its mover still runs";
+  msg::mover_info none;
+  none.job = "r-1";
+  caf::anon_send(job_, status_atom::value, none, false);
+  consume();
+  EXPECT_TRUE(stored().resumable());
+  const auto events = log_events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "mover_end_confirmed"), events.end());
 }
 
 TEST_F(job_actor_test, a_silent_volume_fails_the_stop) {
