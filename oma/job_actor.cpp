@@ -121,8 +121,8 @@ void ask_agent_on_lane(job_actor* self, std::string subject, msg::bytes payload,
 }
 
 /// Asks the job's agent on its start subject (a probe, or the start itself) and hands the
-/// answer back as (start_atom, Reply), or (start_atom, absent_atom, why) when no agent is
-/// there to take it. The request blocks until the agent answers, so it runs on a lane.
+/// answer back as (start_atom, Reply), or (start_atom, absent_atom, why) when no agent took
+/// it in time. The request blocks until the agent answers, so it runs on a lane.
 template <class Reply, class Request>
 void ask_agent(job_actor* self, const Request& request) {
   auto& job = self->state.job;
@@ -138,7 +138,12 @@ void ask_agent(job_actor* self, const Request& request) {
                       if (!answer) {
                         const auto code = answer.error().code;
                         auto why = "agent " + vma + ": " + answer.error().message;
-                        if (code == bus::errc::no_responders || code == bus::errc::not_connected)
+                        // Asked again, up to agent_wait: no agent there, or one too busy to
+                        // answer in time (fifty probes and starts at once under the
+                        // sanitizers). Both requests are idempotent at the agent: a start
+                        // asked twice answers with the mover that runs.
+                        if (code == bus::errc::no_responders || code == bus::errc::not_connected ||
+                            code == bus::errc::timeout)
                           return caf::anon_send(handle, start_atom::value, absent_atom::value,
                                                 std::move(why));
                         failed.error = std::move(why);

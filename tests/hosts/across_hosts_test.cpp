@@ -120,14 +120,17 @@ class across_hosts : public ::testing::Test {
     return true;
   }
 
-  /// The command lines of the movers running now, whatever their host.
-  static std::vector<std::string> movers() {
+  /// The command lines of this test's movers running now, whatever their host (their
+  /// checkpoints are under the test's folder; other tests may run movers meanwhile).
+  std::vector<std::string> movers() const {
     std::vector<std::string> out;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       auto cmdline = read_text(entry.path() / "cmdline");
       for (auto& c : cmdline)
         if (c == '\0') c = ' ';
-      if (cmdline.find("migratekit copy ") != std::string::npos) out.push_back(cmdline);
+      if (cmdline.find("migratekit copy ") != std::string::npos &&
+          cmdline.find(dir_.string()) != std::string::npos)
+        out.push_back(cmdline);
     }
     return out;
   }
