@@ -129,7 +129,7 @@ class across_hosts : public ::testing::Test {
       for (auto& c : cmdline)
         if (c == '\0') c = ' ';
       if (cmdline.find("migratekit copy ") != std::string::npos &&
-          cmdline.find(dir_.string()) != std::string::npos)
+          cmdline.find(dir_.path().string()) != std::string::npos)
         out.push_back(cmdline);
     }
     return out;
