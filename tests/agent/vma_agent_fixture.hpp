@@ -93,8 +93,7 @@ struct actor_runtime {
 
 /// Whether `pid` is a live process (not gone, not a zombie).
 inline bool alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto text = test::read_text("/proc/" + std::to_string(pid) + "/stat");
   const auto close = text.rfind(')');
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }

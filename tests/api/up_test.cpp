@@ -1,7 +1,5 @@
 // `migratekit up` end to end (docs/overview.md): the demo job, a Ctrl-C that stops active jobs
 // with reason `shutdown`, and the next start that resumes exactly those.
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "support/files.hpp"
@@ -40,11 +38,7 @@ std::string stop_reason(const json& job) {
 std::string described(const std::vector<pid_t>& pids) {
   std::string out;
   for (auto pid : pids) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    for (auto& c : cmdline)
-      if (c == '\0') c = ' ';
-    out += std::to_string(pid) + ": " + cmdline + "\n";
+    out += std::to_string(pid) + ": " + command_text(pid) + "\n";
   }
   return out;
 }

@@ -41,13 +41,6 @@ bool final_state(job_state s) {
          s == job_state::failed;
 }
 
-std::vector<std::string> cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::vector<std::string> out;
-  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
-  return out;
-}
-
 struct round_job {
   std::string id;
   bool stop_asked = false;
@@ -79,7 +72,7 @@ class fault_suite : public control_plane {
   std::map<pid_t, std::string> movers(const std::vector<round_job>& jobs) {
     std::map<pid_t, std::string> out;
     for (auto pid : running_under(dir_.path())) {
-      const auto argv = cmdline(pid);
+      const auto argv = command_line(pid);
       if (argv.size() < 2 || argv[1] != "copy") continue;
       for (const auto& j : jobs)
         for (const auto& arg : argv)
@@ -92,7 +85,7 @@ class fault_suite : public control_plane {
   std::vector<pid_t> volume_servers() {
     std::vector<pid_t> out;
     for (auto pid : running_under(oma_dir() / "volumes")) {
-      const auto argv = cmdline(pid);
+      const auto argv = command_line(pid);
       if (!argv.empty() && std::filesystem::path(argv[0]).filename() == "nbdkit")
         out.push_back(pid);
     }

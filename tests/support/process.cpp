@@ -7,7 +7,6 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -102,16 +101,29 @@ exit_status process::kill() {
   return *status_;
 }
 
+std::vector<std::string> command_line(pid_t pid) {
+  // getline, unlike an istreambuf_iterator, turns the ESRCH of a process that ends
+  // mid-read into a stream state instead of an exception.
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string arg; std::getline(in, arg, '\0');) out.push_back(arg);
+  return out;
+}
+
+std::string command_text(pid_t pid) {
+  std::string out;
+  for (const auto& arg : command_line(pid)) out += (out.empty() ? "" : " ") + arg;
+  return out;
+}
+
 std::vector<pid_t> running_under(const std::filesystem::path& dir) {
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const auto name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(dir.string()) != std::string::npos)
-      out.push_back(static_cast<pid_t>(std::stoi(name)));
+    const auto pid = static_cast<pid_t>(std::stoi(name));
+    if (command_text(pid).find(dir.string()) != std::string::npos) out.push_back(pid);
   }
   return out;
 }

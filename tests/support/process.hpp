@@ -71,6 +71,13 @@ class process {
   std::optional<exit_status> status_;
 };
 
+/// The arguments `pid` was started with; none once it has gone (a process may end while
+/// its /proc file is read, which must not throw out of a tear-down).
+std::vector<std::string> command_line(pid_t pid);
+
+/// The same joined by spaces, for a message or a search.
+std::string command_text(pid_t pid);
+
 /// Every process whose command line mentions `dir`: what a test started there, directly or
 /// not (movers outlive their agent and volume servers their OMA, by design).
 std::vector<pid_t> running_under(const std::filesystem::path& dir);

@@ -123,9 +123,8 @@ TEST(Spawn, TheChildGetsNoDescriptorOfOursButItsStandardThree) {
   // Looked at once sleep sleeps: before its exec the child is still ours, and past it sleep
   // opens files of its own for a moment (its locale). A CI run read {0,1,2} between the two.
   const auto sleeping = [pid = c->pid] {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
-    return text.find("(sleep) S") != std::string::npos;
+    return test::read_text("/proc/" + std::to_string(pid) + "/stat").find("(sleep) S") !=
+           std::string::npos;
   };
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (!(sleeping() && fds() == std::set<std::string>{"0", "1", "2"}) &&
