@@ -118,6 +118,19 @@ def stops_rows(r):
     return out
 
 
+def remote_stops_rows(r):
+    """A remote agent's stops against local's in the same run: the peer column is local."""
+    out = []
+    for q, bound in (("p50", 20), ("p99", 100)):
+        remote, local = r["vma-a"]["settled_ms"][q], r["local"]["settled_ms"][q]
+        out.append(row(f"stop of a job on a remote agent (TLS bus, TLS-PSK volume, other host), "
+                       f"{r['jobs_per_agent']} + {r['jobs_per_agent']} jobs: {q} (ms; peer: "
+                       "the same on local)", round(remote, 1), "ms", f"<= {bound} ms",
+                       remote <= bound, peer=round(local, 1),
+                       ratio=round(remote / local, 2) if local else None))
+    return out
+
+
 def resume_rows(r):
     bound = r["bound_bytes"]
     return [row(f"bytes copied again on resume, max of {len(r['samples'])} graceful stops",
@@ -135,6 +148,7 @@ def records_rows(r):
 
 
 ROWS = {"copy": copy_rows, "across": across_rows, "stops": stops_rows, "resume": resume_rows,
+        "remote_stops": remote_stops_rows,
         "records": records_rows}
 
 

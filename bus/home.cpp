@@ -124,10 +124,11 @@ result<nats_options> local_client_options(const fs::path& data_dir, role r) {
   return opts;
 }
 
-result<> push_account_jwt(const std::string& urls, const fs::path& system_creds,
-                          const std::string& account_jwt) {
+result<> push_account_jwt(const std::string& urls, const fs::path& ca_file,
+                          const fs::path& system_creds, const std::string& account_jwt) {
   nats_options opts;
   opts.url = urls;
+  opts.ca_file = ca_file;
   opts.name = "oma claims";
   opts.creds_file = system_creds;
   opts.inbox_prefix = inbox_prefix("system");

@@ -65,9 +65,10 @@ class bus_home {
 result<nats_options> local_client_options(const std::filesystem::path& data_dir, role r);
 
 /// Pushes an account JWT to the servers at `urls` as the system user of `system_creds`
-/// (`$SYS.REQ.CLAIMS.UPDATE`), so that a revocation holds at once; an error says which server
-/// refused it or did not answer.
-result<> push_account_jwt(const std::string& urls, const std::filesystem::path& system_creds,
+/// (`$SYS.REQ.CLAIMS.UPDATE`), so that a revocation holds at once; `ca_file` checks a TLS
+/// server (empty for a loopback bus). An error says which server refused it or did not answer.
+result<> push_account_jwt(const std::string& urls, const std::filesystem::path& ca_file,
+                          const std::filesystem::path& system_creds,
                           const std::string& account_jwt);
 
 }  // namespace mk::bus

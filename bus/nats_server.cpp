@@ -190,6 +190,20 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
   std::uint16_t previous_port = 0;
   if (auto old = parse_own_url(read_text(dir / "urls"), o.host)) previous_port = *old;
 
+  // Agents on other hosts (an advertised, TLS bus) know the server by the port of their join
+  // files: after a restart it is waited for, as the previous server may still be ending.
+  if (previous_port != 0 && o.port == 0 && server->tls_) {
+    const auto until = std::chrono::steady_clock::now() + defaults::bus::previous_port_wait;
+    while (sys::free_tcp_port(*address, previous_port) != previous_port &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(100ms);
+    if (sys::free_tcp_port(*address, previous_port) != previous_port)
+      spdlog::warn(
+          "nats-server: {} is still taken; another port is used, and agents that joined "
+          "before need a new join file (ctl agent rm, then add)",
+          where(previous_port));
+  }
+
   const auto conf = dir / "server.conf";
   const auto log = dir / "server.log";
   for (int attempt = 1;; ++attempt) {

@@ -3,9 +3,15 @@
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <ctime>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "config/defaults.hpp"
 
@@ -46,6 +52,15 @@ int take_stop_signal(std::chrono::milliseconds timeout) {
 }
 
 const char* stop_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+void end_process(int code) {
+  spdlog::shutdown();
+  std::fflush(nullptr);
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_do_leak_check();
+#endif
+  ::_exit(code);
+}
 
 void use_daemon_logger(const std::string& subcommand) {
   auto logger = spdlog::stderr_color_mt("migratekit-" + subcommand);

@@ -7,6 +7,7 @@
 
 #include "cmd/copy_command.hpp"
 #include "cmd/ctl_command.hpp"
+#include "cmd/daemon.hpp"
 #include "cmd/oma_command.hpp"
 #include "cmd/up_command.hpp"
 #include "cmd/vma_command.hpp"
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // The border: whatever a library throws ends here as an error, never as a crash.
     spdlog::error("{}", e.what());
-    return 1;
+    exit_code = 1;
   }
-  return exit_code;
+  mk::cmd::end_process(exit_code);
 }

@@ -112,7 +112,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
     }
     agents_ = std::make_shared<actors::agent_directory>(
         actors::jetstream_documents(state_, &bus::state_store::agents), home_, std::move(access),
-        o.nats_url);
+        o.nats_url, o.ca_file);
   }
   volumes::local_backend_options vopts;
   vopts.data_dir = data_dir;

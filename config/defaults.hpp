@@ -66,6 +66,10 @@ constexpr std::string_view connection_name = "migratekit";
 /// Connects refused for the credentials before a client gives up (see nats_transport.cpp).
 constexpr int auth_attempts = 3;
 
+/// How long a restarted server waits for its previous port to be free (the server of an
+/// OMA that was killed is still on its way out) when agents elsewhere know it by that port.
+constexpr std::chrono::milliseconds previous_port_wait{15000};
+
 /// How long a push of the account's JWT (a revocation) waits for a server's answer.
 constexpr std::chrono::milliseconds claims_push_timeout{5000};
 

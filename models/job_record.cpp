@@ -185,6 +185,7 @@ json to_json(const job_record& job, const json& volume) {
             {"target", job.target},
             {"size", job.size},
             {"volume_kept", job.volume_kept},
+            {"mover_unconfirmed", job.mover_unconfirmed},
             {"mover_pid", job.mover_pid},
             {"runs", job.runs},
             {"delete_requested", job.delete_requested},
@@ -247,6 +248,9 @@ expected<job_record, std::string> job_from_json(std::string_view text) {
   // Records written before DELETE existed have no flag: nothing was asked.
   if (in->contains("delete_requested"))
     MK_TRY(job.delete_requested, ir.get<bool>("delete_requested"));
+  // Nor an unconfirmed mover end (before partitions were handled, none was awaited).
+  if (in->contains("mover_unconfirmed"))
+    MK_TRY(job.mover_unconfirmed, ir.get<bool>("mover_unconfirmed"));
   // Nor a resume waiting for its first progress: null, or missing, is none.
   if (auto b = in->find("bytes_done_at_resume"); b != in->end() && !b->is_null())
     MK_TRY(job.bytes_done_at_resume, ir.get<std::uint64_t>("bytes_done_at_resume"));

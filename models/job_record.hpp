@@ -52,6 +52,10 @@ struct job_record {
   std::uint64_t size = 0;    ///< the source's, once the volume exists
   bool volume_kept = false;  ///< a volume with the partial copy exists (stopped or failed)
   bool stalled = false;
+  /// The job failed while its mover's end could not be confirmed (its agent was out of
+  /// reach): the mover may still write, so the volume is neither kept nor touched until the
+  /// agent is heard from again running no mover for the job.
+  bool mover_unconfirmed = false;
   std::int64_t mover_pid = 0;
   std::uint32_t runs = 0;  ///< movers started so far: the first run and each resume
   /// A DELETE asked for the record to go once the job is cancelled.

@@ -50,11 +50,12 @@ bool reserved(const std::string& id) { return id == "oma" || id == "ctl" || id =
 
 agent_directory::agent_directory(std::shared_ptr<document_bucket> bucket,
                                  std::shared_ptr<bus::bus_home> home, bus_access access,
-                                 std::string oma_urls)
+                                 std::string oma_urls, std::filesystem::path oma_ca_file)
     : bucket_(std::move(bucket)),
       home_(std::move(home)),
       access_(std::move(access)),
-      oma_urls_(std::move(oma_urls)) {}
+      oma_urls_(std::move(oma_urls)),
+      oma_ca_file_(std::move(oma_ca_file)) {}
 
 bus::result<> agent_directory::store(const agent_record& r) {
   return bucket_->put(r.id, to_json(r).dump());
@@ -132,7 +133,8 @@ bus::result<> agent_directory::revoke(const std::string& id) {
   // The revocation is durable before it is pushed: a server started later has it too.
   auto account = home_->revoke((*found)->user);
   if (!account) return mk::unexpected(std::move(account.error()));
-  if (auto pushed = bus::push_account_jwt(oma_urls_, home_->system_creds(), *account); !pushed)
+  if (auto pushed = bus::push_account_jwt(oma_urls_, oma_ca_file_, home_->system_creds(), *account);
+      !pushed)
     return bus::fail(pushed.error().code,
                      "agent " + id + " is revoked for servers started from now on, but " +
                          pushed.error().message + "; DELETE it again to push once more");

@@ -38,7 +38,7 @@ struct bus_access {
 class agent_directory {
  public:
   agent_directory(std::shared_ptr<document_bucket> bucket, std::shared_ptr<bus::bus_home> home,
-                  bus_access access, std::string oma_urls);
+                  bus_access access, std::string oma_urls, std::filesystem::path oma_ca_file);
 
   /// A new agent and its join file; errc::conflict if the id is enrolled already,
   /// errc::invalid for an id that is not one, or a name of the OMA's own users.
@@ -60,6 +60,7 @@ class agent_directory {
   std::shared_ptr<bus::bus_home> home_;
   bus_access access_;
   std::string oma_urls_;  ///< how the OMA reaches the bus: where revocations are pushed
+  std::filesystem::path oma_ca_file_;  ///< and the CA of its TLS (empty: none)
 };
 
 }  // namespace mk::actors

@@ -349,18 +349,23 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
       stop_stray_mover(self, m);
       return;
     }
-    // A stop that failed because the agent could not be reached left the volume untouched but
-    // not resumable, as its mover might still write. The agent is back and runs no mover for
-    // the job: nothing writes now, and a resume continues from the checkpoint.
-    const bool unconfirmed = job.state == job_state::failed && !job.volume_kept && job.stop &&
-                             !job.stop->outcomes[static_cast<std::size_t>(participant::volume)] &&
-                             job.error == "stop_unconfirmed: vma_process";
-    if (!unconfirmed) return;
+    // A job that failed while its agent was out of reach (a lost mover, an unconfirmed stop)
+    // left the volume untouched but not resumable, as its mover might still write. The agent
+    // is back and runs no mover for the job: nothing writes now, and a resume continues from
+    // the checkpoint.
+    if (job.state != job_state::failed || !job.mover_unconfirmed) return;
+    job.mover_unconfirmed = false;
     job.volume_kept = true;
-    persist(self, [self](caf::error) {
-      log(self, "mover_end_confirmed",
-          {{"detail", "its agent runs no mover for the job; the volume is resumable"}},
+    const auto how =
+        listed
+            ? "its mover ended (" +
+                  std::string(m.detail.empty() ? "exit " + std::to_string(m.exit_code) : m.detail) +
+                  ")"
+            : std::string("its agent runs no mover for the job");
+    persist(self, [self, how](caf::error) {
+      log(self, "mover_end_confirmed", {{"detail", how + "; the volume is resumable"}},
           "vma_process");
+      publish_state(self);
     });
     return;
   }
@@ -521,6 +526,7 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
         // and its volume is left as it is until the agent is heard from again.
         if (!move_to(self, job_state::failed)) return;
         j.error = "mover lost: " + why;
+        j.mover_unconfirmed = true;
         persist(self, [self](caf::error) {
           auto& lost = self->state.job;
           log(self, "failed", {{"error", lost.error}}, "poller");

@@ -82,6 +82,7 @@ void settle(job_actor* self) {
       // the mover's end is unconfirmed it may still write, so nothing counts as kept.
       job.volume_kept =
           vma_done && volume_done == msg::outcome::ok && stop.volumes == msg::volume_action::keep;
+      job.mover_unconfirmed = !vma_done;
       break;
   }
   const auto took = ms_between(st.stop_began, self->clock().now());

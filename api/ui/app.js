@@ -1,6 +1,7 @@
 // The operator's page: wires the live feed, the table, the dialogs and the panels together.
 // The token comes from the link that `migratekit up` prints (?token=...), is kept for this
 // browser tab only (sessionStorage) and is taken out of the address bar at once.
+import { Agents } from './agents.js';
 import { Api, jobPath } from './api.js';
 import { Analytics } from './analytics.js';
 import { DeleteDialog } from './delete_dialog.js';
@@ -61,6 +62,7 @@ function start(token) {
 
   const detail = new JobDetail(api);
   const analytics = new Analytics(api);
+  const agents = new Agents(api);
   const schedules = new Schedules(api, {
     jobName: (id) => (list.get(id) || {}).name,
     jobs: () => list.sorted(),
@@ -153,6 +155,7 @@ function start(token) {
     maintenance.load();
     schedules.load();
     analytics.load();
+    agents.load();
   }
 
   // The feed gave up (the server refused it): a wrong token is worth saying at once.

@@ -20,6 +20,7 @@
 
 #include "control_plane.hpp"
 #include "messages/codec.hpp"
+#include "support/env.hpp"
 #include "support/files.hpp"
 
 namespace mk::test {
@@ -30,11 +31,6 @@ using msg::job_state;
 
 constexpr std::uint64_t source_size = 16 << 20;
 constexpr auto settle_bound = 150s;
-
-unsigned env_number(const char* name, unsigned fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : fallback;
-}
 
 bool final_state(job_state s) {
   return s == job_state::completed || s == job_state::stopped || s == job_state::cancelled ||
@@ -267,17 +263,15 @@ class fault_suite : public control_plane {
 };
 
 TEST_F(fault_suite, kill_9_of_any_part_loses_nothing) {
-  const unsigned rounds = env_number("MK_FAULT_ROUNDS", 3);
-  const unsigned seed = env_number("MK_FAULT_SEED", std::random_device{}());
-  std::mt19937 rng(seed);
-  std::printf("fault suite: %u rounds, seed %u (MK_FAULT_SEED replays it)\n", rounds, seed);
+  fault_rounds plan("fault suite", 3);
+  const unsigned seed = plan.seed;
   start_source(source_size, rate_);
   source_hash_ = source_digest();
   start_oma();
   start_vma();
   summary s;
   const auto began = std::chrono::steady_clock::now();
-  for (unsigned r = 0; r < rounds && !HasFatalFailure(); ++r) run_round(r, rng, s);
+  for (unsigned r = 0; r < plan.rounds && !HasFatalFailure(); ++r) run_round(r, plan.rng, s);
   const auto took =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began)
           .count();

@@ -4,143 +4,20 @@
 // agent only, is stopped with its volume kept, resumed, and the volume equals the source byte
 // for byte. An agent cut off from the network mid-copy keeps its volume safe: its job's stop
 // fails `stop_unconfirmed: vma_process` without touching the volume, even asked to delete it,
-// and once the cable is back the job resumes and completes identical.
-#include <gtest/gtest.h>
+// and once the cable is back the job resumes and completes identical. The OMA's host cut off
+// from both agents mid-copy leaves both jobs resumable (their movers give up on the volume's
+// endpoint, naming it); the OMA killed and started again finds its remote agents' jobs.
+#include <atomic>
 
-#include <chrono>
-#include <filesystem>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
-
-#include "support/files.hpp"
-#include "support/hash.hpp"
-#include "support/hosts.hpp"
-#include "support/nbdkit.hpp"
-#include "support/temp_dir.hpp"
+#include "bus/nats_transport.hpp"
+#include "bus/server_config.hpp"
+#include "messages/codec.hpp"
+#include "product_hosts.hpp"
 
 namespace mk::test {
 namespace {
 
-using namespace std::chrono_literals;
-using nlohmann::json;
-
-class across_hosts : public ::testing::Test {
- protected:
-  void SetUp() override {
-    net_.emplace(std::map<std::string, int>{{"oma", 1}, {"vma-a", 2}, {"vma-b", 3}});
-  }
-  void TearDown() override {
-    net_.reset();  // every process inside, then the hosts
-    source_.stop();
-  }
-
-  std::filesystem::path oma_data() const { return dir_ / "oma"; }
-
-  /// `migratekit up --advertise` on the OMA's host, until its API answers.
-  void start_oma() {
-    net_->run("oma",
-              {MK_MIGRATEKIT_PATH, "up", "--data", oma_data().string(), "--listen", "127.0.0.1:0",
-               "--advertise", net_->address("oma"), "--grace", "5", "--mover-arg", "--requests=4"},
-              {.stdout_path = dir_ / "up.out", .stderr_path = dir_ / "up.log"});
-    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(oma_data() / "api-url"); }, 60s))
-        << read_text(dir_ / "up.log");
-  }
-
-  /// `ctl agent add`, then `migratekit vma --join` on the agent's own host, until it is online.
-  void join(const std::string& agent) {
-    const auto file = dir_ / (agent + ".join");
-    ASSERT_FALSE(ctl({"agent", "add", agent, "--out", file.string()}).is_null());
-    net_->run(
-        agent,
-        {MK_MIGRATEKIT_PATH, "vma", "--join", file.string(), "--data", (dir_ / agent).string()},
-        {.stdout_path = dir_ / (agent + ".log"), .stderr_path = dir_ / (agent + ".log")});
-    ASSERT_TRUE(eventually([&] { return online(agent); }, 30s))
-        << read_text(dir_ / (agent + ".log"));
-  }
-
-  bool online(const std::string& agent) {
-    const auto list = ctl({"agent", "list"});
-    if (!list.is_object()) return false;
-    for (const auto& a : list["agents"])
-      if (a["id"] == agent) return a.value("online", false);
-    return false;
-  }
-
-  /// A 32 MiB source read at 4 Mbit/s (a stop lands mid-copy, also under the sanitizers, where
-  /// a copy at 16 Mbit/s ended first), served on a Unix socket that
-  /// the agent opens on its own host.
-  void start_source() {
-    source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
-                                   {"random", "size=" + std::to_string(32 << 20), "seed=5",
-                                    "rate=4M", rate_.arg(), "serialize=requests"});
-  }
-
-  /// A job of `agent`, once it replicates with 1 MiB copied; its id.
-  std::string replicating(const std::string& agent) {
-    const auto created =
-        ctl({"replicate", "--name", "across", "--source", source_.uri(), "--vma", agent});
-    EXPECT_TRUE(created.is_object());
-    const auto id = created.value("id", "");
-    EXPECT_TRUE(eventually(
-        [&] {
-          const auto j = job(id);
-          return j.value("state", "") == "replicating" && j["progress"].is_object() &&
-                 j["progress"].value("bytes_done", 0u) >= (1u << 20);
-        },
-        60s))
-        << job(id) << "\n"
-        << read_text(dir_ / (agent + ".log"));
-    return id;
-  }
-
-  json job(const std::string& id) { return ctl({"show", id}); }
-
-  /// `migratekit ctl --data OMA --json ARGS...` on the OMA's host; its JSON (null if it failed).
-  json ctl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "ctl", "--data", oma_data().string(),
-                                     "--json"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::string out, error;
-    const auto status = net_->run_to_end("oma", argv, &out, &error);
-    if (status != exit_status::exited(0)) {
-      std::string command;
-      for (const auto& a : args) command += " " + a;
-      ADD_FAILURE() << "ctl" << command << ": " << to_string(status) << ": " << error;
-      return nullptr;
-    }
-    return json::parse(out, nullptr, false);
-  }
-
-  bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(200ms);
-    }
-    return true;
-  }
-
-  /// The command lines of this test's movers running now, whatever their host (their
-  /// checkpoints are under the test's folder; other tests may run movers meanwhile).
-  std::vector<std::string> movers() const {
-    std::vector<std::string> out;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      auto cmdline = read_text(entry.path() / "cmdline");
-      for (auto& c : cmdline)
-        if (c == '\0') c = ' ';
-      if (cmdline.find("migratekit copy ") != std::string::npos &&
-          cmdline.find(dir_.path().string()) != std::string::npos)
-        out.push_back(cmdline);
-    }
-    return out;
-  }
-
-  temp_dir dir_;
-  std::optional<hosts> net_;
-  rate_file rate_{dir_ / "source.rate"};
-  nbdkit_server source_;
-};
+using across_hosts = product_hosts;
 
 TEST_F(across_hosts, a_remote_agents_job_copies_over_tls_psk_stops_and_resumes_identical) {
   start_oma();
@@ -168,10 +45,7 @@ TEST_F(across_hosts, a_remote_agents_job_copies_over_tls_psk_stops_and_resumes_i
 
   rate_.set("20G");
   ASSERT_FALSE(ctl({"resume", id}).is_null());
-  ASSERT_TRUE(eventually([&] { return job(id).value("state", "") == "completed"; }, 90s))
-      << job(id) << "\n"
-      << read_text(dir_ / "vma-a.log");
-  EXPECT_EQ(hash_file(job(id)["volume"].value("path", "")), hash_export(source_.uri()));
+  completes_identical(id, "vma-a");
 }
 
 TEST_F(across_hosts, a_partitioned_agents_volume_is_never_touched_and_a_resume_completes_it) {
@@ -205,10 +79,161 @@ TEST_F(across_hosts, a_partitioned_agents_volume_is_never_touched_and_a_resume_c
       << read_text(dir_ / "vma-b.log");
   rate_.set("20G");
   ASSERT_FALSE(ctl({"resume", id}).is_null());
-  ASSERT_TRUE(eventually([&] { return job(id).value("state", "") == "completed"; }, 90s))
-      << job(id) << "\n"
-      << read_text(dir_ / "vma-b.log");
-  EXPECT_EQ(hash_file(volume), hash_export(source_.uri()));
+  completes_identical(id, "vma-b");
+  EXPECT_EQ(job(id)["volume"].value("path", ""), volume);
+}
+
+TEST_F(across_hosts, the_oma_cut_off_from_both_agents_mid_copy_leaves_both_jobs_resumable) {
+  const auto agent_of = a_job_on_each_agent();
+  std::map<std::string, std::string> endpoint;
+  for (const auto& [id, agent] : agent_of) endpoint[id] = volume_endpoint(agent);
+
+  // The OMA's host loses its cable: bus and volumes out of reach of both agents. Each mover
+  // gets no reply from its volume and gives up after its --io-timeout (8 s).
+  net_->partition("oma");
+  const bool movers_gave_up = eventually([&] { return movers().empty(); }, 40s);
+  net_->heal("oma");
+  if (!movers_gave_up) {
+    std::string seen;
+    for (const auto& line : movers()) seen += line + "\n";
+    for (const auto& f : std::filesystem::recursive_directory_iterator(dir_.path()))
+      if (f.path().extension() == ".log" || f.path().extension() == ".err")
+        seen += f.path().string() + ":\n" + read_text(f.path()) + "\n";
+    FAIL() << "movers still running after 40 s of partition:\n" << seen;
+  }
+
+  // Heard again, each agent says its mover ended: the jobs fail, resumable, naming the
+  // endpoint that did not answer; a resume completes both from their checkpoints.
+  for (const auto& [id, agent] : agent_of) {
+    ASSERT_TRUE(eventually(
+        [&] { return state_of(id) == "failed" && job(id).value("resumable", false); }, 60s))
+        << job(id) << "\n"
+        << read_text(log_of(agent));
+    EXPECT_NE(job(id).value("error", "").find(endpoint[id]), std::string::npos)
+        << "the error names " << endpoint[id] << ": " << job(id);
+  }
+  rate_.set("20G");
+  for (const auto& [id, agent] : agent_of) ASSERT_FALSE(ctl({"resume", id}).is_null());
+  for (const auto& [id, agent] : agent_of) completes_identical(id, agent);
+}
+
+TEST_F(across_hosts, the_oma_killed_and_started_again_finds_its_remote_agents_jobs) {
+  const auto agent_of = a_job_on_each_agent();
+  const auto bus_url = read_text(oma_data() / "nats" / "urls");
+
+  // kill -9: the bus goes with it; the movers on the agents' hosts and the volume servers go
+  // on. The OMA started again serves the bus where the agents' join files say, and takes its
+  // jobs back where they are: replicating, their movers adopted.
+  kill_oma();
+  start_oma();
+  EXPECT_EQ(read_text(oma_data() / "nats" / "urls"), bus_url) << "agents know the old address";
+  for (const auto& [id, agent] : agent_of) {
+    const auto before = job(id)["progress"].value("bytes_done", 0u);
+    ASSERT_TRUE(eventually(
+        [&] {
+          const auto j = job(id);
+          return j.value("state", "") == "replicating" &&
+                 j["progress"].value("bytes_done", 0u) > before;
+        },
+        60s))
+        << job(id) << "\n"
+        << read_text(log_of(agent));
+  }
+  EXPECT_EQ(movers().size(), 2u) << "a mover stopped or started twice";
+  rate_.set("20G");
+  for (const auto& [id, agent] : agent_of) completes_identical(id, agent);
+}
+
+// With vma-a's own credentials and key, on vma-a's host: nothing it sends for vma-b or its job
+// reaches anyone, it hears nothing of theirs, and it cannot open vma-b's volume; vma-b's job
+// goes on unaffected. Revoked, vma-a is cut off at once and cannot come back.
+TEST_F(across_hosts, an_agent_can_neither_speak_for_another_nor_open_its_volume) {
+  start_oma();
+  join("vma-a");
+  join("vma-b");
+  start_source();
+  const auto id = replicating("vma-b");
+  const auto join_file = json::parse(read_text(dir_ / "vma-a.join"));
+  bus::nats_options as_a;
+  as_a.url = join_file["nats"]["urls"][0].get<std::string>();
+  as_a.name = "vma-a, forging";
+  as_a.creds_file = dir_ / "vma-a" / "bus.creds";
+  as_a.ca_file = dir_ / "vma-a" / "bus-ca.pem";
+  as_a.inbox_prefix = bus::inbox_prefix("vma-a");
+  as_a.retry_on_failed_connect = false;
+
+  net_->inside("vma-a", [&] {
+    auto forger = bus::nats_transport::connect(as_a);
+    ASSERT_TRUE(forger) << forger.error().message;
+    // Had the server let it through, this would complete vma-b's job on a partial volume.
+    msg::progress done;
+    done.hdr = {"forged-1", 0, "vma:vma-b"};
+    done.job = id;
+    done.state = msg::progress_state::exited;
+    done.exit_code = 0;
+    done.bytes_done = done.bytes_total = 32 << 20;
+    const std::vector<std::string> forged = {"mk.vma.vma-b.job." + id + ".progress",
+                                             "mk.vma.vma-b.job." + id + ".stopped",
+                                             "mk.vma.vma-b.hello", "mk.job." + id + ".stopped"};
+    for (const auto& subject : forged) EXPECT_TRUE((*forger)->publish(subject, msg::encode(done)));
+    std::atomic<int> heard = 0;
+    std::vector<bus::subscription> spies;
+    const std::vector<std::string> spied = {"mk.vma.vma-b.>", "_INBOX_vma-b.>", "_INBOX_oma.>",
+                                            "mk.job." + id + ".>"};
+    for (const auto& pattern : spied) {
+      auto sub = (*forger)->subscribe(pattern, [&heard](bus::envelope) { ++heard; });
+      ASSERT_TRUE(sub) << pattern;
+      spies.push_back(std::move(*sub));
+    }
+    ASSERT_TRUE((*forger)->flush(5s));
+    EXPECT_TRUE(eventually(
+        [&] { return (*forger)->stats().permission_violations >= forged.size() + spied.size(); },
+        10s))
+        << (*forger)->stats().permission_violations << " refusals";
+    std::this_thread::sleep_for(2s);  // vma-b's progress would have reached a spy by now
+    EXPECT_EQ(heard.load(), 0);
+  });
+
+  // vma-b's volume opens with vma-b's key from vma-b's host (the mover's own URI), and with
+  // neither vma-a's key nor without TLS from vma-a's.
+  std::string uri;
+  for (const auto& line : movers())
+    if (auto at = line.find("nbds://vma-b@"); at != std::string::npos)
+      uri = line.substr(at, line.find(' ', at) - at);
+  ASSERT_FALSE(uri.empty());
+  const auto endpoint = volume_endpoint("vma-b");
+  const auto path = uri.substr(0, uri.find('?')).substr(uri.find(endpoint) + endpoint.size());
+  std::string out, error;
+  EXPECT_EQ(net_->run_to_end("vma-b", {"nbdinfo", "--size", uri}, &out, &error),
+            exit_status::exited(0))
+      << uri << ": " << error;
+  const auto with_a_key = "nbds://vma-a@" + endpoint + path +
+                          "?tls-psk-file=" + (dir_ / "vma-a" / "volumes.psk").string();
+  EXPECT_NE(net_->run_to_end("vma-a", {"nbdinfo", "--size", with_a_key}, &out, &error),
+            exit_status::exited(0))
+      << with_a_key << " opened vma-b's volume";
+  EXPECT_NE(
+      net_->run_to_end("vma-a", {"nbdinfo", "--size", "nbd://" + endpoint + path}, &out, &error),
+      exit_status::exited(0))
+      << "vma-b's volume opened without TLS";
+
+  EXPECT_EQ(state_of(id), "replicating") << job(id);
+
+  // Revoked: vma-a's connection is closed at once, the agent ends saying why, and its
+  // credentials are refused from then on.
+  ASSERT_FALSE(ctl({"agent", "rm", "vma-a"}).is_null());
+  const auto ended = agents_["vma-a"]->wait_for(10s);
+  ASSERT_TRUE(ended) << "vma-a still runs after its revocation";
+  EXPECT_EQ(*ended, exit_status::exited(1));
+  net_->inside("vma-a", [&] {
+    auto again = bus::nats_transport::connect(as_a);
+    ASSERT_FALSE(again) << "revoked credentials accepted";
+    EXPECT_NE(again.error().message.find("uthorization"), std::string::npos)
+        << again.error().message;
+  });
+
+  rate_.set("20G");
+  completes_identical(id, "vma-b");
 }
 
 }  // namespace

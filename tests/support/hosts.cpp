@@ -1,13 +1,20 @@
 #include "support/hosts.hpp"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <exception>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
 
 #include "support/files.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace mk::test {
 
@@ -107,6 +114,24 @@ exit_status hosts::run_to_end(const std::string& host, const std::vector<std::st
   if (out) *out = read_text(base.string() + ".out");
   if (err) *err = read_text(base.string() + ".err");
   return status ? *status : exit_status::signalled(SIGKILL);
+}
+
+void hosts::inside(const std::string& host, const std::function<void()>& fn) const {
+  std::exception_ptr failed;
+  // A thread of its own: the namespace is the thread's, and the test's thread stays home.
+  std::thread in([&] {
+    try {
+      const auto path = "/run/netns/" + ns(host);
+      const sys::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd || ::setns(fd.get(), CLONE_NEWNET) != 0)
+        throw std::system_error(errno, std::generic_category(), "setns " + path);
+      fn();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  in.join();
+  if (failed) std::rethrow_exception(failed);
 }
 
 void hosts::partition(const std::string& host) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,10 @@ class hosts {
   /// `argv` run inside `host` to its end (at most 60 s); its exit status, stdout in `out`.
   exit_status run_to_end(const std::string& host, const std::vector<std::string>& argv,
                          std::string* out = nullptr, std::string* err = nullptr);
+
+  /// `fn` run on a thread of this process that has joined the host's network namespace (its
+  /// sockets, and those of threads it starts, are the host's); an exception is passed on.
+  void inside(const std::string& host, const std::function<void()>& fn) const;
 
   /// Pulls the host's cable at the switch (its port down: traffic is dropped silently), and
   /// plugs it back.

@@ -3,7 +3,7 @@
 // the REST API beside the page, and Debian's chromium driven by playwright-core. Everything
 // started here is ended in `close()`, also when a test fails.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -143,6 +143,21 @@ export class Fixture {
       const j = await this.job(id);
       return j && holds(j) ? j : false;
     }, timeout);
+  }
+
+  /// Enrols agent `id` (POST /agents) and runs `migratekit vma --join` with its join file, as
+  /// on another host; the process is ended with the fixture's.
+  async startAgent(id) {
+    const r = await this.api('POST', '/agents', { id });
+    if (r.status !== 201) throw new Error(`POST /agents ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+    const file = join(this.dir, `${id}.join`);
+    writeFileSync(file, JSON.stringify(r.body.join), { mode: 0o600 });
+    const agent = spawn(binary, ['vma', '--join', file, '--data', join(this.dir, id)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    agent.log = '';
+    agent.stderr.on('data', (d) => { agent.log += d; });
+    return agent;
   }
 
   /// A new page on the printed URL, the token in it, as an operator opens it.

@@ -1,0 +1,187 @@
+#pragma once
+// The product across hosts, for the tests of this folder: `migratekit up --advertise` on the
+// host `oma` (10.77.0.1), agents enrolled with `ctl agent add` joining from the hosts `vma-a`
+// and `vma-b` with their join files, and a source read through nbdkit's rate filter (so that
+// stops and faults land mid-copy). Everything is driven as a user would: `migratekit ctl` on
+// the OMA's host.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/files.hpp"
+#include "support/hash.hpp"
+#include "support/hosts.hpp"
+#include "support/nbdkit.hpp"
+#include "support/temp_dir.hpp"
+
+namespace mk::test {
+
+using namespace std::chrono_literals;
+
+class product_hosts : public ::testing::Test {
+ protected:
+  using json = nlohmann::json;
+
+  void SetUp() override {
+    net_.emplace(std::map<std::string, int>{{"oma", 1}, {"vma-a", 2}, {"vma-b", 3}});
+  }
+  void TearDown() override {
+    net_.reset();  // every process inside, then the hosts
+    source_.stop();
+  }
+
+  std::filesystem::path oma_data() const { return dir_ / "oma"; }
+
+  /// `migratekit up --advertise` on the OMA's host, until its API answers.
+  void start_oma() {
+    std::filesystem::remove(oma_data() / "api-url");
+    oma_ = &net_->run(
+        "oma",
+        {MK_MIGRATEKIT_PATH, "up", "--data", oma_data().string(), "--listen", "127.0.0.1:0",
+         "--advertise", net_->address("oma"), "--grace", "5"},
+        {.stdout_path = dir_ / "up.out", .stderr_path = dir_ / "up.log", .append = true});
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(oma_data() / "api-url"); }, 60s))
+        << read_text(dir_ / "up.log");
+  }
+
+  /// `kill -9` of `up` (its nats-server follows it; volume servers and movers go on).
+  void kill_oma() {
+    if (oma_) oma_->kill();
+    oma_ = nullptr;
+  }
+
+  /// `ctl agent add`, then `migratekit vma --join` on the agent's own host, until it is online.
+  /// Its movers give up on an endpoint that does not answer for 8 s (a partition), not 60.
+  void join(const std::string& agent) {
+    const auto file = dir_ / (agent + ".join");
+    ASSERT_FALSE(ctl({"agent", "add", agent, "--out", file.string()}).is_null());
+    agents_[agent] = &net_->run(
+        agent,
+        {MK_MIGRATEKIT_PATH, "vma", "--join", file.string(), "--data", (dir_ / agent).string(),
+         "--mover-arg=--requests=4", "--mover-arg=--io-timeout=8"},
+        {.stdout_path = log_of(agent), .stderr_path = log_of(agent)});
+    ASSERT_TRUE(eventually([&] { return online(agent); }, 30s)) << read_text(log_of(agent));
+  }
+
+  std::filesystem::path log_of(const std::string& agent) const { return dir_ / (agent + ".log"); }
+
+  bool online(const std::string& agent) {
+    const auto list = ctl({"agent", "list"});
+    if (!list.is_object()) return false;
+    for (const auto& a : list["agents"])
+      if (a["id"] == agent) return a.value("online", false);
+    return false;
+  }
+
+  /// A 32 MiB source read at `rate` bits per second (4 Mbit/s: a stop lands mid-copy, also
+  /// under the sanitizers), served on a Unix socket that each agent opens on its own host.
+  void start_source(const std::string& rate = "4M") {
+    source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
+                                   {"random", "size=" + std::to_string(32 << 20), "seed=5",
+                                    "rate=" + rate, rate_.arg(), "serialize=requests"});
+  }
+
+  /// A job of `agent`, once it replicates with 1 MiB copied; its id.
+  std::string replicating(const std::string& agent) {
+    const auto created =
+        ctl({"replicate", "--name", "across", "--source", source_.uri(), "--vma", agent});
+    EXPECT_TRUE(created.is_object());
+    const auto id = created.value("id", "");
+    EXPECT_TRUE(eventually(
+        [&] {
+          const auto j = job(id);
+          return j.value("state", "") == "replicating" && j["progress"].is_object() &&
+                 j["progress"].value("bytes_done", 0u) >= (1u << 20);
+        },
+        60s))
+        << job(id) << "\n"
+        << read_text(log_of(agent));
+    return id;
+  }
+
+  /// The OMA, both agents joined, the source, and a job replicating on each: job -> agent.
+  std::map<std::string, std::string> a_job_on_each_agent() {
+    start_oma();
+    join("vma-a");
+    join("vma-b");
+    start_source();
+    return {{replicating("vma-a"), "vma-a"}, {replicating("vma-b"), "vma-b"}};
+  }
+
+  json job(const std::string& id) { return ctl({"show", id}); }
+  std::string state_of(const std::string& id) { return job(id).value("state", ""); }
+
+  /// Waits for the job to complete (the source at full speed), then compares its volume with
+  /// the source byte for byte.
+  void completes_identical(const std::string& id, const std::string& agent) {
+    ASSERT_TRUE(eventually([&] { return state_of(id) == "completed"; }, 90s))
+        << job(id) << "\n"
+        << read_text(log_of(agent));
+    EXPECT_EQ(hash_file(job(id)["volume"].value("path", "")), hash_export(source_.uri())) << id;
+  }
+
+  /// `migratekit ctl --data OMA --json ARGS...` on the OMA's host; its JSON (null if it failed,
+  /// or if `quiet`, without a test failure).
+  json ctl(const std::vector<std::string>& args, bool quiet = false) {
+    std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "ctl", "--data", oma_data().string(),
+                                     "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out, error;
+    const auto status = net_->run_to_end("oma", argv, &out, &error);
+    if (status != exit_status::exited(0)) {
+      std::string command;
+      for (const auto& a : args) command += " " + a;
+      if (!quiet) ADD_FAILURE() << "ctl" << command << ": " << to_string(status) << ": " << error;
+      return nullptr;
+    }
+    return json::parse(out, nullptr, false);
+  }
+
+  bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(200ms);
+    }
+    return true;
+  }
+
+  /// The command lines of this test's movers running now, whatever their host (their
+  /// checkpoints are under the test's folder; other tests may run movers meanwhile).
+  std::vector<std::string> movers() const {
+    std::vector<std::string> out;
+    for (auto pid : running_under(dir_.path())) {
+      const auto line = command_text(pid);
+      if (line.find("migratekit copy ") != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
+
+  /// The volume server's endpoint (`HOST:PORT`) that the mover of `agent` writes to.
+  std::string volume_endpoint(const std::string& agent) const {
+    const auto head = "nbds://" + agent + "@";
+    for (const auto& line : movers())
+      if (auto at = line.find(head); at != std::string::npos) {
+        const auto from = at + head.size();
+        return line.substr(from, line.find('/', from) - from);
+      }
+    return "";
+  }
+
+  temp_dir dir_;
+  std::optional<hosts> net_;
+  rate_file rate_{dir_ / "source.rate"};
+  nbdkit_server source_;
+  process* oma_ = nullptr;
+  std::map<std::string, process*> agents_;
+};
+
+}  // namespace mk::test
