@@ -59,11 +59,6 @@ struct vma_agent_options {
   std::chrono::milliseconds probe_timeout = defaults::vma::source_probe_timeout;
 };
 
-/// Why a start request is refused, in words for the OMA's job record; empty if it is valid.
-/// The source must be an NBD URI or an existing path under a source root, the target an NBD
-/// URI, the job and checkpoint names ids.
-std::string check_start(const msg::start_mover& req, const vma_agent_options& opts);
-
 struct vma_agent_state {
   struct running_mover {
     caf::actor actor;

@@ -236,5 +236,48 @@ TEST_F(across_hosts, an_agent_can_neither_speak_for_another_nor_open_its_volume)
   completes_identical(id, "vma-b");
 }
 
+// Stop, force, delete, a batch across both agents and a maintenance scoped to one work across
+// hosts as on one machine.
+TEST_F(across_hosts, stops_of_every_kind_a_batch_and_one_agents_maintenance_work_across_hosts) {
+  std::map<std::string, std::string> job_of;
+  for (const auto& [id, agent] : a_job_on_each_agent()) job_of[agent] = id;
+  const auto a = job_of["vma-a"], b = job_of["vma-b"];
+  const auto replicating_again = [&](const std::string& id) {
+    return eventually([&] { return state_of(id) == "replicating"; }, 60s);
+  };
+
+  // Maintenance of vma-a only: its job stops, vma-b's goes on; off, it resumes.
+  ASSERT_FALSE(
+      ctl({"maintenance", "on", "--scope", "vma:vma-a", "--reason", "patching vma-a"}).is_null());
+  ASSERT_TRUE(eventually([&] { return state_of(a) == "stopped"; }, 60s)) << job(a);
+  EXPECT_EQ(job(a)["stop"].value("reason", ""), "maintenance") << job(a);
+  EXPECT_EQ(state_of(b), "replicating") << job(b);
+  ASSERT_FALSE(ctl({"maintenance", "off", "--resume-after"}).is_null());
+  ASSERT_TRUE(replicating_again(a)) << job(a);
+
+  // A batch across both agents, forced: both movers are killed at once, volumes kept.
+  const auto batch = ctl({"stop", a, b, "--force", "--comment", "batch across hosts"});
+  ASSERT_TRUE(batch.is_object()) << batch;
+  for (const auto& id : {a, b}) {
+    ASSERT_TRUE(eventually([&] { return state_of(id) == "stopped"; }, 60s)) << job(id);
+    EXPECT_EQ(job(id)["stop"].value("mode", ""), "force") << job(id);
+    EXPECT_TRUE(job(id).value("resumable", false)) << job(id);
+  }
+  EXPECT_TRUE(movers().empty());
+
+  // vma-b's job resumed, then stopped with its volume deleted: cancelled, the volume gone.
+  ASSERT_FALSE(ctl({"resume", b}).is_null());
+  ASSERT_TRUE(replicating_again(b)) << job(b);
+  const auto volume_b = job(b)["volume"].value("path", "");
+  ASSERT_FALSE(ctl({"stop", b, "--delete", "--wait", "--timeout", "60"}).is_null());
+  EXPECT_EQ(state_of(b), "cancelled") << job(b);
+  EXPECT_FALSE(std::filesystem::exists(volume_b)) << volume_b;
+
+  // vma-a's job, stopped gracefully twice over, completes identical.
+  rate_.set("20G");
+  ASSERT_FALSE(ctl({"resume", a}).is_null());
+  completes_identical(a, "vma-a");
+}
+
 }  // namespace
 }  // namespace mk::test
