@@ -11,6 +11,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;      ///< a stopped
 using get_atom = caf::atom_constant<caf::atom("get")>;            ///< the current record, as JSON
 using attach_atom = caf::atom_constant<caf::atom("attach")>;      ///< volume: create if new, serve
 using finish_atom = caf::atom_constant<caf::atom("finish")>;      ///< volume: detach and mark
+using hello_atom = caf::atom_constant<caf::atom("hello")>;        ///< agent: say hello again
 using status_atom = caf::atom_constant<caf::atom("status")>;      ///< agent: its movers
 using exited_atom = caf::atom_constant<caf::atom("exited")>;      ///< a mover ended
 using lost_atom = caf::atom_constant<caf::atom("lost")>;          ///< a mover or agent vanished

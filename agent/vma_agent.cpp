@@ -313,6 +313,18 @@ void on_down(agent_self self, const caf::down_msg& dm) {
   recover(self, std::move(rec));
 }
 
+/// Every mover it runs and those that ended, to the OMA: at the start, and after each
+/// reconnect to the bus (the OMA then reconciles at once what it could not see meanwhile).
+void say_hello(agent_self self) {
+  auto& s = self->state;
+  if (s.hello_subject.empty()) return;  // not ready yet: the first hello comes with readiness
+  msg::hello h;
+  h.vma = s.opts.id;
+  h.movers = movers(s);
+  describe_host(h);
+  (void)s.bus->publish(s.hello_subject, std::move(h));
+}
+
 caf::error fail_start(const std::string& message) {
   spdlog::error("{}", message);
   return make_error(errc::internal, message);
@@ -382,11 +394,8 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
             }
             s.subs.push_back(std::move(*subscribed));
           }
-          msg::hello h;
-          h.vma = s.opts.id;
-          h.movers = movers(s);
-          describe_host(h);
-          (void)s.bus->publish(hello, std::move(h));
+          s.hello_subject = hello;
+          say_hello(self);
           spdlog::info("{}: ready, {} mover(s) running, {} ended", from, s.running.size(),
                        s.ended.size());
         });
@@ -400,6 +409,10 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
         self->delayed_send(self, self->state.opts.ended_prune_interval, tick_atom::value);
       },
       [self](const bus::envelope& e) { on_envelope(self, e); },
+      [self](hello_atom) {
+        self->delayed_send(self, dv::hello_after_reconnect, hello_atom::value, true);
+      },
+      [self](hello_atom, bool) { say_hello(self); },
       [self](const msg::progress& p) {
         auto it = self->state.running.find(p.job);
         if (it != self->state.running.end() &&

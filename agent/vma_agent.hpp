@@ -78,6 +78,7 @@ struct vma_agent_state {
   std::vector<bus::subscription> subs;
   std::string start_subject;
   std::string status_subject;
+  std::string hello_subject;  ///< set once the agent is ready
   std::map<std::string, running_mover> running;
   std::map<std::string, ended_mover> ended;
   /// Answers the agent gives itself, for jobs without a vma_process.

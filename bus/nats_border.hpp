@@ -41,6 +41,7 @@ struct nats_state {
   std::atomic<std::uint64_t> slow_consumers{0};
 
   std::function<void(const std::string&)> on_lost;  ///< nats_options::on_lost
+  std::function<void()> on_reconnected;             ///< nats_options::on_reconnected
   std::atomic<bool> closing{false};                 ///< the transport is closing it
   std::mutex mutex;
   std::condition_variable closed_cv;

@@ -133,6 +133,7 @@ void on_reconnected(natsConnection*, void* closure) {
   auto* st = static_cast<nats_state*>(closure);
   ++st->reconnects;
   spdlog::info("bus: {}", where(*st, "reconnected"));
+  if (st->on_reconnected) st->on_reconnected();
 }
 
 void on_closed(natsConnection* nc, void* closure) {
@@ -225,6 +226,7 @@ result<std::unique_ptr<nats_transport>> nats_transport::connect(const nats_optio
   auto st = std::make_unique<nats_state>();
   st->name = o.name;
   st->on_lost = o.on_lost;
+  st->on_reconnected = o.on_reconnected;
   st->server = without_password(o.url);
   if (o.url.empty()) return fail(errc::invalid, where(*st, "connect") + ": no server URL");
   if (auto s = nats_SetMessageDeliveryPoolSize(o.delivery_threads); s != NATS_OK) {

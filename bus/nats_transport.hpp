@@ -43,6 +43,8 @@ struct nats_options {
   /// refused or revoked the credentials): reconnecting is over. Not called for a close by
   /// the transport's own destruction.
   std::function<void(const std::string& why)> on_lost;
+  /// Called on a thread of NATS.c after each reconnect, once the subscriptions are back.
+  std::function<void()> on_reconnected;
   /// Size of the process-wide delivery pool; it only ever grows.
   int delivery_threads = defaults::bus::delivery_threads;
 };

@@ -86,6 +86,12 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
     spdlog::critical("agent {}: the bus ended its connection for good ({}); stopping", id, why);
     down_ = true;
   };
+  // Back on the bus after an outage (a network that failed, a server restarted): the agent
+  // says hello again, so that the OMA reconciles its jobs at once.
+  nats.on_reconnected = [this] {
+    std::lock_guard hold(hello_mu_);
+    if (hello_to_) caf::anon_send(hello_to_, actors::hello_atom::value);
+  };
   nats.retry_on_failed_connect = true;  // an agent may start before its server
   auto connected = bus::nats_transport::connect(nats);
   if (!connected) return start_failed(1, connected.error().message);
@@ -109,6 +115,10 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
       .receive([] {}, [&not_ready](const caf::error& err) { not_ready = err; });
   if (not_ready)
     return start_failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));
+  {
+    std::lock_guard hold(hello_mu_);
+    hello_to_ = agent_;
+  }
   spdlog::info("vma agent {} up: data {}", o.id, o.data_dir.string());
   return {};
 }
@@ -118,6 +128,10 @@ vma_node::~vma_node() { shutdown(); }
 void vma_node::shutdown() {
   if (system_) {
     // Subscriptions first (the agent ends them), then the actors, then the connection.
+    {
+      std::lock_guard hold(hello_mu_);
+      hello_to_ = nullptr;
+    }
     if (agent_) caf::anon_send(agent_, actors::shutdown_atom::value);
     agent_ = nullptr;
     system_->await_all_actors_done();

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,9 @@ class vma_node {
   std::unique_ptr<actors::actor_config> config_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor agent_;
+  /// Where a reconnect's hello goes: written by this thread, read on NATS.c's.
+  std::mutex hello_mu_;
+  caf::actor hello_to_;
 };
 
 /// --mover-arg (repeatable, or MIGRATEKIT_MOVER_ARGS): what `vma` and `up` append to every

@@ -142,6 +142,10 @@ constexpr std::size_t max_string = 64 << 10;
 
 namespace vma {
 
+/// How long after a reconnect to the bus the agent says hello again: after a server restart
+/// the OMA reconnects too, and is most likely back by then to hear it.
+constexpr std::chrono::milliseconds hello_after_reconnect{1000};
+
 /// An agent asks a source for its size before the OMA makes the job's volume (a probe); a
 /// source that does not answer in this time fails the start. Less than jobs::start_timeout,
 /// so the OMA hears the agent's reason rather than its own timeout.

@@ -4,11 +4,13 @@
 // JobLog, the volume file.
 #include <signal.h>
 
+#include <atomic>
 #include <iostream>
 #include <thread>
 
 #include "control_plane.hpp"
 #include "messages/codec.hpp"
+#include "support/files.hpp"
 
 namespace mk::test {
 namespace {
@@ -194,6 +196,23 @@ TEST_F(stop_flow, a_stop_in_progress_completes_across_a_nats_server_restart) {
   EXPECT_EQ(job(id)->stop->id, r.stop_id);
   EXPECT_TRUE(logged(id, {"stop_requested", "volumes_phase", "stop_settled"}));
   resume_to_completion(id);
+}
+
+// Back on the bus after an outage, an agent says hello again at once (the OMA reconciles its
+// jobs from it, instead of waiting for its next status poll).
+TEST_F(stop_flow, an_agent_says_hello_again_when_the_bus_comes_back) {
+  auto listener = connect(bus::role::oma, "hello listener");
+  ASSERT_TRUE(listener);
+  std::atomic<int> hellos = 0;
+  auto sub = listener->subscribe("mk.vma.local.hello", [&hellos](bus::envelope) { ++hellos; });
+  ASSERT_TRUE(sub);
+  ASSERT_TRUE(listener->flush(std::chrono::seconds(2)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the hello of its start, if late
+  const int before = hellos.load();
+  restart_server();
+  ASSERT_TRUE(eventually([&] { return hellos.load() > before; }, std::chrono::seconds(20)))
+      << "no hello from the agent after the server came back; its log:\n"
+      << read_text(dir_ / "vma.log");
 }
 
 TEST_F(stop_flow, a_resume_while_the_agent_is_down_waits_for_it) {
