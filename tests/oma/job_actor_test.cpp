@@ -88,6 +88,36 @@ TEST_F(job_actor_test, a_silent_vma_process_fails_the_stop_and_the_volume_is_nev
   EXPECT_NE(std::find(events.begin(), events.end(), "mover_end_confirmed"), events.end());
 }
 
+// A job whose agent went silent (the poller gave up on it) fails, its volume neither kept nor
+// touched; its agent heard again with the mover ended, the job becomes resumable, and the
+// JobLog says how the mover ended.
+TEST_F(job_actor_test, a_lost_mover_becomes_resumable_once_its_agent_says_it_ended) {
+  spawn_job(msg::job_state::replicating);
+  caf::anon_send(job_, lost_atom::value, std::string("r-1"),
+                 std::string("vma local does not answer status requests"));
+  consume();
+  auto job = stored();
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  EXPECT_EQ(job.error, "mover lost: vma local does not answer status requests");
+  EXPECT_TRUE(job.mover_unconfirmed);
+  EXPECT_FALSE(job.resumable()) << "a mover may still write to the volume";
+
+  msg::mover_info ended;
+  ended.job = "r-1";
+  ended.pid = 4242;
+  ended.state = msg::mover_state::exited;
+  ended.exit_code = 1;
+  ended.detail = "nbds://local@10.0.0.1:10809/: no reply for 60 s";
+  caf::anon_send(job_, status_atom::value, ended, true);
+  consume();
+  job = stored();
+  EXPECT_TRUE(job.resumable());
+  EXPECT_FALSE(job.mover_unconfirmed);
+  EXPECT_EQ(job.state, msg::job_state::failed);
+  const auto events = log_events();
+  EXPECT_NE(std::find(events.begin(), events.end(), "mover_end_confirmed"), events.end());
+}
+
 TEST_F(job_actor_test, a_silent_volume_fails_the_stop) {
   spawn_job(msg::job_state::replicating);
   ASSERT_TRUE(stop());
