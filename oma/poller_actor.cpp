@@ -330,6 +330,10 @@ caf::behavior poller(poller_self self, std::shared_ptr<bus_link> bus, registry_h
         const auto now = self->clock().now();
         // A new run starts afresh: its exit, loss and stall are yet to be seen.
         self->state.follows[job] = followed{.vma = vma, .since = now, .moved = now};
+        // Its agent has just answered (the start, or the status that adopted the mover):
+        // polls it missed before, while a network was down, must not make the new run lost.
+        if (auto a = self->state.agents.find(vma); a != self->state.agents.end())
+          a->second.missed = 0;
         arm(self);
       },
       [self](watch_atom, const std::string& vma) {

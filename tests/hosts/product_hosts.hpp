@@ -83,10 +83,15 @@ class product_hosts : public ::testing::Test {
 
   /// A 32 MiB source read at `rate` bits per second (4 Mbit/s: a stop lands mid-copy, also
   /// under the sanitizers), served on a Unix socket that each agent opens on its own host.
+  /// Its digest is taken once, at full speed (at 4 Mbit/s a read of it takes a minute).
   void start_source(const std::string& rate = "4M") {
+    rate_.set("20G");
     source_ = nbdkit_server::start(dir_.path(), "source", {"noparallel", "rate"},
                                    {"random", "size=" + std::to_string(32 << 20), "seed=5",
                                     "rate=" + rate, rate_.arg(), "serialize=requests"});
+    source_hash_ = hash_export(source_.uri());
+    rate_.set(rate);
+    std::this_thread::sleep_for(2s);  // nbdkit reads its rate file again about every second
   }
 
   /// A job of `agent`, once it replicates with 1 MiB copied; its id.
@@ -123,9 +128,9 @@ class product_hosts : public ::testing::Test {
   /// the source byte for byte.
   void completes_identical(const std::string& id, const std::string& agent) {
     ASSERT_TRUE(eventually([&] { return state_of(id) == "completed"; }, 90s))
-        << job(id) << "\n"
+        << job(id) << "\nJobLog: " << ctl({"log", id}, true) << "\n"
         << read_text(log_of(agent));
-    EXPECT_EQ(hash_file(job(id)["volume"].value("path", "")), hash_export(source_.uri())) << id;
+    EXPECT_EQ(hash_file(job(id)["volume"].value("path", "")), source_hash_) << id;
   }
 
   /// `migratekit ctl --data OMA --json ARGS...` on the OMA's host; its JSON (null if it failed,
@@ -180,6 +185,7 @@ class product_hosts : public ::testing::Test {
   std::optional<hosts> net_;
   rate_file rate_{dir_ / "source.rate"};
   nbdkit_server source_;
+  digest source_hash_;
   process* oma_ = nullptr;
   std::map<std::string, process*> agents_;
 };

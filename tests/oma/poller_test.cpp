@@ -142,6 +142,25 @@ TEST_F(participants, poller_loses_the_jobs_of_an_agent_silent_for_missed_limit_p
   EXPECT_EQ(lost[3].second, "vma local does not list a mover for job r-2");
 }
 
+// A run that starts on an agent the poller still counts as silent (its start was answered, the
+// status polls of a network outage not yet) is not lost for the polls missed before it.
+TEST_F(participants, poller_counts_a_new_runs_misses_from_its_start) {
+  agent_answers("local");
+  silent_ = true;
+  auto poller = keep(spawn_poller(system_, oma_, registry(), quick_poller()));
+  caf::anon_send(poller, start_atom::value, std::string("r-1"), std::string("local"));
+  consume();
+  advance(15s);
+  ASSERT_EQ(losses().size(), 1u);
+  caf::anon_send(poller, start_atom::value, std::string("r-2"), std::string("local"));
+  consume();
+  advance(5s);
+  EXPECT_EQ(losses().size(), 1u) << "r-2 lost for polls missed before it started";
+  advance(10s);
+  ASSERT_EQ(losses().size(), 2u) << "silent for the whole limit since its start";
+  EXPECT_EQ(losses()[1].first, "r-2");
+}
+
 TEST_F(participants, poller_reports_an_exit_the_agent_lists) {
   agent_answers("local");
   auto exited = running("r-1", 700);

@@ -39,8 +39,9 @@ test('the page lists the agents, online or not', async () => {
   // New replication offers the agents, the online ones first.
   await page.getByRole('button', { name: 'New replication' }).click();
   const dialog = page.getByRole('dialog');
-  const options = await dialog.locator('select option').allTextContents();
-  assert.ok(options.some((o) => o.startsWith('vma-a')), options.join(' | '));
+  // The list comes from GET /agents once the dialog opens ("Asking the OMA…" until then).
+  await waitFor('the dialog to offer vma-a', async () =>
+    (await dialog.locator('select option').allTextContents()).some((o) => o.startsWith('vma-a')), 20000);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
   // Removed: the agent's process is cut off at once and ends; the page shows it no longer
