@@ -54,24 +54,39 @@ class blocking_lanes {
   std::vector<caf::actor> lanes_;
 };
 
-/// Runs `work` on the lane of `key` and hands its result to `then` on `self`'s own thread.
-/// Meanwhile `self` handles no other message (CAF's `await`): the calling code reads as a
-/// synchronous call would, and no state changes under it, but no scheduler thread waits. If
-/// the lane is gone (the process ends), `then` is not called.
+/// Whether an actor handles other messages while its blocking work runs.
+enum class meanwhile {
+  waits,   ///< no (CAF's `await`): nothing changes under the code that asked
+  goes_on  ///< yes (CAF's `then`): work for different keys runs at once, on several lanes
+};
+
+/// Runs `work` on the lane of `key` and hands its result to `then` on `self`'s own thread; no
+/// scheduler thread waits meanwhile. If the lane is gone (the process ends), `then` is not
+/// called.
+template <meanwhile M, class Self, class Work, class Then>
+void on_lane(Self* self, const blocking_lanes& lanes, std::string_view key, Work work, Then then) {
+  using result_type = std::invoke_result_t<Work&>;
+  auto slot = std::make_shared<std::optional<result_type>>();
+  auto handle = self->request(
+      lanes.lane(key), caf::infinite,
+      blocking_task{[slot, work = std::move(work)]() mutable { slot->emplace(work()); }});
+  auto done = [slot, then = std::move(then)]() mutable {
+    if (*slot) then(std::move(**slot));
+  };
+  // Only when the lanes end before the work is done: the process is ending.
+  auto gone = [](const caf::error&) {};
+  if constexpr (M == meanwhile::waits)
+    std::move(handle).await(std::move(done), std::move(gone));
+  else
+    std::move(handle).then(std::move(done), std::move(gone));
+}
+
+/// on_lane, with `self` handling no other message meanwhile: the calling code reads as a
+/// synchronous call would, and no state changes under it.
 template <class Self, class Work, class Then>
 void await_blocking(Self* self, const blocking_lanes& lanes, std::string_view key, Work work,
                     Then then) {
-  using result_type = std::invoke_result_t<Work&>;
-  auto slot = std::make_shared<std::optional<result_type>>();
-  self->request(lanes.lane(key), caf::infinite,
-                blocking_task{[slot, work = std::move(work)]() mutable { slot->emplace(work()); }})
-      .await(
-          [slot, then = std::move(then)]() mutable {
-            if (*slot) then(std::move(**slot));
-          },
-          [](const caf::error&) {
-            // Only when the lanes end before the work is done: the process is ending.
-          });
+  on_lane<meanwhile::waits>(self, lanes, key, std::move(work), std::move(then));
 }
 
 }  // namespace mk::actors

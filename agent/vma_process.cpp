@@ -166,6 +166,11 @@ void publish_progress(process_self self, bool final) {
   if (!p) return;
   if (final && st.last && st.last->state == p->state && st.last->bytes_done == p->bytes_done)
     return;
+  // Nothing new (the mover wrote no line since, or its checkpoint did not move): every
+  // message would be relayed, and stored in the OMA's read model, for nothing.
+  if (!final && st.last && st.last->state == p->state && st.last->bytes_done == p->bytes_done &&
+      st.last->bytes_skipped == p->bytes_skipped && st.last->rate_bps == p->rate_bps)
+    return;
   if (auto subject = st.args.bus->subjects().mover_progress(st.args.vma, st.args.job))
     (void)st.args.bus->publish(*subject, *p);  // a failure is logged; the next one follows
   self->send(st.args.agent, *p);

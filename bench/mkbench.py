@@ -216,6 +216,50 @@ class CpuUse:
         return round(1 - (idle - self.before[1]) / dt, 3) if dt else 0.0
 
 
+class ProcessCpu:
+    """CPU time of every process and kernel thread between its making and use() (/proc/PID/stat,
+    utime + stime), in shares of one core, grouped by `kind(pid, argv, comm)`. Only what lived
+    at both ends counts: take it once the processes to watch have started."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def sample():
+        out = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            out[int(entry.name)] = (int(fields[11]) + int(fields[12]),
+                                    [a.decode(errors="replace") for a in argv if a], comm)
+        return out
+
+    def __init__(self):
+        self.before = self.sample()
+        self.t0 = time.monotonic()
+
+    def use(self, kind):
+        """{group: share of one core} over the time since the making, largest first."""
+        after = self.sample()
+        secs = time.monotonic() - self.t0
+        groups = {}
+        for pid, (ticks, argv, comm) in after.items():
+            if pid not in self.before or self.before[pid][2] != comm:
+                continue
+            used = (ticks - self.before[pid][0]) / self.TICK / secs
+            if used > 0:
+                group = kind(pid, argv, comm)
+                groups[group] = groups.get(group, 0) + used
+        return dict(sorted(((g, round(v, 3)) for g, v in groups.items()),
+                           key=lambda kv: -kv[1]))
+
+
 def proc_memory(pid):
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -30,6 +30,7 @@ struct copy_args {
                          .progress = nbd::progress_mode::none,
                          .drain_timeout_s = d::drain_timeout_s,
                          .checkpoint_interval_s = d::checkpoint_interval_s,
+                         .checkpoint_bytes = d::checkpoint_bytes,
                          .io_timeout_s = d::io_timeout_s};
   std::string checkpoint;
   std::string progress;
@@ -104,12 +105,18 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                        ->expected(0, 1)
                        ->check(CLI::IsMember({"bar", "json", ""}));
   cmd->add_option("--drain-timeout", o.drain_timeout_s,
-                  "Seconds a stop waits for requests in flight and the final flush")
+                  "Seconds a stop waits for writes in flight and the final flush")
       ->envname("MIGRATEKIT_DRAIN_TIMEOUT")
       ->capture_default_str();
   cmd->add_option("--checkpoint-interval", o.checkpoint_interval_s,
-                  "Seconds between durable checkpoints")
+                  "Longest time between durable checkpoints (the work a crash can lose)")
       ->envname("MIGRATEKIT_CHECKPOINT_INTERVAL")
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-bytes", o.checkpoint_bytes,
+                  "A checkpoint sooner once this much was written since the last (at most one "
+                  "a second)")
+      ->transform(CLI::AsSizeValue(false))
+      ->envname("MIGRATEKIT_CHECKPOINT_BYTES")
       ->capture_default_str();
   cmd->add_option("--io-timeout", o.io_timeout_s,
                   "Seconds without a reply before an endpoint counts as hung")

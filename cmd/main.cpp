@@ -1,6 +1,7 @@
 // migratekit: one binary, one subcommand per process of the system (docs/overview.md).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <exception>
@@ -11,8 +12,16 @@
 #include "cmd/oma_command.hpp"
 #include "cmd/up_command.hpp"
 #include "cmd/vma_command.hpp"
+#include "sys/process_title.hpp"
 
 int main(int argc, char** argv) {
+  mk::sys::keep_arguments(argc, argv);
+  // Every running job holds descriptors in `up` (its mover's pipe and pidfd, its volume
+  // server's pidfd): the usual soft limit of 1024 would end at a few hundred jobs.
+  if (rlimit r{}; ::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
   // Logs go to stderr: stdout belongs to machine-readable output such as progress lines.
   spdlog::set_default_logger(spdlog::stderr_color_st("migratekit"));
 

@@ -23,6 +23,14 @@ constexpr unsigned requests = 64;
 /// as it writes, 256 KiB requests were 5-10% faster.
 constexpr std::uint64_t request_size = 256 << 10;
 
+/// Reads smaller than `gather_below` are gathered, when they follow each other, into one
+/// write of up to `gather_bytes`, written once full or `gather_delay` after its first read (or
+/// at once when nothing else is being read). A slow source read 4 KiB at a time made as many
+/// writes as reads: each a wake-up of the mover and of the volume's server.
+constexpr std::uint64_t gather_below = 64 << 10;
+constexpr std::uint64_t gather_bytes = 256 << 10;
+constexpr std::chrono::milliseconds gather_delay{1000};
+
 /// Largest request the mover issues whatever the options say (NBD servers commonly cap at
 /// 32 MiB; libnbd refuses more than 64 MiB).
 constexpr std::uint64_t max_request_size = 32 << 20;
@@ -41,14 +49,25 @@ constexpr std::uint64_t extent_window = 1ull << 30;
 /// Seconds a graceful stop waits for in-flight requests and the final flush.
 constexpr double drain_timeout_s = 30.0;
 
-/// Seconds between durable checkpoints: the work a SIGKILL can lose.
-constexpr double checkpoint_interval_s = 1.0;
+/// Durable checkpoints (each a flush of the target and two fsyncs) come once
+/// `checkpoint_bytes` were written since the last, at most every `checkpoint_spacing_s`, and at
+/// least every `checkpoint_interval_s` (--checkpoint-interval): the work a SIGKILL can lose.
+/// A checkpoint every second whatever the rate made a hundred slow copies a hundred flushes
+/// and two hundred fsyncs a second (docs/performance.md, idle cost).
+constexpr double checkpoint_interval_s = 30.0;
+constexpr std::uint64_t checkpoint_bytes = 256 << 20;
+constexpr double checkpoint_spacing_s = 1.0;
 
 /// Seconds without any reply while requests are in flight before an endpoint counts as hung.
 constexpr double io_timeout_s = 60.0;
 
 /// Progress lines and bar redraws, at most this often.
 constexpr std::chrono::milliseconds progress_interval{500};
+/// A JSON progress line is due when the copy moved by a `progress_step` of the disk, its state
+/// changed, or `progress_quiet_interval` passed: a copy that moves 80 KB/s writes a line every
+/// 5 s, not twice a second, and so do the relays and read-model updates that follow each line.
+constexpr std::uint64_t progress_step_per_mille = 1;
+constexpr std::chrono::milliseconds progress_quiet_interval{5000};
 
 /// Window over which the reported transfer rate is averaged.
 constexpr std::chrono::milliseconds rate_window{2000};
@@ -164,7 +183,7 @@ constexpr std::size_t max_progress_line = 64 << 10;
 constexpr std::chrono::milliseconds wait_slice{100};
 
 /// How often a vma-process actor looks at its mover: progress lines, the exit, an overdue
-/// SIGKILL.
+/// SIGKILL. A look that finds nothing new costs a read of the pipe and publishes nothing.
 constexpr std::chrono::milliseconds tick_interval{200};
 
 /// How often it looks while a stop waits for the mover to end: a stop's confirmation follows
@@ -221,6 +240,11 @@ constexpr std::chrono::milliseconds server_stop_timeout{5000};
 
 /// How often a start or stop looks again for the pid file or the exit.
 constexpr std::chrono::milliseconds poll_interval{10};
+
+/// Volumes attached, detached or removed at once (threads of the volume actor's own; one
+/// volume's steps always in order). Each step mostly waits, for nbdkit to start or end or for
+/// an fsync: one at a time, a maintenance of 200 jobs waited 236 ms (p50) per stop for its turn.
+constexpr std::size_t lanes = 8;
 
 }  // namespace volumes
 

@@ -20,7 +20,8 @@ struct copy_options {
   unsigned connections;
   progress_mode progress = progress_mode::none;
   double drain_timeout_s;
-  double checkpoint_interval_s;
+  double checkpoint_interval_s;    ///< the longest between checkpoints
+  std::uint64_t checkpoint_bytes;  ///< written since the last: a checkpoint sooner
   double io_timeout_s;
 };
 

@@ -41,7 +41,10 @@ copy_loop::copy_loop(const copy_options& opts, endpoint& src, endpoint& dst, che
                             .drain = after(opts.drain_timeout_s),
                             .plan = id == 0 ? &planner_ : nullptr,
                             .flush_ref = id == 0 ? &flush_ref_ : nullptr,
-                            .queue_target = std::size_t{2} * opts.requests};
+                            .queue_target = std::size_t{2} * opts.requests,
+                            .gather_bytes = opts.request_size < defaults::copy::gather_below
+                                                ? defaults::copy::gather_bytes
+                                                : 0};
     workers_.push_back(std::make_unique<copy_worker>(cfg, src, dst, shared_));
   }
   shared_.planner_wake_fd = workers_.front()->wake_fd();
@@ -58,7 +61,7 @@ copy_loop::~copy_loop() {
 
 copy_report copy_loop::run() {
   started_ = clock::now();
-  next_checkpoint_ = started_ + after(opts_.checkpoint_interval_s);
+  last_checkpoint_ = started_;
   save(copy_state::copying);  // records the sizes at once, for a supervisor to read
   for (auto& w : workers_) w->start();
   while (true) {
@@ -66,13 +69,17 @@ copy_report copy_loop::run() {
       if (int r = flush_result_.exchange(-1); r != -1) on_flush_done(r);
     copy_state phase;
     bool idle, unflushed, failed;
+    std::uint64_t unflushed_bytes;
     clock::time_point deadline;
     {
       std::lock_guard lock(shared_.mu);
       phase = shared_.phase.load();
-      idle = shared_.in_flight.load() == 0 &&
-             (phase != copy_state::copying || (shared_.plan_done && shared_.queue.empty()));
+      // Once copying has ended only writes are waited for: reads have no effect to drain.
+      idle = phase == copy_state::copying
+                 ? shared_.in_flight.load() == 0 && shared_.plan_done && shared_.queue.empty()
+                 : shared_.writes_in_flight() == 0;
       unflushed = !shared_.written.empty();
+      unflushed_bytes = shared_.pending_bytes;
       failed = shared_.err.has_value();
       deadline = shared_.deadline;
     }
@@ -88,7 +95,7 @@ copy_report copy_loop::run() {
     }
     auto now = clock::now();
     if (now >= deadline || aborted_) {
-      auto left = shared_.in_flight.load() + (flush_pending_ ? 1u : 0u);
+      auto left = shared_.writes_in_flight() + (flush_pending_ ? 1u : 0u);
       shared_.fail(error{errc::timeout,
                          aborted_ ? "aborted by a second signal; the checkpoint keeps what was "
                                     "flushed before"
@@ -104,20 +111,33 @@ copy_report copy_loop::run() {
                                    std::to_string(static_cast<int>(opts_.io_timeout_s)) + " s"},
           {}, true);
     if (opts_.checkpoint_path && phase == copy_state::copying && !flush_pending_ &&
-        now >= next_checkpoint_) {
-      next_checkpoint_ = now + after(opts_.checkpoint_interval_s);
+        checkpoint_due(now, unflushed_bytes)) {
+      last_checkpoint_ = now;
       begin_flush();
     }
+    progress_.update(sample(), false);
+    // Sleep until the next thing due: the workers and the signals wake us for the rest.
+    auto next = std::min({now + defaults::copy::progress_interval, deadline,
+                          now + after(opts_.checkpoint_interval_s)});
+    if (flush_pending_) next = std::min(next, flush_issued_ + after(opts_.io_timeout_s));
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
     pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (poll(p, 2, 10) > 0) {
+    if (poll(p, 2, static_cast<int>(std::clamp<long long>(wait, 0, 1000))) > 0) {
       if (p[1].revents & POLLIN) {
         std::uint64_t n;
         [[maybe_unused]] auto r = ::read(wake_fd_, &n, sizeof n);
       }
       if (p[0].revents & POLLIN) on_signals(signals_.take());
     }
-    progress_.update(sample(), false);
   }
+}
+
+bool copy_loop::checkpoint_due(clock::time_point now, std::uint64_t unflushed_bytes) const {
+  const auto since = now - last_checkpoint_;
+  if (since >= after(opts_.checkpoint_interval_s)) return true;
+  return since >=
+             after(std::min(defaults::copy::checkpoint_spacing_s, opts_.checkpoint_interval_s)) &&
+         unflushed_bytes >= opts_.checkpoint_bytes;
 }
 
 void copy_loop::on_signals(int count) {
@@ -132,7 +152,8 @@ void copy_loop::on_signals(int count) {
     }
   }
   if (first)
-    spdlog::info("stop requested: draining {} request(s) in flight", shared_.in_flight.load());
+    spdlog::info("stop requested: draining {} write(s) in flight, abandoning {} read(s)",
+                 shared_.writes_in_flight(), shared_.reading.load());
   else
     aborted_ = true;  // a second signal: go now; the last durable checkpoint stays valid
   wake_all();
@@ -204,9 +225,11 @@ copy_report copy_loop::finish(copy_state state, bool close_politely) {
     state = copy_state::failed;
   shared_.phase = state;
   // Endpoints close while the workers live: late completions still land in their queues.
+  // The target first: the volume is let go of before anything else. Reads still in flight on
+  // the source are left to a process of their own (nbd/read_drainer.hpp).
   int wait_ms = close_politely ? 1000 : 0;
-  src_.close(wait_ms);
   dst_.close(wait_ms);
+  src_.close(wait_ms);
   auto s = sample();
   progress_.update(s, true);
   return copy_report{state, err, s.bytes_done, s.bytes_total, s.bytes_skipped};

@@ -19,12 +19,14 @@ namespace mk::nbd {
 /// The copy's coordinator, on the calling thread: starts one worker per connection pair,
 /// watches the stop signals, makes checkpoints durable, reports progress, settles the end.
 ///
-///   copying --signal--> draining --in flight done, flushed--> stopped      (exit 3)
+///   copying --signal--> draining --writes done, flushed--> stopped         (exit 3)
 ///   copying --all planned, done, flushed-----------------------> completed (exit 0)
-///   copying | draining --error--> failed --in flight done---> failed       (exit 1)
+///   copying | draining --error--> failed --writes done-----> failed        (exit 1)
 ///   draining | failed --second signal or drain deadline--> last durable checkpoint kept
 ///
-/// A range joins the checkpoint only after a flush that began after its write completed.
+/// A range joins the checkpoint only after a flush that began after its write completed. Reads
+/// in flight when copying ends are abandoned: their ranges stay undone, and the source's
+/// connection is left to a process that reads their replies out (nbd/read_drainer.hpp).
 class copy_loop final : public completion_sink {
  public:
   copy_loop(const copy_options& opts, endpoint& src, endpoint& dst, checkpoint cp,
@@ -48,6 +50,9 @@ class copy_loop final : public completion_sink {
   void wake_all();
   void save(copy_state state);
   copy_report finish(copy_state state, bool close_politely);
+  /// Whether a durable checkpoint is due: `checkpoint_bytes` written since the last (at most
+  /// every `checkpoint_spacing_s`), or `checkpoint_interval_s` passed.
+  bool checkpoint_due(clock::time_point now, std::uint64_t unflushed_bytes) const;
   progress_sample sample();
 
   const copy_options& opts_;
@@ -69,7 +74,7 @@ class copy_loop final : public completion_sink {
 
   int wake_fd_ = -1;  ///< shared_.coordinator_wake_fd, owned here
   clock::time_point started_;
-  clock::time_point next_checkpoint_;
+  clock::time_point last_checkpoint_;
 };
 
 }  // namespace mk::nbd

@@ -40,12 +40,25 @@ struct copy_shared {
 
   std::atomic<copy_state> phase{copy_state::copying};  ///< copying, draining or failed
   std::atomic<unsigned> in_flight{0};
+  /// Of those, reads sent and not yet answered. Once copying ends (a stop, a failure) reads
+  /// are abandoned: their data would only be written, and the stop waits for writes alone.
+  std::atomic<unsigned> reading{0};
   std::atomic<bool> quit{false};             ///< workers leave at once
   std::atomic<bool> flush_requested{false};  ///< worker 0 issues the flush
   int planner_wake_fd = -1;  ///< an eventfd: others write to it when the queue runs dry
   /// An eventfd that cuts the coordinator's wait short when what it waits for has happened:
   /// the last request in flight ended while draining (or failed), or a flush completed.
   int coordinator_wake_fd = -1;
+
+  /// Writes (and zero requests) in flight: what a stop waits for. A read is counted in
+  /// `reading` from its take to its answer, both under `mu`, and the answer is written only if
+  /// the phase, looked at under `mu` too, is still copying: a snapshot under `mu` never misses
+  /// a write.
+  unsigned writes_in_flight() const {
+    const auto all = in_flight.load();
+    const auto reads = reading.load();
+    return all > reads ? all - reads : 0;
+  }
 
   void wake_coordinator() const {
     std::uint64_t one = 1;
@@ -55,13 +68,16 @@ struct copy_shared {
   /// Records the first failure; the copy stops taking work and drains within `drain`, or at
   /// once when `abandon` (a hung server will not answer the requests in flight either).
   void fail(error e, clock::duration drain, bool abandon) {
-    std::lock_guard lock(mu);
-    if (!err) {
-      err = std::move(e);
-      if (phase.load() == copy_state::copying) deadline = clock::now() + drain;
-      phase = copy_state::failed;
+    {
+      std::lock_guard lock(mu);
+      if (!err) {
+        err = std::move(e);
+        if (phase.load() == copy_state::copying) deadline = clock::now() + drain;
+        phase = copy_state::failed;
+      }
+      if (abandon) deadline = clock::now();
     }
-    if (abandon) deadline = clock::now();
+    wake_coordinator();  // it waits for the next thing due, which may now be sooner
   }
 
   /// Call with `mu` held.

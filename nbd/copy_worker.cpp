@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/defaults.hpp"
+
 namespace mk::nbd {
 
 namespace {
 
 constexpr std::uint32_t flush_tag = UINT32_MAX;
+constexpr std::uint32_t gather_tag = UINT32_MAX - 1;
 
 bool all_zero(const char* p, std::uint64_t n) {
   constexpr std::uint64_t head = 16;
@@ -40,6 +43,11 @@ copy_worker::copy_worker(const config& cfg, endpoint& src, endpoint& dst, copy_s
     free_.push_back(static_cast<std::uint32_t>(slots_.size()) - 1 - i);
   }
   if (!dst_.can_zero()) zeroes_.assign(cfg.request_size, 0);
+  if (dst_.max_request() > 0) cfg_.gather_bytes = std::min(cfg_.gather_bytes, dst_.max_request());
+  if (cfg_.gather_bytes >= 2 * cfg_.request_size) {
+    gathered_.buf.reset(new char[cfg_.gather_bytes]);
+    gathered_.ref = io_ref{this, gather_tag};
+  }
   events_.reserve(slots_.size() * 2 + 2);
   starting_.reserve(slots_.size());
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -77,12 +85,17 @@ void copy_worker::run() {
       }
     }
     dispatch();
+    write_gathered_if_due();
     poll_once();
     const bool completions = !events_.empty();
     // Completions can start requests that complete at once (files): index, not iterators,
     // because the vector grows while we walk it.
     for (std::size_t i = 0; i < events_.size(); ++i) {
       auto [tag, err] = events_[i];
+      if (tag == gather_tag) {
+        on_gathered_written(err);
+        continue;
+      }
       auto& s = slots_[tag];
       if (s.state == slot_state::reading)
         on_read_done(s, err);
@@ -90,7 +103,8 @@ void copy_worker::run() {
         on_write_done(s, err);
     }
     events_.clear();
-    if (completions && shared_.in_flight.load() == 0 && shared_.phase.load() != copy_state::copying)
+    if (completions && shared_.phase.load() != copy_state::copying &&
+        shared_.writes_in_flight() == 0)
       shared_.wake_coordinator();  // drained: the final flush need not wait for its next look
     check_stalls();
   }
@@ -141,6 +155,7 @@ void copy_worker::dispatch() {
       free_.pop_back();
       s.op = op;
       ++shared_.in_flight;  // counted with the take, under one lock
+      if (op.type == copy_op::kind::data) ++shared_.reading;
       starting_.push_back(&s);
     }
   }
@@ -156,7 +171,9 @@ void copy_worker::start(slot& s) {
   unsigned conn = cfg_.id;
   const auto& op = s.op;
   if (op.type == copy_op::kind::data) {
-    submitted(s, slot_state::reading, src_.read(conn, s.buf, op.length, op.offset, &s.ref));
+    auto r = src_.read(conn, s.buf, op.length, op.offset, &s.ref);
+    if (!r) --shared_.reading;
+    submitted(s, slot_state::reading, std::move(r));
     return;
   }
   submitted(s, slot_state::writing,
@@ -176,9 +193,23 @@ void copy_worker::submitted(slot& s, slot_state state, result<> r) {
 }
 
 void copy_worker::on_read_done(slot& s, int err) {
-  if (err) {
-    fail(error{errc::io, src_.name() + ": " + failed_at("read", s.op) + errno_text(err)});
+  bool copying;
+  {
+    std::lock_guard lock(shared_.mu);
+    --shared_.reading;
+    copying = shared_.phase.load() == copy_state::copying;
+  }
+  if (!copying || err) {
+    // After a stop or a failure a read is abandoned: its range stays undone, and a resume
+    // reads it again (docs/stop-protocol.md). A read that fails while copying fails the copy.
+    if (copying)
+      fail(error{errc::io, src_.name() + ": " + failed_at("read", s.op) + errno_text(err)});
     --shared_.in_flight;
+    release(s);
+    return;
+  }
+  if (gather(s)) {
+    --shared_.in_flight;  // the gathered write is counted in flight instead
     release(s);
     return;
   }
@@ -207,6 +238,64 @@ void copy_worker::release(slot& s) {
   free_.push_back(s.ref.tag);
 }
 
+bool copy_worker::gather(const slot& s) {
+  auto& g = gathered_;
+  if (!g.buf || g.writing) return false;
+  if (g.length > 0 && g.offset + g.length != s.op.offset) {
+    write_gathered();  // what was gathered goes as it is; this read is written by itself
+    return false;
+  }
+  if (g.length + s.op.length > cfg_.gather_bytes) return false;
+  if (g.length == 0) {
+    g.offset = s.op.offset;
+    g.since = clock::now();
+    ++shared_.in_flight;  // before the read's own count goes: never zero in between
+  }
+  std::memcpy(g.buf.get() + g.length, s.buf, s.op.length);
+  g.length += s.op.length;
+  if (g.length + cfg_.request_size > cfg_.gather_bytes) write_gathered();
+  return true;
+}
+
+void copy_worker::write_gathered_if_due() {
+  const auto& g = gathered_;
+  if (g.writing || g.length == 0) return;
+  // Nothing being read (the copy ends, or the planner is behind), a stop or a failure, or the
+  // first read waited long enough: write what there is.
+  const bool reading =
+      std::ranges::any_of(slots_, [](const slot& s) { return s.state == slot_state::reading; });
+  if (!reading || shared_.phase.load() != copy_state::copying ||
+      clock::now() - g.since >= defaults::copy::gather_delay)
+    write_gathered();
+}
+
+void copy_worker::write_gathered() {
+  auto& g = gathered_;
+  if (g.writing || g.length == 0) return;
+  g.writing = true;
+  g.issued = clock::now();
+  unsigned conn = cfg_.id;
+  auto r = dst_.can_zero() && all_zero(g.buf.get(), g.length)
+               ? dst_.zero(conn, g.length, g.offset, &g.ref)
+               : dst_.write(conn, g.buf.get(), g.length, g.offset, &g.ref);
+  if (!r) on_gathered_written(EIO, std::move(r.error()));
+}
+
+void copy_worker::on_gathered_written(int err, std::optional<error> why) {
+  auto& g = gathered_;
+  if (err) {
+    const copy_op op{.type = copy_op::kind::data, .offset = g.offset, .length = g.length};
+    fail(why ? std::move(*why)
+             : error{errc::io, dst_.name() + ": " + failed_at("write", op) + errno_text(err)});
+  } else {
+    std::lock_guard lock(shared_.mu);
+    shared_.mark_written(g.offset, g.length, false);
+  }
+  g.writing = false;
+  g.length = 0;
+  --shared_.in_flight;  // after the mark, as for any write
+}
+
 void copy_worker::poll_once() {
   pollfd fds[3] = {{wake_fd_, POLLIN, 0}, src_.poll_for(cfg_.id), dst_.poll_for(cfg_.id)};
   // Completions already queued (synchronous endpoints) must not wait; a worker without work
@@ -216,6 +305,12 @@ void copy_worker::poll_once() {
     timeout = 0;
   else if (!free_.empty() && shared_.phase.load() == copy_state::copying)
     timeout = 5;
+  if (gathered_.length > 0 && !gathered_.writing) {
+    const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         gathered_.since + defaults::copy::gather_delay - clock::now())
+                         .count();
+    timeout = std::min(timeout, static_cast<int>(std::max<long long>(due + 1, 0)));
+  }
   if (poll(fds, 3, timeout) == -1) {
     if (errno != EINTR) fail(error{errc::system, "poll: " + errno_text(errno)});
     return;
@@ -233,6 +328,13 @@ void copy_worker::poll_once() {
 void copy_worker::check_stalls() {
   auto limit = std::chrono::duration<double>(cfg_.io_timeout_s);
   auto now = clock::now();
+  if (gathered_.writing && now - gathered_.issued > limit) {
+    fail(error{errc::timeout, dst_.name() + ": no reply for " +
+                                  std::to_string(static_cast<int>(cfg_.io_timeout_s)) +
+                                  " s to a request at offset " + std::to_string(gathered_.offset)},
+         true);
+    return;
+  }
   for (auto& s : slots_) {
     if (s.state == slot_state::idle || now - s.issued <= limit) continue;
     auto& ep = s.state == slot_state::reading ? src_ : dst_;

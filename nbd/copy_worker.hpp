@@ -29,6 +29,8 @@ class copy_worker final : public completion_sink {
     planner* plan;      ///< worker 0 only
     io_ref* flush_ref;  ///< worker 0 only: where the flush completes
     std::size_t queue_target;
+    /// Room for gathering small reads into one write (0: each read is written by itself).
+    std::uint64_t gather_bytes;
   };
 
   copy_worker(const config& cfg, endpoint& src, endpoint& dst, copy_shared& shared);
@@ -61,6 +63,20 @@ class copy_worker final : public completion_sink {
   void on_read_done(slot& s, int err);
   void on_write_done(slot& s, int err);
   void release(slot& s);
+  /// Small reads that follow each other, written as one: see defaults::copy::gather_below.
+  struct gathering {
+    std::unique_ptr<char[]> buf;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    clock::time_point since{};   ///< when its first read joined
+    clock::time_point issued{};  ///< when its write went out
+    bool writing = false;
+    io_ref ref{};
+  };
+  bool gather(const slot& s);
+  void write_gathered_if_due();
+  void write_gathered();
+  void on_gathered_written(int err, std::optional<error> why = std::nullopt);
   void poll_once();
   void check_stalls();
   void fail(error e, bool abandon = false);
@@ -75,6 +91,7 @@ class copy_worker final : public completion_sink {
   std::vector<std::uint32_t> free_;
   std::vector<std::pair<std::uint32_t, int>> events_;
   std::vector<slot*> starting_;
+  gathering gathered_;
   int wake_fd_ = -1;
   std::thread thread_;
 };

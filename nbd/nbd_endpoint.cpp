@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "nbd/endpoint.hpp"
+#include "nbd/read_drainer.hpp"
 
 namespace mk::nbd {
 
@@ -86,8 +87,11 @@ int on_extents(void* user_data, const char* metacontext, std::uint64_t, std::uin
 
 class nbd_endpoint final : public endpoint {
  public:
-  nbd_endpoint(std::string name, std::vector<handle_ptr> handles, double io_timeout_s)
-      : name_(std::move(name)), handles_(std::move(handles)), io_timeout_s_(io_timeout_s) {
+  nbd_endpoint(std::string name, role r, std::vector<handle_ptr> handles, double io_timeout_s)
+      : name_(std::move(name)),
+        role_(r),
+        handles_(std::move(handles)),
+        io_timeout_s_(io_timeout_s) {
     auto* h = handles_.front().get();
     size_ = static_cast<std::uint64_t>(nbd_get_size(h));
     auto max = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
@@ -175,6 +179,18 @@ class nbd_endpoint final : public endpoint {
 
   void close(int timeout_ms) override {
     using clock = std::chrono::steady_clock;
+    // A source's reads still in flight were abandoned (a stop drains writes only): they are
+    // left to a process of their own, never cut off (nbd/read_drainer.hpp). A target's
+    // requests are never handed on: nothing may write to a volume once its mover has gone.
+    if (role_ == role::source) {
+      std::vector<nbd_handle*> busy;
+      for (auto& hp : handles_) {
+        if (hp && nbd_aio_in_flight(hp.get()) > 0 && nbd_aio_is_dead(hp.get()) != 1 &&
+            nbd_aio_is_closed(hp.get()) != 1)
+          busy.push_back(hp.release());
+      }
+      hand_off_reads(busy, io_timeout_s_, name_);
+    }
     auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
     // NBD_CMD_DISC on every connection first, then wait for the server to close each, but
     // never past the deadline: the servers wind the connections down at the same time.
@@ -205,6 +221,7 @@ class nbd_endpoint final : public endpoint {
   }
 
   std::string name_;
+  role role_;
   std::vector<handle_ptr> handles_;
   double io_timeout_s_;
   std::uint64_t size_ = 0;
@@ -256,7 +273,7 @@ result<std::unique_ptr<endpoint>> open_nbd(const endpoint_spec& spec, role r,
     if (!more) return std::unexpected(more.error());
     handles.push_back(std::move(*more));
   }
-  return std::make_unique<nbd_endpoint>(std::move(name), std::move(handles), opts.io_timeout_s);
+  return std::make_unique<nbd_endpoint>(std::move(name), r, std::move(handles), opts.io_timeout_s);
 }
 
 }  // namespace mk::nbd

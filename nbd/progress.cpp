@@ -34,7 +34,11 @@ void progress_reporter::update(const progress_sample& s, bool final) {
   if (mode_ == progress_mode::none || broken_) return;
   auto now = clock::now();
   if (!final && now < next_) return;
+  if (!final && mode_ == progress_mode::json && !worth_a_line(s, now)) return;
   next_ = now + defaults::copy::progress_interval;
+  last_line_ = now;
+  last_state_ = s.state;
+  last_bytes_ = s.bytes_done;
   double bps = rate(now, s.bytes_done);
   char line[512];
   int n;
@@ -65,6 +69,15 @@ void progress_reporter::update(const progress_sample& s, bool final) {
                       to_string(s.state), final ? "\n" : "");
   }
   if (n > 0) emit(line, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof line - 1), final);
+}
+
+bool progress_reporter::worth_a_line(const progress_sample& s, clock::time_point now) const {
+  if (s.state != last_state_ || now - last_line_ >= defaults::copy::progress_quiet_interval)
+    return true;
+  const auto step = s.bytes_total / 1000 * defaults::copy::progress_step_per_mille;
+  const auto moved =
+      s.bytes_done > last_bytes_ ? s.bytes_done - last_bytes_ : last_bytes_ - s.bytes_done;
+  return moved > 0 && moved >= step;
 }
 
 void progress_reporter::emit(const char* text, std::size_t length, bool final) {

@@ -32,12 +32,19 @@ class progress_reporter {
 
  private:
   double rate(std::chrono::steady_clock::time_point now, std::uint64_t bytes_done);
+  /// JSON lines only: whether the copy moved enough, changed state, or was quiet long enough
+  /// (defaults::copy::progress_quiet_interval) to be worth a line. A supervisor relays every
+  /// line, so a slow copy's lines cost more than the copy.
+  bool worth_a_line(const progress_sample& s, std::chrono::steady_clock::time_point now) const;
   void emit(const char* text, std::size_t length, bool final);
 
   progress_mode mode_;
   int fd_;
   bool broken_ = false;
   std::chrono::steady_clock::time_point next_;
+  std::chrono::steady_clock::time_point last_line_;
+  copy_state last_state_ = copy_state::copying;
+  std::uint64_t last_bytes_ = 0;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples_;
 };
 

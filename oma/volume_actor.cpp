@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <caf/all.hpp>
+#include <set>
 
 #include "actors/atoms.hpp"
+#include "actors/blocking_lanes.hpp"
 #include "actors/errors.hpp"
 #include "actors/participant.hpp"
 #include "messages/caf_types.hpp"
@@ -17,11 +19,21 @@ namespace mk::actors {
 
 namespace {
 
-struct volume_actor_state {
-  std::shared_ptr<bus_link> bus;
+/// What the work on the lanes needs: nothing of the actor's own state.
+struct volume_work {
   std::shared_ptr<volumes::volume_backend> backend;
   volume_actor_options options;
+};
+
+struct volume_actor_state {
+  std::shared_ptr<bus_link> bus;
+  std::shared_ptr<volume_work> work;
+  /// Volume work, one lane per volume id at a time (the same volume's steps in the order they
+  /// were asked for), different volumes at once, as many as there are lanes. A start that
+  /// finds every lane busy waits its turn; it does not fail.
+  std::unique_ptr<blocking_lanes> lanes;
   stop_answers answers{msg::participant::volume};
+  std::set<std::string> stops_under_way;  ///< stop ids being acted on: a repeat waits for it
   bus::subscription stops;
   static inline const char* name = "volume";
 };
@@ -58,10 +70,11 @@ std::string allocated_text(const volumes::volume_info& v) {
   return bytes ? ", " + sys::human_bytes(*bytes) + " allocated" : "";
 }
 
+using attached = caf::expected<std::pair<std::string, std::uint64_t>>;
+
 /// `size` is the source's, as its agent measured it: the OMA never opens a source.
-caf::result<std::string, std::uint64_t> attach(volume_self self, const std::string& id,
-                                               std::uint64_t size, const std::string& agent) {
-  auto& st = self->state;
+attached attach(const volume_work& st, const std::string& id, std::uint64_t size,
+                const std::string& agent) {
   if (!msg::valid_id(id)) return make_error(errc::invalid, "invalid volume id \"" + id + "\"");
   if (size == 0) return make_error(errc::invalid, "volume " + id + ": the source is empty");
   auto info = st.backend->info(id);
@@ -81,12 +94,11 @@ caf::result<std::string, std::uint64_t> attach(volume_self self, const std::stri
                                             : std::optional<volumes::remote_access>();
   auto uri = st.backend->attach(id, remote);
   if (!uri) return to_caf(uri.error());
-  return caf::result<std::string, std::uint64_t>(std::move(*uri), size);
+  return std::pair{std::move(*uri), size};
 }
 
-caf::result<void> finish(volume_self self, const std::string& id, bool complete,
-                         const std::string& checkpoint) {
-  auto& st = self->state;
+caf::expected<void> finish(const volume_work& st, const std::string& id, bool complete,
+                           const std::string& checkpoint) {
   auto info = st.backend->info(id);
   if (!info) return to_caf(info.error());
   if (auto r = st.backend->detach(id, true); !r) return to_caf(r.error());
@@ -98,15 +110,15 @@ caf::result<void> finish(volume_self self, const std::string& id, bool complete,
   return caf::unit;
 }
 
-caf::result<volumes::volume_info> get(volume_self self, const std::string& id) {
-  auto info = self->state.backend->info(id);
+caf::expected<volumes::volume_info> get(const volume_work& st, const std::string& id) {
+  auto info = st.backend->info(id);
   if (!info) return to_caf(info.error());
   return std::move(*info);
 }
 
 /// Phase 2 of a stop with volumes `keep`: flushed, detached, resumable.
-std::pair<msg::outcome, std::string> keep(volume_self self, const msg::stop_request& stop) {
-  auto& backend = *self->state.backend;
+std::pair<msg::outcome, std::string> keep(const volume_work& st, const msg::stop_request& stop) {
+  auto& backend = *st.backend;
   const auto id = volume_id_for(stop.job);
   auto info = backend.info(id);
   if (!info && info.error().code == volumes::errc::not_found)
@@ -127,8 +139,8 @@ std::pair<msg::outcome, std::string> keep(volume_self self, const msg::stop_requ
 }
 
 /// Phase 2 of a stop with volumes `delete`.
-std::pair<msg::outcome, std::string> remove(volume_self self, const msg::stop_request& stop) {
-  auto& backend = *self->state.backend;
+std::pair<msg::outcome, std::string> remove(const volume_work& st, const msg::stop_request& stop) {
+  auto& backend = *st.backend;
   const auto id = volume_id_for(stop.job);
   auto info = backend.info(id);
   if (!info && info.error().code == volumes::errc::not_found)
@@ -143,12 +155,38 @@ std::pair<msg::outcome, std::string> remove(volume_self self, const msg::stop_re
 void on_stop(volume_self self, const bus::envelope& e) {
   auto& st = self->state;
   auto stop = st.answers.take(*st.bus, e);
-  if (!stop) return;
-  auto [result, detail] =
-      stop->volumes == msg::volume_action::keep ? keep(self, *stop) : remove(self, *stop);
-  spdlog::info("volume: stop {} of job {}: {} ({})", stop->stop_id, stop->job, msg::name_of(result),
-               detail);
-  st.answers.confirm(*st.bus, *stop, result, std::move(detail));
+  if (!stop || !st.stops_under_way.insert(stop->stop_id).second) return;
+  on_lane<meanwhile::goes_on>(
+      self, *st.lanes, volume_id_for(stop->job),
+      [work = st.work, stop = *stop] {
+        return stop.volumes == msg::volume_action::keep ? keep(*work, stop) : remove(*work, stop);
+      },
+      [self, stop = *stop](std::pair<msg::outcome, std::string> done) {
+        auto& [result, detail] = done;
+        spdlog::info("volume: stop {} of job {}: {} ({})", stop.stop_id, stop.job,
+                     msg::name_of(result), detail);
+        self->state.stops_under_way.erase(stop.stop_id);
+        self->state.answers.confirm(*self->state.bus, stop, result, std::move(detail));
+      });
+}
+
+/// Runs `work` for volume `id` on its lane and answers the request with what it returns.
+template <class... Ts, class Work>
+caf::typed_response_promise<Ts...> answer_from_lane(volume_self self, const std::string& id,
+                                                    Work work) {
+  auto rp = self->template make_response_promise<Ts...>();
+  on_lane<meanwhile::goes_on>(
+      self, *self->state.lanes, id, std::move(work), [rp](auto result) mutable {
+        if (!result)
+          rp.deliver(std::move(result.error()));
+        else if constexpr (std::is_same_v<decltype(result), caf::expected<void>>)
+          static_cast<caf::response_promise&>(rp).deliver(caf::unit);
+        else if constexpr (sizeof...(Ts) == 2)
+          rp.deliver(std::move(result->first), result->second);
+        else
+          rp.deliver(std::move(*result));
+      });
+  return rp;
 }
 
 volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_link> bus,
@@ -156,8 +194,10 @@ volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_lin
                                        volume_actor_options options) {
   auto& st = self->state;
   st.bus = std::move(bus);
-  st.backend = std::move(backend);
-  st.options = options;
+  st.lanes = std::make_unique<blocking_lanes>(
+      self->system(), defaults::volumes::lanes,
+      options.detached ? blocking_lanes::threads::own : blocking_lanes::threads::scheduler);
+  st.work = std::make_shared<volume_work>(volume_work{std::move(backend), std::move(options)});
   auto sub = subscribe_stops(*st.bus, caf::actor_cast<caf::actor>(self));
   if (!sub) {
     // Without its stops the volume could never be kept or deleted: every stop would miss its
@@ -168,14 +208,23 @@ volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_lin
   }
   st.stops = std::move(*sub);
   log_stray_errors(self, "volume");
+  self->attach_functor([lanes = st.lanes.get()] { lanes->stop(); });
   return {
       [self](attach_atom, const std::string& id, std::uint64_t size, const std::string& agent) {
-        return attach(self, id, size, agent);
+        return answer_from_lane<std::string, std::uint64_t>(
+            self, id,
+            [work = self->state.work, id, size, agent] { return attach(*work, id, size, agent); });
       },
       [self](finish_atom, const std::string& id, bool complete, const std::string& checkpoint) {
-        return finish(self, id, complete, checkpoint);
+        return caf::result<void>(
+            answer_from_lane<void>(self, id, [work = self->state.work, id, complete, checkpoint] {
+              return finish(*work, id, complete, checkpoint);
+            }));
       },
-      [self](get_atom, const std::string& id) { return get(self, id); },
+      [self](get_atom, const std::string& id) {
+        return answer_from_lane<volumes::volume_info>(
+            self, id, [work = self->state.work, id] { return get(*work, id); });
+      },
       [self](const bus::envelope& e) { on_stop(self, e); },
       [self](shutdown_atom) {
         self->state.stops.reset();
@@ -189,9 +238,7 @@ volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_lin
 volume_hdl spawn_volume_actor(caf::actor_system& system, std::shared_ptr<bus_link> bus,
                               std::shared_ptr<volumes::volume_backend> backend,
                               volume_actor_options options) {
-  if (options.detached)
-    return system.spawn<caf::detached>(volume_actor, std::move(bus), std::move(backend), options);
-  return system.spawn(volume_actor, std::move(bus), std::move(backend), options);
+  return system.spawn(volume_actor, std::move(bus), std::move(backend), std::move(options));
 }
 
 }  // namespace mk::actors

@@ -15,8 +15,9 @@
 namespace mk::actors {
 
 struct volume_actor_options {
-  /// The actor blocks (nbdkit start and stop, fsync), so it runs on a
-  /// thread of its own; deterministic tests turn this off to run it on CAF's test scheduler.
+  /// The volume work blocks (nbdkit start and stop, fsync), so it runs on threads of its own
+  /// (defaults::volumes::lanes of them); deterministic tests turn this off to run it on CAF's
+  /// test scheduler.
   bool detached = true;
   /// How a job's agent reaches its volume: nothing (the default, and for an agent on this
   /// machine) serves it on a Unix socket; a remote_access serves it over TCP with TLS-PSK to
@@ -25,7 +26,9 @@ struct volume_actor_options {
 };
 
 /// The owner of the target volumes (docs/overview.md and docs/stop-protocol.md), over a
-/// volumes::volume_backend. A job's volume is `volume_id_for(job)`.
+/// volumes::volume_backend. A job's volume is `volume_id_for(job)`. Each step runs on a lane
+/// of the volume's own (actors/blocking_lanes.hpp): one volume's steps in order, different
+/// volumes' at once, a step that finds every lane busy waiting in line.
 ///
 /// Messages (the interface volume_hdl, oma/interfaces.hpp; errors: actors/errors.hpp, category
 /// `mk`, with a message that names the volume and the cause; `invalid` a bad id or an empty source,

@@ -128,10 +128,33 @@ std::string local_backend::uri(const std::string& id) const {
   return "nbd+unix:///?socket=" + file(id, ".sock").string();
 }
 
+std::unique_lock<std::mutex> local_backend::lock_volume(const std::string& id) {
+  std::shared_ptr<std::mutex> m;
+  {
+    std::lock_guard lock(locks_mu_);
+    auto& slot = locks_[id];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    m = slot;
+  }
+  // The map only grows, so the mutex outlives this lock.
+  return std::unique_lock(*m);
+}
+
+int local_backend::server_of(const std::string& id) {
+  std::lock_guard lock(servers_mu_);
+  const auto it = servers_.find(id);
+  return it == servers_.end() ? -1 : it->second.get();
+}
+
+void local_backend::forget_server(const std::string& id) {
+  std::lock_guard lock(servers_mu_);
+  servers_.erase(id);
+}
+
 bool local_backend::serving(const std::string& id) {
-  if (auto it = servers_.find(id); it != servers_.end()) {
-    if (!ended_within(it->second.get(), 0ms)) return true;
-    servers_.erase(it);
+  if (const int pidfd = server_of(id); pidfd != -1) {
+    if (!ended_within(pidfd, 0ms)) return true;
+    forget_server(id);
     return false;
   }
   const auto text = read_small(file(id, ".pid"));
@@ -145,14 +168,15 @@ bool local_backend::serving(const std::string& id) {
   auto pidfd = sys::open_pidfd(pid);
   // Checked again once the pidfd pins the process: the pid cannot change hands after this.
   if (!pidfd || !is_server_of(pid, file(id, ".img"))) return false;
-  servers_.emplace(id, std::move(*pidfd));
+  std::lock_guard lock(servers_mu_);
+  servers_.insert_or_assign(id, std::move(*pidfd));
   return true;
 }
 
 result<void> local_backend::stop_server(const std::string& id) {
   const auto timeout = options_.stop_timeout;
-  if (auto it = servers_.find(id); it != servers_.end()) {
-    const int pidfd = it->second.get();
+  // Only the holder of the volume's lock changes its entry: the pidfd stays open meanwhile.
+  if (const int pidfd = server_of(id); pidfd != -1) {
     (void)sys::pidfd_send_signal(pidfd, SIGTERM);
     if (!ended_within(pidfd, timeout)) {
       (void)sys::pidfd_send_signal(pidfd, SIGKILL);
@@ -160,7 +184,7 @@ result<void> local_backend::stop_server(const std::string& id) {
         return fail(errc::timeout, "nbdkit of volume " + id + " survived SIGKILL");
       }
     }
-    servers_.erase(it);
+    forget_server(id);
   }
   return {};
 }
@@ -219,7 +243,7 @@ result<void> local_backend::set_state(const std::string& id, volume_state state,
 }
 
 result<volume_info> local_backend::create(const std::string& id, std::uint64_t size) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   if (auto r = check_id(id); !r) return std::unexpected(r.error());
   if (size == 0) return fail(errc::invalid, "volume " + id + ": size 0");
   // Refused here rather than at the first attach: the socket path must fit in sun_path.
@@ -255,7 +279,7 @@ result<volume_info> local_backend::create(const std::string& id, std::uint64_t s
 
 result<std::string> local_backend::attach(const std::string& id,
                                           const std::optional<remote_access>& remote) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   auto current = load(id);
   if (!current) return std::unexpected(current.error());
   if (current->state == volume_state::attached) return current->nbd_uri;
@@ -268,9 +292,13 @@ result<std::string> local_backend::attach(const std::string& id,
   // writes its pid file when it accepts connections. Forking is what lets it outlive us:
   // nbdkit sets a parent-death signal for itself at start, which a fork clears. The session
   // of its own keeps signals meant for ours (a terminal's Ctrl-C) away from it.
-  std::vector<std::string> argv = {options_.nbdkit.string(), "--log=stderr"};
+  std::vector<std::string> argv = {options_.nbdkit.string(), "--log=stderr", "--threads=1"};
   std::string served_at;
+  // A free port is found, then bound by nbdkit: two remote attaches at once could find the
+  // same one. They take turns until the server is ready (local ones need no port).
+  std::unique_lock<std::mutex> ports;
   if (remote) {
+    ports = std::unique_lock(ports_mu_);
     auto listen = tcp_listener(id, *remote);
     if (!listen) return std::unexpected(listen.error());
     argv.insert(argv.end(), listen->args.begin(), listen->args.end());
@@ -351,7 +379,7 @@ result<local_backend::listener> local_backend::tcp_listener(const std::string& i
 }
 
 result<void> local_backend::detach(const std::string& id, bool flush) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   auto current = load(id);
   if (!current) return std::unexpected(current.error());
   if (current->state != volume_state::attached) {
@@ -363,7 +391,7 @@ result<void> local_backend::detach(const std::string& id, bool flush) {
 }
 
 result<void> local_backend::remove(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   auto current = load(id);
   if (!current) return std::unexpected(current.error());
   if (current->state == volume_state::attached) {
@@ -380,7 +408,7 @@ result<void> local_backend::remove(const std::string& id) {
 }
 
 result<volume_info> local_backend::info(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   return load(id);
 }
 
@@ -399,11 +427,11 @@ result<std::vector<std::string>> local_backend::ids() {
 }
 
 result<std::vector<volume_info>> local_backend::list() {
-  std::lock_guard lock(mutex_);
   auto all = ids();
   if (!all) return std::unexpected(all.error());
   std::vector<volume_info> out;
   for (const auto& id : *all) {
+    const auto lock = lock_volume(id);
     auto info = load(id);
     // Removed meanwhile by another backend object: simply not there any more.
     if (!info && info.error().code == errc::not_found) continue;
@@ -414,14 +442,14 @@ result<std::vector<volume_info>> local_backend::list() {
 }
 
 result<void> local_backend::mark_partial(const std::string& id, const std::string& checkpoint) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   if (auto r = check_id(id); !r) return r;
   if (checkpoint.empty()) return fail(errc::invalid, "volume " + id + ": no checkpoint");
   return set_state(id, volume_state::partial, &checkpoint);
 }
 
 result<void> local_backend::mark_complete(const std::string& id) {
-  std::lock_guard lock(mutex_);
+  const auto lock = lock_volume(id);
   return set_state(id, volume_state::complete, nullptr);
 }
 

@@ -36,7 +36,8 @@ struct local_backend_options {
 /// backend on the same folder adopts a server that still runs; one that died is cleaned up,
 /// its volume back at rest. Only detach stops a server.
 ///
-/// Thread-safe: one mutex, held across a start or stop of nbdkit (both bounded).
+/// Thread-safe: each volume has a mutex of its own, held across a start or stop of its nbdkit
+/// (both bounded), so different volumes are attached and detached at once.
 class local_backend final : public volume_backend {
  public:
   /// Creates DATA/volumes if needed and recovers the volumes left attached.
@@ -78,6 +79,11 @@ class local_backend final : public volume_backend {
   result<std::vector<std::string>> ids();
   result<void> set_state(const std::string& id, volume_state state, const std::string* checkpoint);
   bool serving(const std::string& id);
+  /// The volume's lock: every public step holds it throughout.
+  std::unique_lock<std::mutex> lock_volume(const std::string& id);
+  /// The pidfd of the volume's server, if one is known (-1 if not), and forgetting it.
+  int server_of(const std::string& id);
+  void forget_server(const std::string& id);
   /// nbdkit's arguments to serve `id` to a remote agent, and the URI its mover writes to.
   struct listener {
     std::vector<std::string> args;
@@ -89,7 +95,10 @@ class local_backend final : public volume_backend {
 
   local_backend_options options_;
   std::filesystem::path dir_;
-  std::mutex mutex_;
+  std::mutex locks_mu_;  ///< guards locks_
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+  std::mutex ports_mu_;    ///< remote attaches: from choosing a port to the server's bind
+  std::mutex servers_mu_;  ///< guards servers_ (its entries change under their volume's lock)
   /// Servers that run, started here or found at open or attach, by volume id: a pidfd each.
   /// They are never our children (nbdkit forks away), so nothing here reaps them.
   std::map<std::string, sys::unique_fd> servers_;

@@ -135,8 +135,11 @@ class VmaAgent : public test::nats_fixture {
     o.id = agent_id;
     o.data_dir = data_;
     o.binary = MK_MIGRATEKIT_PATH;
-    // Few requests in flight: a graceful stop drains quickly even from a slow source.
-    o.mover_args = {"--requests", "4", "--request-size", "262144", "--drain-timeout", "10"};
+    // Few requests in flight: a graceful stop drains quickly even into a slow target. A
+    // checkpoint every second: an adopted mover's progress comes from its checkpoint, and the
+    // tests watch it for seconds, not for the default interval.
+    o.mover_args = {"--requests",      "4",  "--request-size",        "262144",
+                    "--drain-timeout", "10", "--checkpoint-interval", "1"};
     o.source_roots = {sources_};
     if (adjust_options) adjust_options(o);
     return o;
@@ -210,6 +213,13 @@ class VmaAgent : public test::nats_fixture {
     EXPECT_TRUE(c.reply.ok) << c.reply.error;
     EXPECT_TRUE(progress_reaches(job, 1 * MiB));
     return c;
+  }
+
+  /// A memory target whose writes are limited to `rate` (bits per second): a stop's drain of
+  /// the writes in flight takes a while.
+  nbdkit_server slow_memory(const std::string& name, std::uint64_t size, const std::string& rate) {
+    return nbdkit_server::start(dir_.path(), name, {"rate"},
+                                {"memory", std::to_string(size), "rate=" + rate});
   }
 
   nbdkit_server memory(const std::string& name, std::uint64_t size) {

@@ -112,11 +112,15 @@ TEST_F(VmaAgent, SameStopIdTwiceGetsOneSigtermAndTheSameAnswerAgain) {
 
 TEST_F(VmaAgent, AgentRestartedWhileTheMoverDrainsSendsNoSecondSigterm) {
   constexpr std::uint64_t size = 16 * MiB;
-  // 0.5 MB/s: the drain of the 1 MiB in flight takes about two seconds, long enough for the
-  // agent to restart in the middle of it.
-  auto copy = start_copy("r-16", size, "4M");
-  ASSERT_FALSE(HasFailure());
-  const auto& reply = copy.reply;
+  // A target that writes 0.5 MB/s: the drain of the 1 MiB of writes in flight takes about two
+  // seconds, long enough for the agent to restart in the middle of it (reads in flight are
+  // not waited for: a slow source would not do).
+  auto src = slow_source("src", size, "10G");  // data, not zeroes: each range is written
+  auto dst = slow_memory("dst", size, "4M");
+  start_agent();
+  const auto reply = start(start_request("r-16", src.uri(), dst.uri()));
+  ASSERT_TRUE(reply.ok) << reply.error;
+  ASSERT_TRUE(progress_reaches("r-16", 1 * MiB));
   send_stop("r-16", "s-16", msg::stop_mode::graceful, 20);
   // The record says SIGTERM went out before the agent goes away.
   ASSERT_TRUE(eventually([&] {

@@ -102,6 +102,9 @@ void control_plane::start_vma() {
   std::vector<std::string> argv = {
       migratekit(), "vma",   "--nats", server_->url(),    "--creds", agent_creds("local").string(),
       "--id",       "local", "--data", vma_dir().string()};
+  // A checkpoint every second, not every 30 s: the movers' checkpoints are what these tests
+  // watch to see a copy under way (wait_for_bytes), and an adopted mover's progress.
+  argv.insert(argv.end(), {"--mover-arg", "--checkpoint-interval=1"});
   argv.insert(argv.end(), vma_options_.begin(), vma_options_.end());
   vma_ = process::spawn(argv, log_to(dir_ / "vma.log"));
 }

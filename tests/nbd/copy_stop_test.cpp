@@ -82,6 +82,63 @@ TEST_F(CopyStop, PatternToMemorySigkillThenResume) {
   EXPECT_EQ(hash_export(dst.uri()), hash_export(src.uri()));
 }
 
+// A graceful stop drains writes only: the reads a slow source has yet to answer are left to a
+// process of their own (`migratekit drain-reads`), so the stop takes no longer than the writes.
+// The source server, which nbdkit 1.32 aborts when a client closes its connection while reads
+// sleep in the rate filter, outlives it all, and the resume completes from it.
+TEST_F(CopyStop, StopAbandonsReadsAndTheSlowSourceLives) {
+  // 8 Mbit/s: the 64 reads of 256 KiB in flight take 16 s to answer.
+  const rate_file rate(path("src.rate"));
+  rate.set("8M");
+  auto src = server("src", {"rate"}, {"pattern", std::to_string(disk_size), "rate=8M", rate.arg()});
+  auto dst = server("dst", {}, {"memory", std::to_string(disk_size)});
+  const auto args = [&](const char* in_flight) {
+    return std::vector<std::string>{
+        src.uri(),         dst.uri(),    "--checkpoint", path("cp.json").string(),
+        "--progress=json", "--requests", in_flight,      "--request-size",
+        "262144"};
+  };
+  auto run = start_copy(args("64"));
+  ASSERT_TRUE(wait_for_progress(run, 2_MiB));
+  const auto signalled = std::chrono::steady_clock::now();
+  run.proc.signal(SIGTERM);
+  ASSERT_EQ(finish(run, 20s), exit_status::exited(3)) << run.stderr_text();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s) << "the stop waited for reads";
+  EXPECT_TRUE(mentions(run.stderr_text(), "abandoning"));
+  const auto stopped = read_json(path("cp.json"));
+  expect_valid_checkpoint(stopped, "stopped", disk_size);
+  EXPECT_LT(stopped.value("bytes_done", disk_size), disk_size / 2);
+
+  // The reads are answered to a helper that no one takes for a mover, and that leaves.
+  const auto helpers = [&] {
+    std::vector<std::string> out;
+    for (auto pid : running_under(dir_.path())) {
+      const auto line = command_text(pid);
+      if (line.find("migratekit drain-reads source " + src.uri()) != std::string::npos)
+        out.push_back(line);
+      EXPECT_EQ(line.find("migratekit copy "), std::string::npos) << line;
+    }
+    return out;
+  };
+  EXPECT_EQ(helpers().size(), 1u);
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!helpers().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(helpers().empty()) << "the helper outlived the replies it waited for";
+  EXPECT_TRUE(src.proc().running()) << "the source server died";
+
+  // Every range the checkpoint counts is on the target; the resume reads the rest from the
+  // same server, faster now.
+  expect_durable(stopped, src.uri(), dst.uri());
+  rate.set("10G");
+  auto again = args("4");
+  again.push_back("--resume");
+  auto resumed = start_copy(again);
+  ASSERT_EQ(finish(resumed, 120s), exit_status::exited(0)) << resumed.stderr_text();
+  EXPECT_TRUE(src.proc().running());
+  EXPECT_EQ(hash_export(dst.uri()), hash_export(src.uri()));
+}
+
 // The target is a file served with writes that take seconds, so that a graceful stop has to
 // wait for requests in flight; it is served again without the delay for the resume.
 void CopyStop::abort_drain_then_resume(bool second_signal) {
