@@ -208,7 +208,6 @@ volume_hdl::behavior_type volume_actor(volume_self self, std::shared_ptr<bus_lin
   }
   st.stops = std::move(*sub);
   log_stray_errors(self, "volume");
-  self->attach_functor([lanes = st.lanes.get()] { lanes->stop(); });
   return {
       [self](attach_atom, const std::string& id, std::uint64_t size, const std::string& agent) {
         return answer_from_lane<std::string, std::uint64_t>(

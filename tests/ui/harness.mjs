@@ -145,6 +145,26 @@ export class Fixture {
     }, timeout);
   }
 
+  /// SIGSTOP to the movers of this run; thaw(pids) sends SIGCONT. A stop then stays in
+  /// `stopping` until the thaw, as with a mover whose writes take long to drain: a stop that
+  /// abandons its reads is otherwise over before the page can show it under way.
+  freezeMovers() {
+    const pids = processesUnder(this.data).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[1] === 'copy';
+      } catch { return false; }
+    });
+    if (pids.length === 0) throw new Error('no mover to freeze');
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    return pids;
+  }
+
+  thaw(pids) {
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGCONT'); } catch { /* it ended */ }
+    }
+  }
+
   /// Enrols agent `id` (POST /agents) and runs `migratekit vma --join` with its join file, as
   /// on another host; the process is ended with the fixture's.
   async startAgent(id) {

@@ -30,12 +30,14 @@ test('maintenance mode from the switch: on, refused resume, off with resume', as
   await dialog.getByRole('alert').filter({ hasText: 'Say why' }).waitFor();
   await dialog.getByLabel('Reason (shown to operators and kept in the JobLog)').fill('storage firmware');
   await dialog.getByLabel('At most this many stops at once').fill('4');
+  const frozen = f.freezeMovers();  // the stop stays under way until the thaw
   await dialog.getByRole('button', { name: 'Turn on' }).click();
   await dialog.waitFor({ state: 'hidden' });
   assert.equal(await toggle.getAttribute('aria-checked'), 'true');
   assert.match(await page.locator('#maintenance-status').textContent(), /on \(all\): storage firmware/);
   assert.equal(await header(), 'Maintenance mode on (all): storage firmware');
   await rowState(page, demo.id, 'stopping', 10000);
+  f.thaw(frozen);
   await rowState(page, demo.id, 'stopped');
   const stopped = await f.job(demo.id);
   assert.equal(stopped.stop.reason, 'maintenance');

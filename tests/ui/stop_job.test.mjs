@@ -58,12 +58,14 @@ test('stop, cancel, confirm, resume and delete from the page', async () => {
   await dialog.getByLabel('Keep the partial volume (resume later)').check();
   await dialog.getByLabel('Comment (optional, kept in the JobLog)').fill('browser test');
   await dialog.getByText('SIGTERM to the mover').waitFor();
+  const frozen = f.freezeMovers();  // the stop stays under way until the thaw
   await dialog.getByRole('button', { name: 'Stop replication' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await rowState(page, id, 'stopping', 10000);
   await r.locator('.participants li[data-participant="scheduler"][data-outcome="ok"]').waitFor();
   await r.locator('.participants li[data-participant="vma_process"][data-outcome="pending"]').waitFor();
   await page.screenshot({ path: join(outDir, 'stopping.png') });
+  f.thaw(frozen);
   await rowState(page, id, 'stopped');
   assert.match(await r.locator('.note').textContent(), /volume kept: resumable/);
   const stopped = await f.job(id);
