@@ -53,8 +53,9 @@ class Scratch:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda s, f: sys.exit(128 + s))
 
-    def processes(self):
-        mine = str(self.path).encode()
+    def processes(self, under=None):
+        """The pids of the processes whose command line names this folder, or `under`."""
+        mine = str(under or self.path).encode()
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -67,8 +68,16 @@ class Scratch:
         return pids
 
     def cleanup(self):
+        self.kill(self.path)
+        if os.environ.get("MK_BENCH_KEEP"):
+            say(f"kept {self.path}")
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def kill(self, under):
+        """SIGKILL, until none is left, to every process whose command line names `under`."""
         for _ in range(50):
-            pids = self.processes()
+            pids = self.processes(under)
             if not pids:
                 break
             for pid in pids:
@@ -77,10 +86,6 @@ class Scratch:
                 except ProcessLookupError:
                     pass
             time.sleep(0.1)
-        if os.environ.get("MK_BENCH_KEEP"):
-            say(f"kept {self.path}")
-        else:
-            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def start_nbdkit(socket, *args):
