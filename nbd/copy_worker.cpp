@@ -103,11 +103,19 @@ void copy_worker::run() {
         on_write_done(s, err);
     }
     events_.clear();
-    if (completions && shared_.phase.load() != copy_state::copying &&
-        shared_.writes_in_flight() == 0)
-      shared_.wake_coordinator();  // drained: the final flush need not wait for its next look
+    // Drained after a stop, or every planned request done: the final flush need not wait for
+    // the coordinator's next look.
+    if (completions && (shared_.phase.load() != copy_state::copying
+                            ? shared_.writes_in_flight() == 0
+                            : shared_.in_flight.load() == 0 && copy_over()))
+      shared_.wake_coordinator();
     check_stalls();
   }
+}
+
+bool copy_worker::copy_over() {
+  std::lock_guard lock(shared_.mu);
+  return shared_.plan_done && shared_.queue.empty();
 }
 
 void copy_worker::refill() {
@@ -190,9 +198,11 @@ void copy_worker::submitted(slot& s, slot_state state, result<> r) {
   }
   s.state = state;
   s.issued = clock::now();
+  if (state == slot_state::reading) ++reads_out_;
 }
 
 void copy_worker::on_read_done(slot& s, int err) {
+  --reads_out_;
   bool copying;
   {
     std::lock_guard lock(shared_.mu);
@@ -262,9 +272,7 @@ void copy_worker::write_gathered_if_due() {
   if (g.writing || g.length == 0) return;
   // Nothing being read (the copy ends, or the planner is behind), a stop or a failure, or the
   // first read waited long enough: write what there is.
-  const bool reading =
-      std::ranges::any_of(slots_, [](const slot& s) { return s.state == slot_state::reading; });
-  if (!reading || shared_.phase.load() != copy_state::copying ||
+  if (reads_out_ == 0 || shared_.phase.load() != copy_state::copying ||
       clock::now() - g.since >= defaults::copy::gather_delay)
     write_gathered();
 }
@@ -328,21 +336,17 @@ void copy_worker::poll_once() {
 void copy_worker::check_stalls() {
   auto limit = std::chrono::duration<double>(cfg_.io_timeout_s);
   auto now = clock::now();
-  if (gathered_.writing && now - gathered_.issued > limit) {
-    fail(error{errc::timeout, dst_.name() + ": no reply for " +
-                                  std::to_string(static_cast<int>(cfg_.io_timeout_s)) +
-                                  " s to a request at offset " + std::to_string(gathered_.offset)},
-         true);
-    return;
-  }
-  for (auto& s : slots_) {
-    if (s.state == slot_state::idle || now - s.issued <= limit) continue;
-    auto& ep = s.state == slot_state::reading ? src_ : dst_;
+  // A hung server will not answer the rest either: do not wait for it.
+  auto stalled = [&](const endpoint& ep, std::uint64_t offset) {
     fail(error{errc::timeout, ep.name() + ": no reply for " +
                                   std::to_string(static_cast<int>(cfg_.io_timeout_s)) +
-                                  " s to a request at offset " + std::to_string(s.op.offset)},
-         true);  // a hung server will not answer the rest either: do not wait for it
-    return;
+                                  " s to a request at offset " + std::to_string(offset)},
+         true);
+  };
+  if (gathered_.writing && now - gathered_.issued > limit) return stalled(dst_, gathered_.offset);
+  for (auto& s : slots_) {
+    if (s.state == slot_state::idle || now - s.issued <= limit) continue;
+    return stalled(s.state == slot_state::reading ? src_ : dst_, s.op.offset);
   }
 }
 

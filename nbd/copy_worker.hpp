@@ -77,6 +77,8 @@ class copy_worker final : public completion_sink {
   void write_gathered_if_due();
   void write_gathered();
   void on_gathered_written(int err, std::optional<error> why = std::nullopt);
+  /// Everything planned was taken (with nothing in flight: the copy is over).
+  bool copy_over();
   void poll_once();
   void check_stalls();
   void fail(error e, bool abandon = false);
@@ -92,6 +94,7 @@ class copy_worker final : public completion_sink {
   std::vector<std::pair<std::uint32_t, int>> events_;
   std::vector<slot*> starting_;
   gathering gathered_;
+  unsigned reads_out_ = 0;  ///< slots in `reading`
   int wake_fd_ = -1;
   std::thread thread_;
 };

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "nbd/endpoint.hpp"
+#include "nbd/nbd_handles.hpp"
 #include "nbd/read_drainer.hpp"
 
 namespace mk::nbd {
@@ -47,23 +48,13 @@ result<> wait_until(nbd_handle* h, Pred finished, double timeout_s, int stop_fd)
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (left.count() <= 0)
       return fail(errc::timeout, "no answer for " + std::to_string(timeout_s) + " s");
-    auto dir = nbd_aio_get_direction(h);
-    pollfd fds[2] = {{nbd_aio_get_fd(h),
-                      static_cast<short>(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) |
-                                         ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0)),
-                      0},
-                     {stop_fd, POLLIN, 0}};
+    pollfd fds[2] = {poll_entry(h), {stop_fd, POLLIN, 0}};
     int n = poll(fds, stop_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
     if (n == -1 && errno != EINTR) return fail(errc::system, "poll: " + errno_text(errno));
     if (n <= 0) continue;
     if (stop_fd >= 0 && (fds[1].revents & POLLIN))
       return fail(errc::stopped, "a stop was requested");
-    int rc = 0;
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
-      rc = nbd_aio_notify_read(h);
-    else if (fds[0].revents & POLLOUT)
-      rc = nbd_aio_notify_write(h);
-    if (rc == -1) return fail(errc::io, last_error());
+    if (notify(h, fds[0].revents) == -1) return fail(errc::io, last_error());
   }
   return {};
 }
@@ -153,23 +144,11 @@ class nbd_endpoint final : public endpoint {
     return submitted(nbd_aio_flush(h(conn), completion(ref), 0), "flush", 0, 0);
   }
 
-  pollfd poll_for(unsigned conn) override {
-    auto* hd = h(conn);
-    auto dir = nbd_aio_get_direction(hd);
-    short events = 0;
-    if (dir & LIBNBD_AIO_DIRECTION_READ) events |= POLLIN;
-    if (dir & LIBNBD_AIO_DIRECTION_WRITE) events |= POLLOUT;
-    return pollfd{nbd_aio_get_fd(hd), events, 0};
-  }
+  pollfd poll_for(unsigned conn) override { return poll_entry(h(conn)); }
 
   result<> handle_events(unsigned conn, short revents) override {
     auto* hd = h(conn);
-    int rc = 0;
-    if (revents & (POLLIN | POLLHUP | POLLERR))
-      rc = nbd_aio_notify_read(hd);
-    else if (revents & POLLOUT)
-      rc = nbd_aio_notify_write(hd);
-    if (rc == -1)
+    if (notify(hd, revents) == -1)
       return fail(errc::io, name_, "connection " + std::to_string(conn) + " lost: " + last_error());
     if (nbd_aio_is_dead(hd) == 1 || nbd_aio_is_closed(hd) == 1)
       return fail(errc::io, name_,
@@ -191,20 +170,10 @@ class nbd_endpoint final : public endpoint {
       }
       hand_off_reads(busy, io_timeout_s_, name_);
     }
-    auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
-    // NBD_CMD_DISC on every connection first, then wait for the server to close each, but
-    // never past the deadline: the servers wind the connections down at the same time.
-    std::vector<nbd_handle*> closing;
-    for (auto& hp : handles_) {
-      auto* hd = hp.get();
-      if (hd && nbd_aio_is_ready(hd) == 1 && timeout_ms > 0 && nbd_aio_disconnect(hd, 0) != -1)
-        closing.push_back(hd);
-    }
-    for (auto* hd : closing) {
-      while (nbd_aio_is_closed(hd) != 1 && nbd_aio_is_dead(hd) != 1) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        if (left.count() <= 0 || nbd_poll(hd, static_cast<int>(left.count())) == -1) break;
-      }
+    if (timeout_ms > 0) {
+      std::vector<nbd_handle*> open;
+      for (auto& hp : handles_) open.push_back(hp.get());
+      disconnect_all(open, clock::now() + std::chrono::milliseconds(timeout_ms));
     }
     handles_.clear();
   }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "nbd/nbd_handles.hpp"
 #include "sys/process_title.hpp"
 
 namespace mk::nbd {
@@ -45,32 +46,14 @@ void read_out(const std::vector<nbd_handle*>& handles, double io_timeout_s) {
   auto left = outstanding(handles);
   while (left > 0 && clock::now() < deadline) {
     std::vector<pollfd> fds;
-    for (auto* h : handles) {
-      const auto dir = nbd_aio_get_direction(h);
-      short events = 0;
-      if (dir & LIBNBD_AIO_DIRECTION_READ) events |= POLLIN;
-      if (dir & LIBNBD_AIO_DIRECTION_WRITE) events |= POLLOUT;
-      fds.push_back(pollfd{nbd_aio_get_fd(h), events, 0});
-    }
+    for (auto* h : handles) fds.push_back(poll_entry(h));
     if (::poll(fds.data(), fds.size(), 100) < 0 && errno != EINTR) break;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-        nbd_aio_notify_read(handles[i]);
-      else if (fds[i].revents & POLLOUT)
-        nbd_aio_notify_write(handles[i]);
-    }
+    for (std::size_t i = 0; i < fds.size(); ++i) notify(handles[i], fds[i].revents);
     const auto now_left = outstanding(handles);
     if (now_left < left) deadline = clock::now() + quiet;
     left = now_left;
   }
-  for (auto* h : handles) {
-    if (nbd_aio_is_ready(h) != 1 || nbd_aio_disconnect(h, 0) == -1) continue;
-    const auto until = clock::now() + std::chrono::seconds(1);
-    while (nbd_aio_is_closed(h) != 1 && nbd_aio_is_dead(h) != 1) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
-      if (ms.count() <= 0 || nbd_poll(h, static_cast<int>(ms.count())) == -1) break;
-    }
-  }
+  disconnect_all(handles, clock::now() + std::chrono::seconds(1));
 }
 
 /// The child: only the sockets of `handles` stay open (the mover's stdout is a pipe its agent
