@@ -62,10 +62,13 @@ bool field(const json& j, const char* key, T& out) {
 
 }  // namespace
 
-vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r) {
+vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r,
+                                 sys::survives what) {
   if (!msg::valid_id(r.job)) return vma::fail(vma::errc::invalid, "mover record: bad job id");
   const std::string text = to_json(r).dump() + "\n";
-  if (auto w = sys::write_file_atomically(dir / (r.job + ".json"), text, 0600); !w)
+  if (auto w = sys::write_file_atomically(dir / (r.job + ".json"), text, 0600,
+                                          sys::existing::replace, what);
+      !w)
     return vma::fail(vma::errc::system, w.error().message);
   return {};
 }

@@ -9,6 +9,7 @@
 #include "agent/mover/error.hpp"
 #include "agent/mover/proc_identity.hpp"
 #include "nbd/checkpoint.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::actors {
 
@@ -41,9 +42,12 @@ struct mover_record {
   std::optional<mover_end> ended;
 };
 
-/// Replaces DIR/<job>.json atomically and durably: a temporary file, fsync, rename, fsync of
-/// the folder; a crash leaves the old record or the new one.
-vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r);
+/// Replaces DIR/<job>.json atomically: a temporary file, renamed; a crash leaves the old record
+/// or the new one. Durably (fsync'd, the folder too) unless `what` says only a crash of this
+/// process need be outlived: so for the mark of a stop under way (`stopping`), written while
+/// a stop waits for it, and worth nothing after the machine's crash, which ends the mover too.
+vma::result<> write_mover_record(const std::filesystem::path& dir, const mover_record& r,
+                                 sys::survives what = sys::survives::power_loss);
 
 /// Reads and checks DIR/<job>.json: the job and checkpoint must be valid ids and the job the
 /// one the file is named after, so no record can point outside the agent's folders.

@@ -51,6 +51,7 @@ void watch_mover(agent_self self, const mover_record& rec,
   args.record = rec;
   args.movers_dir = st.movers_dir();
   args.lanes = st.lanes;
+  args.exits = st.exits;
   auto child = self->spawn(vma_process, std::move(args));
   self->monitor(child);
   vma_agent_state::running_mover r;
@@ -272,10 +273,14 @@ void on_exited(agent_self self, const caf::actor& child, msg::mover_info& info,
   if (!answer.stop_id.empty()) e.answer = answer;
   e.completed = completed;
   e.ended_at = end.ended_at;
-  // The exit status is known only to this agent: kept, it survives a restart.
+  // The exit status is known only to this agent: kept, it survives a restart. Not fsync'd (a
+  // confirmation waits for it): should the machine go down, the mover's checkpoint still
+  // tells how it ended, as for any mover whose end nobody saw.
   await_blocking(
       self, *st.lanes, rec.job,
-      [movers_dir = st.movers_dir(), rec] { return write_mover_record(movers_dir, rec); },
+      [movers_dir = st.movers_dir(), rec] {
+        return write_mover_record(movers_dir, rec, sys::survives::process_crash);
+      },
       [self, job = rec.job, e = std::move(e), publish](vma::result<> w) mutable {
         if (!w) spdlog::warn("{}", w.error().message);
         self->state.ended[job] = std::move(e);
@@ -371,6 +376,11 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
   }
 
   st.lanes = std::make_shared<blocking_lanes>(self->home_system(), defaults::blocking::store_lanes);
+  if (auto w = sys::exit_watch::make())
+    st.exits = std::move(*w);
+  else
+    spdlog::warn("vma {}: {}; a stopped mover's end is seen at the next tick", st.opts.id,
+                 w.error().message);
   // Movers first, so that the hello and the first answers know them. Read and looked for on
   // a lane, awaited: nothing else is handled before the agent is ready.
   await_blocking(

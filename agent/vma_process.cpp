@@ -245,6 +245,18 @@ void on_tick(process_self self, std::uint64_t generation) {
   arm_tick(self);
 }
 
+/// The watch says the mover has ended: its end is collected now (should it not be reapable
+/// yet, the next tick looks again).
+void look_now(process_self self) {
+  auto& st = self->state;
+  if (st.done) return;
+  st.exit_watched.reset();  // a watch calls once
+  auto ended = st.args.mover->tick();
+  if (!ended || !*ended) return;
+  publish_progress(self, false);
+  finish(self, **ended);
+}
+
 void signal_stop(process_self self, const msg::stop_request& req, bool force,
                  std::chrono::milliseconds grace);
 
@@ -276,7 +288,7 @@ void on_stop(process_self self, const msg::stop_request& req) {
     await_blocking(
         self, *st.args.lanes, req.job,
         [movers_dir = st.args.movers_dir, rec = st.args.record] {
-          return write_mover_record(movers_dir, rec);
+          return write_mover_record(movers_dir, rec, sys::survives::process_crash);
         },
         [self, req, force, grace](vma::result<> w) {
           if (!w) spdlog::warn("job {}: {}", req.job, w.error().message);
@@ -285,6 +297,20 @@ void on_stop(process_self self, const msg::stop_request& req) {
     return;
   }
   signal_stop(self, req, force, grace);
+}
+
+/// From now on the mover's end is told at once (a stop waits for it), not at the next tick.
+void watch_exit(process_self self) {
+  auto& st = self->state;
+  if (!st.args.exits || st.exit_watched || st.args.mover->pidfd() < 0) return;
+  auto w = st.args.exits->watch(st.args.mover->pidfd(), [me = caf::actor_cast<caf::actor>(self)] {
+    caf::anon_send(me, exited_atom::value);
+  });
+  if (w)
+    st.exit_watched = *w;
+  else
+    spdlog::warn("job {}: {}; the mover's end is looked for every {} ms", st.args.job,
+                 w.error().message, st.args.stop_tick_interval.count());
 }
 
 /// Sends the mover its signal for the stop `req`, and looks for its end.
@@ -299,7 +325,8 @@ void signal_stop(process_self self, const msg::stop_request& req, bool force,
     return;
   }
   if (*r) return finish(self, **r);
-  // The mover's end is now looked for every stop_tick_interval.
+  // The mover's end is now told by the watch, and looked for every stop_tick_interval.
+  watch_exit(self);
   ++st.tick_generation;
   arm_tick(self);
 }
@@ -320,6 +347,7 @@ msg::progress exited_progress(const msg::mover_info& info, std::uint64_t bytes_t
 }
 
 vma_process_state::~vma_process_state() {
+  if (exit_watched) args.exits->cancel(*exit_watched);
   if (args.mover && !args.mover->result_outcome()) {
     const auto id = args.mover->detach();
     spdlog::info("job {}: mover {} left running, unsupervised", args.job, id.pid);
@@ -348,12 +376,14 @@ caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_proc
         std::chrono::milliseconds(std::max<std::int64_t>(0, unix_ms() - sent->term_sent_at));
     const auto left = st.grace > elapsed ? st.grace - elapsed : std::chrono::milliseconds(0);
     st.args.mover->carry_on_stop(vma::mover_process::clock::now() + left);
+    watch_exit(self);
     spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends", req.job,
                  req.stop_id, left.count());
   }
   self->send(self, tick_atom::value, self->state.tick_generation);
   return {
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
+      [self](exited_atom) { look_now(self); },
       [self](const msg::stop_request& req) { on_stop(self, req); },
       [self](shutdown_atom) { self->quit(); },
   };

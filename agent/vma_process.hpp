@@ -16,6 +16,7 @@
 #include "agent/mover_record.hpp"
 #include "config/defaults.hpp"
 #include "messages/catalogue.hpp"
+#include "sys/exit_watch.hpp"
 
 /// The vma-process actor: one per running mover, spawned by its VMA agent (docs/overview.md and
 /// docs/stop-protocol.md).
@@ -24,8 +25,9 @@
 ///   running --mover ended by itself--> `exited` progress, tell agent, quit
 ///   running | stopping --shutdown or agent down--> detach the mover (it runs on), quit
 ///
-/// A timer (tick_atom to itself, every `tick_interval`, every `stop_tick_interval` once a stop
-/// was sent) reads the mover's progress lines (or, for an adopted mover that has no pipe, its
+/// Once a stop was sent, `exits` tells the mover's end at once (exited_atom to itself). A timer
+/// (tick_atom to itself, every `tick_interval`, every `stop_tick_interval` once a stop was
+/// sent) reads the mover's progress lines (or, for an adopted mover that has no pipe, its
 /// checkpoint file) and publishes them on `<prefix>.job.<job>.progress` at most every
 /// `progress_interval`; it escalates an overdue stop to SIGKILL and notices the exit.
 ///
@@ -36,6 +38,7 @@
 ///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
 ///                               with an empty message once taken, and confirms on the bus
 ///   tick_atom, generation       its own timer (a stale generation is dropped)
+///   exited_atom                 from `exits`: the mover has ended
 ///   shutdown_atom               the agent shuts down: let the mover run on, quit
 /// Messages it sends to the agent:
 ///   msg::progress                                  each published progress, for status replies
@@ -61,6 +64,9 @@ struct vma_process_args {
   std::filesystem::path movers_dir;
   /// Where that record is written (fsync'd): the agent's lanes.
   std::shared_ptr<blocking_lanes> lanes;
+  /// Tells the moment a stopped mover ends (the agent's one watcher); without it, the end is
+  /// seen at the next tick.
+  std::shared_ptr<sys::exit_watch> exits;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
   std::chrono::milliseconds stop_tick_interval = defaults::vma::stop_tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
@@ -88,6 +94,8 @@ struct vma_process_state {
   /// The timer in force: a stop starts a faster one, and the slower one then fizzles out.
   std::uint64_t tick_generation = 0;
   bool done = false;
+  /// The watch on the mover's end, once a stop was sent.
+  std::optional<sys::exit_watch::id> exit_watched;
 
   static inline const char* name = "vma_process";
 };

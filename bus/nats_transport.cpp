@@ -197,6 +197,10 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   if (s == NATS_OK) s = natsOptions_SetPingInterval(raw, ms(o.ping_interval));
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(raw, 2);
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(raw, true);
+  // Each message out at once: a stop is a chain of small messages each waiting for the one
+  // before, and the library's buffering held every one of them for its flusher's next turn
+  // (at least 1 ms, more on a busy machine). Our messages are few and small.
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(raw, true);
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(raw, on_async_error, &st);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(raw, on_disconnected, &st);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(raw, on_reconnected, &st);

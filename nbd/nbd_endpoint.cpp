@@ -173,7 +173,11 @@ class nbd_endpoint final : public endpoint {
     if (timeout_ms > 0) {
       std::vector<nbd_handle*> open;
       for (auto& hp : handles_) open.push_back(hp.get());
-      disconnect_all(open, clock::now() + std::chrono::milliseconds(timeout_ms));
+      // A source with nothing in flight was only read from: NBD_CMD_DISC is the courtesy it
+      // is owed, and its server's close is not waited for (a stop's end would wait for it).
+      disconnect_all(
+          open, clock::now() + (role_ == role::source ? std::chrono::milliseconds(0)
+                                                      : std::chrono::milliseconds(timeout_ms)));
     }
     handles_.clear();
   }

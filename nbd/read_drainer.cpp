@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 #include "nbd/nbd_handles.hpp"
 #include "sys/process_title.hpp"
@@ -88,18 +90,18 @@ void hand_off_reads(const std::vector<nbd_handle*>& handles, double io_timeout_s
     std::lock_guard lock(abandoned_mu);
     abandoned().insert(abandoned().end(), handles.begin(), handles.end());
   }
-  // Forked twice, so that the one doing the work is nobody's child to reap: a process that
-  // copies in-process (the tests) gathers no zombies, and the mover's agent sees one exit.
+  // The mover need not wait for its helper: a thread of ours reaps it whenever it ends (a
+  // process that copies in-process, the tests, gathers no zombies), and once the mover has
+  // exited the helper is an orphan like any other.
   const pid_t pid = ::fork();
-  if (pid == 0) {
-    const pid_t worker = ::fork();
-    if (worker == 0) drain_in_child(handles, io_timeout_s, source_name);
-    ::_exit(worker > 0 ? 0 : 1);
-  }
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-      WEXITSTATUS(status) == 0) {
+  if (pid == 0) drain_in_child(handles, io_timeout_s, source_name);
+  if (pid > 0) {
     for (auto* h : handles) ::close(nbd_aio_get_fd(h));
+    std::thread([pid] {
+      int status = 0;
+      while (::waitpid(pid, &status, 0) == -1 && errno == EINTR) {
+      }
+    }).detach();
     return;
   }
   spdlog::warn("{}: cannot fork to leave its reads in flight; waiting for them", source_name);

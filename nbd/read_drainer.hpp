@@ -14,9 +14,9 @@ namespace mk::nbd {
 /// closes its connection while requests sleep in a filter such as `rate`: the source server
 /// would die with the mover. So a child process, forked here, takes the connections over,
 /// reads the replies out, disconnects politely once none is outstanding (or after
-/// `io_timeout_s` without a reply) and exits. It holds no target: it can write nothing. It
-/// runs in a session of its own under the title "migratekit drain-reads SOURCE", so that
-/// nothing takes it for a mover.
+/// `io_timeout_s` without a reply) and exits; a thread of this process reaps it. It holds no
+/// target: it can write nothing. It runs in a session of its own under the title "migratekit
+/// drain-reads SOURCE", so that nothing takes it for a mover.
 ///
 /// The handles are ours no longer afterwards: this process's copy of each socket is closed,
 /// and the handles are kept, never used again, until the process ends (closing them would

@@ -305,12 +305,14 @@ void on_confirm(job_actor* self, const msg::stop_confirm& c) {
     settle(self);
     return;
   }
-  persist(self, [self, sends = std::move(sends)](caf::error err) {
+  // The next phase need not wait for the answer to be stored: what allows it (the mover has
+  // ended) is a fact already, and a job actor that restarts before the write asks again.
+  send_stops(self, sends);
+  arm_tick(self);
+  persist(self, [self](caf::error err) {
     if (err)
       spdlog::warn("job {}: a participant's answer was not stored; it will be asked again",
                    self->state.job.id);
-    send_stops(self, sends);
-    arm_tick(self);
   });
 }
 

@@ -25,24 +25,25 @@ result<> write_all(int fd, std::string_view bytes, const fs::path& path) {
 }
 
 /// The temporary file, complete and on disk.
-result<> write_temporary(const fs::path& tmp, std::string_view bytes, mode_t mode) {
+result<> write_temporary(const fs::path& tmp, std::string_view bytes, mode_t mode, bool durable) {
   const unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return fail_errno("create " + tmp.string(), errno);
   // A temporary file that a crash left keeps its old mode through O_TRUNC, and the umask
   // narrows a new one: the mode asked, exactly, before a byte is written.
   if (::fchmod(fd.get(), mode) != 0) return fail_errno("chmod " + tmp.string(), errno);
   if (auto w = write_all(fd.get(), bytes, tmp); !w) return w;
-  if (::fsync(fd.get()) != 0) return fail_errno("fsync " + tmp.string(), errno);
+  if (durable && ::fsync(fd.get()) != 0) return fail_errno("fsync " + tmp.string(), errno);
   return {};
 }
 
 }  // namespace
 
 result<> write_file_atomically(const fs::path& path, std::string_view bytes, mode_t mode,
-                               existing if_exists) {
+                               existing if_exists, survives what) {
   auto tmp = path;
   tmp += ".tmp";
-  auto done = write_temporary(tmp, bytes, mode);
+  const bool durable = what == survives::power_loss;
+  auto done = write_temporary(tmp, bytes, mode, durable);
   if (done) {
     const bool replace = if_exists == existing::replace;
     if ((replace ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str())) != 0)
@@ -51,7 +52,7 @@ result<> write_file_atomically(const fs::path& path, std::string_view bytes, mod
   }
   // Renamed, the temporary file is gone; linked or failed, it goes now.
   if (!done || if_exists == existing::keep) ::unlink(tmp.c_str());
-  if (!done) return done;
+  if (!done || !durable) return done;
   const auto dir = path.parent_path();
   return fsync_dir(dir.empty() ? fs::path(".") : dir);
 }

@@ -82,6 +82,8 @@ class mover_process {
   mover_process& operator=(const mover_process&) = delete;
 
   const proc_identity& identity() const { return id_; }
+  /// Readable once the mover has ended (sys::exit_watch); -1 once detached.
+  int pidfd() const { return pidfd_.get(); }
   /// Whether this handle adopted the mover (then it has no progress pipe and no exit status).
   bool adopted() const { return !out_ && !child_; }
 

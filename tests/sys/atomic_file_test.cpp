@@ -63,6 +63,16 @@ TEST(AtomicFile, ReplacesTheOldContentWhole) {
   EXPECT_EQ(test::read_text(dir / "f"), "");
 }
 
+TEST(AtomicFile, AWriteThatNeedOutliveOnlyItsProcessIsAsWholeAndLeavesNoTemporaryFile) {
+  test::temp_dir dir;
+  ASSERT_TRUE(write_file_atomically(dir / "f", "old\n", 0600));
+  ASSERT_TRUE(
+      write_file_atomically(dir / "f", "new\n", 0640, existing::replace, survives::process_crash));
+  EXPECT_EQ(test::read_text(dir / "f"), "new\n");
+  EXPECT_EQ(mode_of(dir / "f"), 0640u);
+  EXPECT_FALSE(fs::exists(dir / "f.tmp"));
+}
+
 TEST(AtomicFile, ATemporaryFileThatACrashLeftIsReplacedWithTheModeAsked) {
   test::temp_dir dir;
   { std::ofstream(dir / "f.tmp") << "half a write"; }

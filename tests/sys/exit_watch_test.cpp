@@ -1,0 +1,98 @@
+// The exit watch: one thread that tells the end of many processes, each once, at once.
+
+#include "sys/exit_watch.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "sys/child.hpp"
+
+namespace mk::sys {
+namespace {
+
+using namespace std::chrono_literals;
+
+child sleeper(const char* seconds) {
+  spawn_options o;
+  o.search_path = true;
+  o.pidfd = true;
+  auto c = spawn({"sleep", seconds}, o);
+  EXPECT_TRUE(c) << (c ? "" : c.error().message);
+  return std::move(*c);
+}
+
+void reap(const child& c) {
+  int status = 0;
+  ::waitpid(c.pid, &status, 0);
+}
+
+TEST(ExitWatch, TellsEachEndOnceAndAtOnce) {
+  auto w = exit_watch::make();
+  ASSERT_TRUE(w) << w.error().message;
+  auto a = sleeper("30");
+  auto b = sleeper("30");
+  std::promise<void> a_ended;
+  std::atomic<int> a_calls{0}, b_calls{0};
+  ASSERT_TRUE((*w)->watch(a.pidfd.get(), [&] {
+    if (a_calls++ == 0) a_ended.set_value();
+  }));
+  ASSERT_TRUE((*w)->watch(b.pidfd.get(), [&] { ++b_calls; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(a_calls, 0) << "told before the process ended";
+  ASSERT_EQ(::kill(a.pid, SIGKILL), 0);
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_EQ(a_ended.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, 1s);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(a_calls, 1);
+  EXPECT_EQ(b_calls, 0) << "the other process still runs";
+  reap(a);
+  ::kill(b.pid, SIGKILL);
+  reap(b);
+}
+
+TEST(ExitWatch, AProcessAlreadyEndedIsToldAtOnce) {
+  auto w = exit_watch::make();
+  ASSERT_TRUE(w);
+  auto c = sleeper("0");
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(c.pid), &info, WEXITED | WNOWAIT), 0);
+  std::promise<void> told;
+  ASSERT_TRUE((*w)->watch(c.pidfd.get(), [&] { told.set_value(); }));
+  EXPECT_EQ(told.get_future().wait_for(5s), std::future_status::ready);
+  reap(c);
+}
+
+TEST(ExitWatch, ACancelledWatchCallsNothingAndTheCallerKeepsItsPidfd) {
+  auto w = exit_watch::make();
+  ASSERT_TRUE(w);
+  auto c = sleeper("30");
+  std::atomic<int> calls{0};
+  auto id = (*w)->watch(c.pidfd.get(), [&] { ++calls; });
+  ASSERT_TRUE(id);
+  (*w)->cancel(*id);
+  ::kill(c.pid, SIGKILL);
+  reap(c);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(calls, 0);
+  // The caller's own pidfd was copied, not taken: still open, and readable now.
+  EXPECT_EQ(::fcntl(c.pidfd.get(), F_GETFD), FD_CLOEXEC);
+}
+
+TEST(ExitWatch, ABadDescriptorIsAnErrorThatNamesIt) {
+  auto w = exit_watch::make();
+  ASSERT_TRUE(w);
+  auto r = (*w)->watch(-1, [] {});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("pidfd"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace mk::sys
