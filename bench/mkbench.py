@@ -308,6 +308,12 @@ class Events(threading.Thread):
         self.start()
 
     def run(self):
+        try:
+            self.follow()
+        except (http.client.HTTPException, OSError):
+            pass  # `up` ended (the end of a part): the stream ends with it, and so do we
+
+    def follow(self):
         event = ""
         for raw in self.res:
             line = raw.decode().rstrip("\n")
