@@ -14,6 +14,7 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;      ///< volume: d
 using hello_atom = caf::atom_constant<caf::atom("hello")>;        ///< agent: say hello again
 using status_atom = caf::atom_constant<caf::atom("status")>;      ///< agent: its movers
 using exited_atom = caf::atom_constant<caf::atom("exited")>;      ///< a mover ended
+using output_atom = caf::atom_constant<caf::atom("output")>;      ///< a mover wrote a line
 using lost_atom = caf::atom_constant<caf::atom("lost")>;          ///< a mover or agent vanished
 using stalled_atom = caf::atom_constant<caf::atom("stalled")>;    ///< no progress for too long
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;  ///< the latest progress

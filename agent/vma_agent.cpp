@@ -51,7 +51,7 @@ void watch_mover(agent_self self, const mover_record& rec,
   args.record = rec;
   args.movers_dir = st.movers_dir();
   args.lanes = st.lanes;
-  args.exits = st.exits;
+  args.watch = st.watch;
   auto child = self->spawn(vma_process, std::move(args));
   self->monitor(child);
   vma_agent_state::running_mover r;
@@ -376,10 +376,10 @@ caf::behavior vma_agent(caf::stateful_actor<vma_agent_state>* self, vma_agent_op
   }
 
   st.lanes = std::make_shared<blocking_lanes>(self->home_system(), defaults::blocking::store_lanes);
-  if (auto w = sys::exit_watch::make())
-    st.exits = std::move(*w);
+  if (auto w = sys::fd_watch::make())
+    st.watch = std::move(*w);
   else
-    spdlog::warn("vma {}: {}; a stopped mover's end is seen at the next tick", st.opts.id,
+    spdlog::warn("vma {}: {}; movers' lines and ends are seen at the next tick", st.opts.id,
                  w.error().message);
   // Movers first, so that the hello and the first answers know them. Read and looked for on
   // a lane, awaited: nothing else is handled before the agent is ready.

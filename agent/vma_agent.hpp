@@ -18,7 +18,7 @@
 #include "bus/transport.hpp"
 #include "config/defaults.hpp"
 #include "messages/catalogue.hpp"
-#include "sys/exit_watch.hpp"
+#include "sys/fd_watch.hpp"
 
 /// The VMA agent (`migratekit vma --id ID`): starts movers, answers for them on the bus, and
 /// spawns one vma_process actor per running mover (docs/overview.md, docs/stop-protocol.md,
@@ -87,8 +87,8 @@ struct vma_agent_state {
   /// Where the mover records are written (fsync'd) and movers started or looked for: never
   /// on the scheduler's threads (actors/blocking_lanes.hpp). The vma_process actors share it.
   std::shared_ptr<blocking_lanes> lanes;
-  /// Tells the vma_process actors the moment a stopped mover ends.
-  std::shared_ptr<sys::exit_watch> exits;
+  /// Tells the vma_process actors the moment a mover writes a line or ends.
+  std::shared_ptr<sys::fd_watch> watch;
 
   std::filesystem::path movers_dir() const;
   std::filesystem::path checkpoint_path(const std::string& checkpoint) const;

@@ -227,7 +227,10 @@ void finish(process_self self, const vma::outcome& o) {
 
 void arm_tick(process_self self) {
   auto& st = self->state;
-  const auto every = st.stopping ? st.args.stop_tick_interval : st.args.tick_interval;
+  const bool told = st.exit_watched && st.output_watched;
+  const auto every = st.stopping ? st.args.stop_tick_interval
+                     : told      ? st.args.watched_tick_interval
+                                 : st.args.tick_interval;
   self->delayed_send(self, every, tick_atom::value, st.tick_generation);
 }
 
@@ -255,6 +258,26 @@ void look_now(process_self self) {
   if (!ended || !*ended) return;
   publish_progress(self, false);
   finish(self, **ended);
+}
+
+/// The mover wrote (the watch), or a line held back is due: published now, or held until
+/// `progress_interval` has passed since the last publish. Read at once either way: a mover
+/// whose pipe filled up would stop copying.
+void on_output(process_self self) {
+  auto& st = self->state;
+  if (st.done) return;
+  (void)st.args.mover->poll_progress();
+  const auto now = clock::now();
+  const auto due = st.last_sent + st.args.progress_interval;
+  if (st.last && now < due) {
+    if (!st.publish_held) {
+      st.publish_held = true;
+      self->delayed_send(self, due - now, output_atom::value);
+    }
+    return;
+  }
+  st.publish_held = false;
+  publish_progress(self, false);
 }
 
 void signal_stop(process_self self, const msg::stop_request& req, bool force,
@@ -299,18 +322,32 @@ void on_stop(process_self self, const msg::stop_request& req) {
   signal_stop(self, req, force, grace);
 }
 
-/// From now on the mover's end is told at once (a stop waits for it), not at the next tick.
+/// From now on the mover's end is told at once, not at the next tick (a stop waits for it).
 void watch_exit(process_self self) {
   auto& st = self->state;
-  if (!st.args.exits || st.exit_watched || st.args.mover->pidfd() < 0) return;
-  auto w = st.args.exits->watch(st.args.mover->pidfd(), [me = caf::actor_cast<caf::actor>(self)] {
+  if (!st.args.watch || st.exit_watched || st.args.mover->pidfd() < 0) return;
+  auto w = st.args.watch->once(st.args.mover->pidfd(), [me = caf::actor_cast<caf::actor>(self)] {
     caf::anon_send(me, exited_atom::value);
   });
   if (w)
     st.exit_watched = *w;
   else
-    spdlog::warn("job {}: {}; the mover's end is looked for every {} ms", st.args.job,
-                 w.error().message, st.args.stop_tick_interval.count());
+    spdlog::warn("job {}: {}; the mover's end is looked for at each tick", st.args.job,
+                 w.error().message);
+}
+
+/// From now on the mover's progress lines are told as they come, not looked for at each tick.
+void watch_output(process_self self) {
+  auto& st = self->state;
+  if (!st.args.watch || st.output_watched || st.args.mover->output_fd() < 0) return;
+  auto w = st.args.watch->each(
+      st.args.mover->output_fd(),
+      [me = caf::actor_cast<caf::actor>(self)] { caf::anon_send(me, output_atom::value); });
+  if (w)
+    st.output_watched = *w;
+  else
+    spdlog::warn("job {}: {}; the mover's lines are looked for at each tick", st.args.job,
+                 w.error().message);
 }
 
 /// Sends the mover its signal for the stop `req`, and looks for its end.
@@ -347,7 +384,8 @@ msg::progress exited_progress(const msg::mover_info& info, std::uint64_t bytes_t
 }
 
 vma_process_state::~vma_process_state() {
-  if (exit_watched) args.exits->cancel(*exit_watched);
+  if (exit_watched) args.watch->cancel(*exit_watched);
+  if (output_watched) args.watch->cancel(*output_watched);
   if (args.mover && !args.mover->result_outcome()) {
     const auto id = args.mover->detach();
     spdlog::info("job {}: mover {} left running, unsupervised", args.job, id.pid);
@@ -380,9 +418,12 @@ caf::behavior vma_process(caf::stateful_actor<vma_process_state>* self, vma_proc
     spdlog::info("job {}: stop {} carried on, SIGKILL in {} ms unless the mover ends", req.job,
                  req.stop_id, left.count());
   }
+  watch_exit(self);
+  watch_output(self);
   self->send(self, tick_atom::value, self->state.tick_generation);
   return {
       [self](tick_atom, std::uint64_t generation) { on_tick(self, generation); },
+      [self](output_atom) { on_output(self); },
       [self](exited_atom) { look_now(self); },
       [self](const msg::stop_request& req) { on_stop(self, req); },
       [self](shutdown_atom) { self->quit(); },

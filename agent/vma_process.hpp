@@ -16,7 +16,7 @@
 #include "agent/mover_record.hpp"
 #include "config/defaults.hpp"
 #include "messages/catalogue.hpp"
-#include "sys/exit_watch.hpp"
+#include "sys/fd_watch.hpp"
 
 /// The vma-process actor: one per running mover, spawned by its VMA agent (docs/overview.md and
 /// docs/stop-protocol.md).
@@ -25,11 +25,13 @@
 ///   running --mover ended by itself--> `exited` progress, tell agent, quit
 ///   running | stopping --shutdown or agent down--> detach the mover (it runs on), quit
 ///
-/// Once a stop was sent, `exits` tells the mover's end at once (exited_atom to itself). A timer
-/// (tick_atom to itself, every `tick_interval`, every `stop_tick_interval` once a stop was
-/// sent) reads the mover's progress lines (or, for an adopted mover that has no pipe, its
-/// checkpoint file) and publishes them on `<prefix>.job.<job>.progress` at most every
-/// `progress_interval`; it escalates an overdue stop to SIGKILL and notices the exit.
+/// The agent's `watch` tells it at once when the mover writes a progress line (output_atom to
+/// itself) and when it ends (exited_atom); the lines are published on
+/// `<prefix>.job.<job>.progress` at most every `progress_interval` (a line that comes sooner
+/// is held until then). A timer (tick_atom to itself) looks all the same, every
+/// `watched_tick_interval`, or every `tick_interval` when nothing tells it (an adopted mover
+/// has no pipe: its checkpoint file says its progress), and every `stop_tick_interval` once a
+/// stop was sent, to escalate an overdue stop to SIGKILL.
 ///
 /// Exit codes it reports: the mover's own; for an adopted mover (not our child, its status
 /// lost) 0 if its checkpoint says completed, else -1.
@@ -38,7 +40,8 @@
 ///   msg::stop_request           a stop forwarded by the agent (`to` vma_process); replies
 ///                               with an empty message once taken, and confirms on the bus
 ///   tick_atom, generation       its own timer (a stale generation is dropped)
-///   exited_atom                 from `exits`: the mover has ended
+///   output_atom                 from `watch`: the mover wrote; or a held line is due
+///   exited_atom                 from `watch`: the mover has ended
 ///   shutdown_atom               the agent shuts down: let the mover run on, quit
 /// Messages it sends to the agent:
 ///   msg::progress                                  each published progress, for status replies
@@ -64,10 +67,11 @@ struct vma_process_args {
   std::filesystem::path movers_dir;
   /// Where that record is written (fsync'd): the agent's lanes.
   std::shared_ptr<blocking_lanes> lanes;
-  /// Tells the moment a stopped mover ends (the agent's one watcher); without it, the end is
+  /// Tells the moment the mover writes or ends (the agent's one watcher); without it, both are
   /// seen at the next tick.
-  std::shared_ptr<sys::exit_watch> exits;
+  std::shared_ptr<sys::fd_watch> watch;
   std::chrono::milliseconds tick_interval = defaults::vma::tick_interval;
+  std::chrono::milliseconds watched_tick_interval = defaults::vma::watched_tick_interval;
   std::chrono::milliseconds stop_tick_interval = defaults::vma::stop_tick_interval;
   std::chrono::milliseconds progress_interval = defaults::copy::progress_interval;
 };
@@ -94,8 +98,11 @@ struct vma_process_state {
   /// The timer in force: a stop starts a faster one, and the slower one then fizzles out.
   std::uint64_t tick_generation = 0;
   bool done = false;
-  /// The watch on the mover's end, once a stop was sent.
-  std::optional<sys::exit_watch::id> exit_watched;
+  /// The watches on the mover's end and on its stdout.
+  std::optional<sys::fd_watch::id> exit_watched;
+  std::optional<sys::fd_watch::id> output_watched;
+  /// A line came within `progress_interval` of the last publish: an output_atom is due.
+  bool publish_held = false;
 
   static inline const char* name = "vma_process";
 };

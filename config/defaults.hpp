@@ -182,12 +182,18 @@ constexpr std::size_t max_progress_line = 64 << 10;
 /// `wait_exit` looks again at least this often, whatever the pidfd says.
 constexpr std::chrono::milliseconds wait_slice{100};
 
-/// How often a vma-process actor looks at its mover: progress lines, the exit, an overdue
-/// SIGKILL. A look that finds nothing new costs a read of the pipe and publishes nothing.
+/// How often a vma-process actor looks at a mover that the agent's watch cannot tell it about:
+/// an adopted one (no pipe: its checkpoint file says its progress), or any mover when the
+/// watch could not be made. A look that finds nothing new publishes nothing.
 constexpr std::chrono::milliseconds tick_interval{200};
 
+/// How often it looks at a watched mover all the same. Its progress lines and its end are told
+/// by the watch (sys/fd_watch.hpp) the moment they come: looking every `tick_interval`, a
+/// hundred slow movers cost `up` 500 wake-ups a second (docs/performance.md, idle cost).
+constexpr std::chrono::milliseconds watched_tick_interval{5000};
+
 /// How often it looks while a stop waits for the mover to end. The end itself is told at once
-/// by the agent's exit watch (sys/exit_watch.hpp); this look escalates an overdue stop to
+/// by the agent's watch (sys/fd_watch.hpp); this look escalates an overdue stop to
 /// SIGKILL and is the fallback should the watch be missing. (Looking every 5 ms instead, 200
 /// movers stopping at once cost 40,000 looks a second.)
 constexpr std::chrono::milliseconds stop_tick_interval{50};

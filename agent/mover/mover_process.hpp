@@ -82,8 +82,11 @@ class mover_process {
   mover_process& operator=(const mover_process&) = delete;
 
   const proc_identity& identity() const { return id_; }
-  /// Readable once the mover has ended (sys::exit_watch); -1 once detached.
+  /// Readable once the mover has ended (sys::fd_watch); -1 once detached.
   int pidfd() const { return pidfd_.get(); }
+  /// The read end of the mover's stdout, readable when it wrote (sys::fd_watch); -1 for an
+  /// adopted mover. Read only through `poll_progress` and `tick`.
+  int output_fd() const { return out_.get(); }
   /// Whether this handle adopted the mover (then it has no progress pipe and no exit status).
   bool adopted() const { return !out_ && !child_; }
 

@@ -1,4 +1,4 @@
-#include "sys/exit_watch.hpp"
+#include "sys/fd_watch.hpp"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -10,8 +10,8 @@
 
 namespace mk::sys {
 
-result<std::unique_ptr<exit_watch>> exit_watch::make() {
-  std::unique_ptr<exit_watch> w(new exit_watch);
+result<std::unique_ptr<fd_watch>> fd_watch::make() {
+  std::unique_ptr<fd_watch> w(new fd_watch);
   w->epoll_ = unique_fd(::epoll_create1(EPOLL_CLOEXEC));
   if (!w->epoll_) return fail_errno("epoll_create1", errno);
   w->wake_ = unique_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -25,7 +25,7 @@ result<std::unique_ptr<exit_watch>> exit_watch::make() {
   return w;
 }
 
-exit_watch::~exit_watch() {
+fd_watch::~fd_watch() {
   if (thread_.joinable()) {
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
@@ -33,26 +33,36 @@ exit_watch::~exit_watch() {
   }
 }
 
-result<exit_watch::id> exit_watch::watch(int pidfd, std::function<void()> on_exit) {
-  unique_fd copy(::fcntl(pidfd, F_DUPFD_CLOEXEC, 0));
-  if (!copy) return fail_errno("dup of a pidfd", errno);
+result<fd_watch::id> fd_watch::once(int fd, std::function<void()> fn) {
+  return add(fd, EPOLLIN | EPOLLONESHOT, false, std::move(fn));
+}
+
+result<fd_watch::id> fd_watch::each(int fd, std::function<void()> fn) {
+  return add(fd, EPOLLIN | EPOLLET, true, std::move(fn));
+}
+
+result<fd_watch::id> fd_watch::add(int fd, std::uint32_t events, bool repeat,
+                                   std::function<void()> fn) {
+  unique_fd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!copy) return fail_errno("dup of a watched descriptor", errno);
   std::lock_guard lock(mu_);
   const id w = next_++;
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT;  // a pidfd is readable once its process has ended
+  ev.events = events;
   ev.data.u64 = w;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, copy.get(), &ev) != 0)
-    return fail_errno("epoll_ctl on a pidfd", errno);
-  entries_.emplace(w, entry{std::move(copy), std::move(on_exit)});
+    return fail_errno("epoll_ctl on a watched descriptor", errno);
+  entries_.emplace(
+      w, entry{std::move(copy), repeat, std::make_shared<std::function<void()>>(std::move(fn))});
   return w;
 }
 
-void exit_watch::cancel(id w) {
+void fd_watch::cancel(id w) {
   std::lock_guard lock(mu_);
   entries_.erase(w);  // closing the copy takes it out of the epoll set
 }
 
-void exit_watch::run() {
+void fd_watch::run() {
   epoll_event events[16];
   while (true) {
     const int n = ::epoll_wait(epoll_.get(), events, 16, -1);
@@ -60,7 +70,7 @@ void exit_watch::run() {
       if (errno == EINTR) continue;
       return;
     }
-    std::vector<std::function<void()>> calls;
+    std::vector<std::shared_ptr<std::function<void()>>> calls;
     {
       std::lock_guard lock(mu_);
       for (int i = 0; i < n; ++i) {
@@ -68,11 +78,11 @@ void exit_watch::run() {
         if (w == 0) return;  // the destructor's wake-up
         auto it = entries_.find(w);
         if (it == entries_.end()) continue;  // cancelled meanwhile
-        calls.push_back(std::move(it->second.on_exit));
-        entries_.erase(it);
+        calls.push_back(it->second.fn);
+        if (!it->second.repeat) entries_.erase(it);
       }
     }
-    for (auto& call : calls) call();
+    for (auto& call : calls) (*call)();
   }
 }
 
