@@ -1,6 +1,11 @@
+#include <sys/random.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <climits>
+#include <cstdio>
 #include <limits>
 
 #include "bus/nats_border.hpp"
@@ -8,6 +13,25 @@
 #include "bus/subjects.hpp"
 
 namespace mk::bus {
+
+namespace {
+
+/// An id no other append has (the stream's de-duplication key): 128 random bits, or should
+/// the kernel not give them, the time and a count of this process.
+std::string message_id() {
+  std::uint64_t v[2] = {0, 0};
+  if (::getrandom(v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) {
+    static std::atomic<std::uint64_t> count{0};
+    v[0] = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    v[1] = (static_cast<std::uint64_t>(::getpid()) << 32) ^ count++;
+  }
+  char text[33];
+  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(v[0]),
+                static_cast<unsigned long long>(v[1]));
+  return text;
+}
+
+}  // namespace
 
 struct job_log::impl {
   std::shared_ptr<detail::jetstream> js;
@@ -46,6 +70,7 @@ result<std::unique_ptr<job_log>> open_job_log(std::shared_ptr<jetstream> js,
     cfg.Subjects = subjects;
     cfg.SubjectsLen = 1;
     cfg.Storage = js_FileStorage;
+    cfg.Replicas = p->js->replicas;
     cfg.AllowDirect = true;  // read() asks for one job's entries with direct gets
     s = js_AddStream(&info, p->js->js, &cfg, nullptr, &code);
     // Created by another process in between, with the same config: fine.
@@ -62,15 +87,31 @@ job_log::job_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 job_log::~job_log() = default;
 
+const std::string& job_log::stream_name() const { return impl_->stream; }
+
 result<std::uint64_t> job_log::append(std::string_view job, std::span<const std::uint8_t> entry) {
   if (!valid_id(job)) return fail(errc::invalid, impl_->where("append to", job) + ": bad id");
   if (entry.size() > INT_MAX)
     return fail(errc::invalid, impl_->where("append to", job) + ": too big");
   const auto subject = impl_->prefix + ".log." + std::string(job);
+  // Tried again through a leader election under one message id: should an earlier try have
+  // been stored after all, the stream keeps that one and acknowledges this as a duplicate.
+  const auto id = message_id();
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = id.c_str();
   jsPubAck* ack = nullptr;
   jsErrCode code{};
-  const auto s = js_Publish(&ack, impl_->js->js, subject.c_str(), entry.data(),
-                            static_cast<int>(entry.size()), nullptr, &code);
+  bool retried = false;
+  const auto s = detail::retry_through_election(
+      *impl_->js,
+      [&] {
+        jsPubAck_Destroy(ack);
+        ack = nullptr;
+        return js_Publish(&ack, impl_->js->js, subject.c_str(), entry.data(),
+                          static_cast<int>(entry.size()), &po, &code);
+      },
+      retried);
   if (s != NATS_OK) {
     return std::unexpected(detail::nats_error(s, impl_->where("append to", job), code));
   }

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <climits>
+#include <functional>
 
 #include "bus/nats_border.hpp"
 #include "bus/state.hpp"
@@ -27,6 +29,32 @@ struct kv_bucket::impl {
     if (value.size() > INT_MAX) return fail(errc::invalid, where(op, key) + ": value too big");
     return std::string(key);
   }
+
+  /// A write, tried again through a leader election. One that was tried again and then lost
+  /// its revision check may have been stored by an earlier try whose answer was lost: if the
+  /// key holds exactly `value` now, that revision is the write's.
+  result<std::uint64_t> write(std::string_view op, std::string_view key,
+                              std::span<const std::uint8_t> value,
+                              const std::function<natsStatus(std::uint64_t*)>& attempt,
+                              std::string_view context = {}) const {
+    std::uint64_t rev = 0;
+    bool retried = false;
+    const auto s = detail::retry_through_election(
+        *js, [&] { return attempt(&rev); }, retried);
+    if (s == NATS_OK) return rev;
+    auto err = detail::nats_error(s, where(op, key) + std::string(context));
+    if (retried && err.code == errc::conflict) {
+      kvEntry* e = nullptr;
+      if (kvStore_Get(&e, kv, std::string(key).c_str()) == NATS_OK) {
+        const auto* data = static_cast<const std::uint8_t*>(kvEntry_Value(e));
+        const bool ours = std::equal(value.begin(), value.end(), data, data + kvEntry_ValueLen(e));
+        const auto stored = kvEntry_Revision(e);
+        kvEntry_Destroy(e);
+        if (ours) return stored;
+      }
+    }
+    return std::unexpected(std::move(err));
+  }
 };
 
 namespace detail {
@@ -36,15 +64,20 @@ result<std::unique_ptr<kv_bucket>> open_kv_bucket(std::shared_ptr<jetstream> js,
   auto p = std::make_unique<kv_bucket::impl>();
   p->js = std::move(js);
   p->name = name;
-  auto s = js_KeyValue(&p->kv, p->js->js, name.c_str());
+  bool retried = false;
+  // A bus of several nodes just started elects its JetStream leaders first.
+  auto s = retry_through_election(
+      *p->js, [&] { return js_KeyValue(&p->kv, p->js->js, name.c_str()); }, retried);
   if (s == NATS_NOT_FOUND) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
     cfg.Bucket = name.c_str();
     cfg.History = static_cast<uint8_t>(defaults::bus::kv_history);
     cfg.StorageType = js_FileStorage;
+    cfg.Replicas = p->js->replicas;
     // Another process creating it at the same moment is fine: the same config is accepted.
-    s = js_CreateKeyValue(&p->kv, p->js->js, &cfg);
+    s = retry_through_election(
+        *p->js, [&] { return js_CreateKeyValue(&p->kv, p->js->js, &cfg); }, retried);
   }
   if (s != NATS_OK)
     return std::unexpected(nats_error(s, where(*p->js->conn, "open bucket " + name)));
@@ -63,7 +96,10 @@ result<kv_entry> kv_bucket::get(std::string_view key) {
   auto k = impl_->checked("get", key);
   if (!k) return std::unexpected(std::move(k.error()));
   kvEntry* e = nullptr;
-  if (auto s = kvStore_Get(&e, impl_->kv, k->c_str()); s != NATS_OK) {
+  bool retried = false;
+  const auto s = detail::retry_through_election(
+      *impl_->js, [&] { return kvStore_Get(&e, impl_->kv, k->c_str()); }, retried);
+  if (s != NATS_OK) {
     return std::unexpected(detail::nats_error(s, impl_->where("get", key)));
   }
   const auto* data = static_cast<const std::uint8_t*>(kvEntry_Value(e));
@@ -75,44 +111,56 @@ result<kv_entry> kv_bucket::get(std::string_view key) {
 result<std::uint64_t> kv_bucket::create(std::string_view key, std::span<const std::uint8_t> value) {
   auto k = impl_->checked("create", key, value);
   if (!k) return std::unexpected(std::move(k.error()));
-  std::uint64_t rev = 0;
-  const auto s =
-      kvStore_Create(&rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
-  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("create", key)));
-  return rev;
+  return impl_->write("create", key, value, [&](std::uint64_t* rev) {
+    return kvStore_Create(rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
+  });
 }
 
 result<std::uint64_t> kv_bucket::update(std::string_view key, std::span<const std::uint8_t> value,
                                         std::uint64_t revision) {
   auto k = impl_->checked("update", key, value);
   if (!k) return std::unexpected(std::move(k.error()));
-  std::uint64_t rev = 0;
-  const auto s = kvStore_Update(&rev, impl_->kv, k->c_str(), value.data(),
-                                static_cast<int>(value.size()), revision);
-  if (s != NATS_OK) {
-    return std::unexpected(detail::nats_error(
-        s, impl_->where("update", key) + " from revision " + std::to_string(revision)));
-  }
-  return rev;
+  return impl_->write(
+      "update", key, value,
+      [&](std::uint64_t* rev) {
+        return kvStore_Update(rev, impl_->kv, k->c_str(), value.data(),
+                              static_cast<int>(value.size()), revision);
+      },
+      " from revision " + std::to_string(revision));
 }
 
 result<std::uint64_t> kv_bucket::put(std::string_view key, std::span<const std::uint8_t> value) {
   auto k = impl_->checked("put", key, value);
   if (!k) return std::unexpected(std::move(k.error()));
-  std::uint64_t rev = 0;
-  const auto s =
-      kvStore_Put(&rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
-  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("put", key)));
-  return rev;
+  return impl_->write("put", key, value, [&](std::uint64_t* rev) {
+    return kvStore_Put(rev, impl_->kv, k->c_str(), value.data(), static_cast<int>(value.size()));
+  });
 }
 
 result<> kv_bucket::erase(std::string_view key) {
   auto k = impl_->checked("erase", key);
   if (!k) return std::unexpected(std::move(k.error()));
-  if (auto s = kvStore_Delete(impl_->kv, k->c_str()); s != NATS_OK) {
-    return std::unexpected(detail::nats_error(s, impl_->where("erase", key)));
-  }
+  bool retried = false;
+  const auto s = detail::retry_through_election(
+      *impl_->js, [&] { return kvStore_Delete(impl_->kv, k->c_str()); }, retried);
+  if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("erase", key)));
   return {};
+}
+
+result<std::pair<std::string, int>> kv_bucket::placement() {
+  const auto stream = "KV_" + impl_->name;
+  jsStreamInfo* info = nullptr;
+  jsErrCode code{};
+  const auto s = js_GetStreamInfo(&info, impl_->js->js, stream.c_str(), nullptr, &code);
+  if (s != NATS_OK) {
+    return std::unexpected(detail::nats_error(
+        s, detail::where(*impl_->js->conn, "placement of " + impl_->name), code));
+  }
+  std::pair<std::string, int> out{"", static_cast<int>(info->Config->Replicas)};
+  if (info->Cluster != nullptr && info->Cluster->Leader != nullptr)
+    out.first = info->Cluster->Leader;
+  jsStreamInfo_Destroy(info);
+  return out;
 }
 
 // Not kvStore_Keys: NATS.c 3.4.1 takes the time since the listing began off its timeout at

@@ -57,12 +57,27 @@ struct jetstream {
   jsCtx* js = nullptr;
   nats_state* conn = nullptr;
   std::chrono::milliseconds timeout{};
+  int replicas = 1;
+  std::chrono::milliseconds election_wait{};
 
   jetstream() = default;
   ~jetstream() { jsCtx_Destroy(js); }
   jetstream(const jetstream&) = delete;
   jetstream& operator=(const jetstream&) = delete;
 };
+
+/// Whether a JetStream call that failed with `s` may succeed if tried again: no answer, no
+/// responder (a stream without a leader answers 503), or the connection between servers.
+bool during_election(natsStatus s);
+
+/// Calls `attempt` until it succeeds, fails for another reason than an election, or
+/// `js.election_wait` has passed; sets `retried` if it was called more than once (a write
+/// that timed out may have been stored all the same).
+natsStatus retry_through_election(const jetstream& js, const std::function<natsStatus()>& attempt,
+                                  bool& retried);
+
+/// Gives the stream `name` the copies `js.replicas` asks for, if it has fewer.
+result<> ensure_replicas(const jetstream& js, const std::string& name);
 
 /// Binds to the bucket, creating it first if it does not exist.
 result<std::unique_ptr<kv_bucket>> open_kv_bucket(std::shared_ptr<jetstream> js,

@@ -182,6 +182,8 @@ result<std::unique_ptr<nats_server>> nats_server::start(const nats_server_option
   cfg.host = o.host;
   cfg.tls_cert = o.tls_cert;
   cfg.tls_key = o.tls_key;
+  cfg.server_name = o.server_name;
+  cfg.cluster = o.cluster;
   server->host_ = o.host;
   server->tls_ = !o.tls_cert.empty();
   const auto address = sys::ipv4_of(o.host);

@@ -34,6 +34,9 @@ struct nats_server_options {
   std::chrono::milliseconds stop_timeout = defaults::bus::server_stop_timeout;
   /// The operator and accounts it trusts (bus/trust.hpp): clients bring `.creds` files.
   operator_trust trust;
+  /// Its name, and the other nodes of its bus (bus/server_config.hpp): unset, a lone node.
+  std::string server_name;
+  std::optional<cluster_config> cluster;
 };
 
 /// The embedded nats-server, a child of this process on 127.0.0.1 (or the advertised address,

@@ -173,6 +173,22 @@ std::string host_of(const std::string& urls) {
   return url.substr(0, url.rfind(':'));
 }
 
+// "nats://a:4222, nats://b:4222" -> each URL, trimmed; empty items dropped.
+std::vector<std::string> urls_of(const std::string& urls) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= urls.size()) {
+    auto end = urls.find(',', start);
+    if (end == std::string::npos) end = urls.size();
+    auto item = urls.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
+}
+
 struct options_deleter {
   void operator()(natsOptions* o) const { natsOptions_Destroy(o); }
 };
@@ -185,7 +201,14 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   }
   std::unique_ptr<natsOptions, options_deleter> opts(raw);
   const auto ms = [](std::chrono::milliseconds d) { return static_cast<int64_t>(d.count()); };
-  natsStatus s = natsOptions_SetURL(raw, o.url.c_str());
+  // Every node of a bus of several (docs/bus.md): NATS.c picks one at random and moves on to
+  // the others when it ends or falls silent.
+  const auto urls = urls_of(o.url);
+  std::vector<const char*> servers;
+  for (const auto& u : urls) servers.push_back(u.c_str());
+  natsStatus s = servers.size() > 1
+                     ? natsOptions_SetServers(raw, servers.data(), static_cast<int>(servers.size()))
+                     : natsOptions_SetURL(raw, o.url.c_str());
   if (s == NATS_OK) s = natsOptions_SetName(raw, o.name.c_str());
   if (s == NATS_OK) s = natsOptions_SetTimeout(raw, ms(o.connect_timeout));
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(raw, -1);

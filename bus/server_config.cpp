@@ -62,6 +62,26 @@ std::string render(const server_config& cfg) {
         << "  timeout: 5\n"
         << "}\n";
   }
+  if (!cfg.server_name.empty()) out << "server_name: \"" << cfg.server_name << "\"\n";
+  if (cfg.cluster) {
+    const auto& c = *cfg.cluster;
+    const auto hostport = [](const std::string& host, std::uint16_t port) {
+      return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+             std::to_string(port);
+    };
+    out << "cluster {\n"
+        << "  name: \"" << c.name << "\"\n"
+        << "  listen: \"" << hostport(c.host, c.port) << "\"\n"
+        << "  authorization {\n"
+        << "    user: \"" << c.user << "\"\n"
+        << "    password: \"" << c.password << "\"\n"
+        << "  }\n"
+        << "  routes: [\n";
+    for (const auto& r : c.routes)
+      out << "    \"nats-route://" << c.user << ":" << c.password << "@" << r << "\"\n";
+    out << "  ]\n"
+        << "}\n";
+  }
   out << "jetstream {\n"
       << "  store_dir: \"" << cfg.store_dir.string() << "\"\n"
       << "}\n"

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,8 +43,24 @@ struct operator_trust {
   std::map<std::string, std::string> accounts;  ///< public key -> JWT, the system account's too
 };
 
+/// How a node of a bus of several meets the others (STACK.md, "A NATS cluster"): its route
+/// listener, the password every node of the bus shares, and where the others listen.
+struct cluster_config {
+  std::string name;  ///< the bus's: every node gives the same
+  std::string host{"127.0.0.1"};
+  std::uint16_t port = 0;
+  std::string user;
+  std::string password;
+  std::vector<std::string> routes;  ///< host:port of the others' route listeners
+};
+
 /// Everything the server configuration file says.
 struct server_config {
+  /// The node's name among the others (nodes in namespaces share the hostname): empty, the
+  /// server picks one, as a lone node may.
+  std::string server_name;
+  /// Set: this node is one of a bus of several.
+  std::optional<cluster_config> cluster;
   /// Where clients connect: the loopback, or the address other hosts reach the OMA at.
   std::string host{"127.0.0.1"};
   std::uint16_t port = 0;

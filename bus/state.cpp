@@ -16,6 +16,12 @@ result<std::unique_ptr<state_store>> state_store::open(nats_transport& t,
   auto js = std::make_shared<detail::jetstream>();
   js->conn = &conn;
   js->timeout = opts.timeout;
+  js->replicas = opts.replicas;
+  js->election_wait = opts.election_wait;
+  if (opts.replicas < 1 || opts.replicas > 5) {
+    return fail(errc::invalid, detail::where(conn, "open state") + ": replicas " +
+                                   std::to_string(opts.replicas) + " (1 to 5)");
+  }
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = opts.timeout.count();
@@ -35,6 +41,12 @@ result<std::unique_ptr<state_store>> state_store::open(nats_transport& t,
   if (!agents) return std::unexpected(std::move(agents.error()));
   auto log = detail::open_job_log(js, opts.prefix, opts.log_read_timeout);
   if (!log) return std::unexpected(std::move(log.error()));
+  // Made on one node, then the bus grew: each gets the copies asked for now.
+  for (const auto& stream : {"KV_" + opts.prefix + "_jobs", "KV_" + opts.prefix + "_schedules",
+                             "KV_" + opts.prefix + "_settings", "KV_" + opts.prefix + "_agents",
+                             (*log)->stream_name()}) {
+    if (auto r = detail::ensure_replicas(*js, stream); !r) return std::unexpected(r.error());
+  }
   store->jobs_ = std::move(*jobs);
   store->schedules_ = std::move(*schedules);
   store->settings_ = std::move(*settings);

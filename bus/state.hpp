@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bus/error.hpp"
@@ -54,6 +55,9 @@ class kv_bucket {
   result<> erase(std::string_view key);
   /// Keys with a value, in no particular order.
   result<std::vector<std::string>> keys();
+  /// The node that leads the bucket's copies now (empty on a lone node), and how many
+  /// copies it has: for health reports and tests.
+  result<std::pair<std::string, int>> placement();
 
  private:
   std::unique_ptr<impl> impl_;
@@ -68,6 +72,9 @@ class job_log {
   ~job_log();
   job_log(const job_log&) = delete;
   job_log& operator=(const job_log&) = delete;
+
+  /// The stream's name: `<PREFIX>_JOBLOG`.
+  const std::string& stream_name() const;
 
   /// Appends one entry, stored on disk once this returns; its stream sequence.
   result<std::uint64_t> append(std::string_view job, std::span<const std::uint8_t> entry);
@@ -89,6 +96,11 @@ class job_log {
 
 struct state_options {
   std::string prefix{defaults::bus::prefix};
+  /// Copies kept of each bucket and of the JobLog: 3 on a bus of three nodes or more. Set
+  /// when they are created; a bucket made with fewer is given more at the next open.
+  int replicas = defaults::bus::replicas;
+  /// Writes that meet a leader election (no answer, or a 503) are tried again this long.
+  std::chrono::milliseconds election_wait = defaults::bus::election_wait;
   std::chrono::milliseconds timeout = defaults::bus::jetstream_timeout;
   std::chrono::milliseconds log_read_timeout = defaults::bus::log_read_timeout;
 };

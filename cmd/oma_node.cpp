@@ -25,9 +25,11 @@ namespace {
 
 /// JetStream may not answer for a moment after the server starts (or while an OMA starts
 /// before its server): the store is opened again, for up to a minute, until it works.
-std::shared_ptr<bus::state_store> open_state(bus::nats_transport& t, const std::string& prefix) {
+std::shared_ptr<bus::state_store> open_state(bus::nats_transport& t, const std::string& prefix,
+                                             int replicas) {
   bus::state_options opts;
   opts.prefix = prefix;
+  opts.replicas = replicas;
   for (int attempt = 1;; ++attempt) {
     auto state = bus::state_store::open(t, opts);
     if (state) return std::shared_ptr<bus::state_store>(std::move(*state));
@@ -50,6 +52,12 @@ void add_oma_node_options(CLI::App& cmd, oma_node_options& o) {
       ->envname("MIGRATEKIT_ADVERTISE");
   cmd.add_option("--prefix", o.prefix, "First token of every subject")
       ->envname("MIGRATEKIT_PREFIX")
+      ->capture_default_str();
+  cmd.add_option("--replicas", o.replicas,
+                 "Copies of the state (jobs, schedules, settings, agents, JobLog) the bus keeps: "
+                 "3 on a bus of three nodes or more; a state made with fewer gets more")
+      ->envname("MIGRATEKIT_REPLICAS")
+      ->check(CLI::Range(1, 5))
       ->capture_default_str();
   cmd.add_option("--grace", o.grace_s,
                  "Seconds a graceful stop gives a mover after SIGTERM before SIGKILL")
@@ -91,7 +99,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   auto connected = bus::nats_transport::connect(nats);
   if (!connected) return start_failed(1, connected.error().message);
   transport_ = std::move(*connected);
-  state_ = open_state(*transport_, o.prefix);
+  state_ = open_state(*transport_, o.prefix, o.replicas);
   if (!state_)
     return start_failed(
         1,

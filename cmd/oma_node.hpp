@@ -42,6 +42,8 @@ struct oma_node_options {
   /// Volumes under DATA/volumes; the API's token and URL files in DATA.
   std::filesystem::path data_dir;
   std::string prefix{defaults::bus::prefix};
+  /// Copies of the JetStream state: 3 on a bus of three nodes or more (docs/bus.md).
+  int replicas = defaults::bus::replicas;
   double grace_s = std::chrono::duration<double>(defaults::vma::grace).count();
   /// host:port of the REST API; port 0 takes a free one.
   std::string listen{defaults::api::listen};

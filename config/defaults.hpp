@@ -108,9 +108,11 @@ constexpr std::chrono::milliseconds reconnect_jitter{100};
 /// Bytes of publishes held while disconnected and sent on reconnect (NATS.c's own default).
 constexpr int reconnect_buffer_bytes = 8 << 20;
 
-/// A silent connection is declared dead after two unanswered pings this far apart; a closed
-/// socket is noticed at once.
-constexpr std::chrono::milliseconds ping_interval{10000};
+/// A silent connection is declared dead after two unanswered pings this far apart, and the
+/// client moves to another of its URLs; a closed socket is noticed at once. A server cut off
+/// by a partition closes nothing: only the pings tell, within about 5 s at this interval
+/// (STACK.md, "A NATS cluster").
+constexpr std::chrono::milliseconds ping_interval{2000};
 
 /// Ending a subscription waits this long for its handler to return; a handler stuck past it
 /// is reported and its state leaked rather than freed under it.
@@ -135,6 +137,18 @@ constexpr std::chrono::milliseconds log_clock_margin{std::chrono::minutes(10)};
 
 /// Revisions a KeyValue bucket keeps per key: the latest is all the product reads.
 constexpr int kv_history = 1;
+
+/// Copies of the JetStream state (buckets and the JobLog) kept by a bus of several nodes
+/// (--replicas); one node keeps one.
+constexpr int replicas = 1;
+
+/// How long a write to JetStream is tried again while the bus elects a leader for it: a node
+/// lost, or a partition healing, leaves a bucket without one for 4-12 s on nats-server 2.9.10
+/// (STACK.md), during which writes get a 503 or no answer. Tried again after
+/// `election_retry_first`, doubling up to `election_retry_max`.
+constexpr std::chrono::milliseconds election_wait{20000};
+constexpr std::chrono::milliseconds election_retry_first{100};
+constexpr std::chrono::milliseconds election_retry_max{1000};
 
 /// The embedded nats-server: time to accept connections after start, and to exit after
 /// SIGTERM before it gets SIGKILL.
