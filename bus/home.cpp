@@ -84,13 +84,17 @@ result<bus_home> bus_home::open(const fs::path& data_dir, std::string prefix) {
   return home;
 }
 
-result<operator_trust> bus_home::server_trust() const { return trust_.server_trust(revocations_); }
+result<operator_trust> bus_home::server_trust() const {
+  std::lock_guard lock(*mu_);
+  return trust_.server_trust(revocations_);
+}
 
 result<bus_trust::minted> bus_home::mint_agent(std::string_view id) const {
   return trust_.mint_user(id, permissions_for(role::vma, prefix_, id));
 }
 
 result<std::string> bus_home::revoke(const std::string& public_key) {
+  std::lock_guard lock(*mu_);
   // A revocation covers JWTs issued at or before its second: the next one is the first
   // accepted again, which never matters as every agent gets a key of its own.
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -103,10 +107,11 @@ result<std::string> bus_home::revoke(const std::string& public_key) {
   if (auto ok = write_secret(keys_ / "revocations", doc.dump(2) + "\n"); !ok)
     return std::unexpected(std::move(ok.error()));
   revocations_ = std::move(next);
-  return account_jwt();
+  return trust_.product_account_jwt(revocations_);
 }
 
 result<std::string> bus_home::account_jwt() const {
+  std::lock_guard lock(*mu_);
   return trust_.product_account_jwt(revocations_);
 }
 
@@ -135,9 +140,14 @@ result<> push_account_jwt(const std::string& urls, const fs::path& ca_file,
   opts.retry_on_failed_connect = false;
   auto t = nats_transport::connect(opts);
   if (!t) return fail(t.error().code, "push the account JWT: " + t.error().message);
+  return push_account_jwt(**t, account_jwt);
+}
+
+result<> push_account_jwt(transport& system_user, const std::string& account_jwt) {
   const std::span<const std::uint8_t> body(
       reinterpret_cast<const std::uint8_t*>(account_jwt.data()), account_jwt.size());
-  auto answer = (*t)->request("$SYS.REQ.CLAIMS.UPDATE", body, defaults::bus::claims_push_timeout);
+  auto answer =
+      system_user.request("$SYS.REQ.CLAIMS.UPDATE", body, defaults::bus::claims_push_timeout);
   if (!answer) return fail(answer.error().code, "push the account JWT: " + answer.error().message);
   const std::string text(answer->data.begin(), answer->data.end());
   const auto doc = nlohmann::json::parse(text, nullptr, false);

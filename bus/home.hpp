@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -43,10 +45,10 @@ class bus_home {
 
   /// Records that the user `public_key` is revoked from now on, durably, and answers the
   /// product account's JWT with every revocation: what running servers must be pushed.
+  /// These three may be called from any thread.
   result<std::string> revoke(const std::string& public_key);
   /// The product account's JWT as it stands (for a node that rejoins).
   result<std::string> account_jwt() const;
-  const std::map<std::string, std::int64_t>& revocations() const { return revocations_; }
 
  private:
   bus_home(bus_trust trust) : trust_(std::move(trust)) {}
@@ -57,12 +59,17 @@ class bus_home {
   std::filesystem::path oma_creds_;
   std::filesystem::path ctl_creds_;
   std::filesystem::path system_creds_;
+  /// Guards `revocations_`: the agent directory revokes while the node watch reads the JWT.
+  std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();
   std::map<std::string, std::int64_t> revocations_;
 };
 
 /// How a client on the OMA's machine connects as `r` (oma or ctl) to the bus of DATA: the URLs
 /// of DATA/nats/urls, the credentials DATA/nats/<role>.creds, the role's own inbox.
 result<nats_options> local_client_options(const std::filesystem::path& data_dir, role r);
+
+/// The same through a connection of the system account's user that is already open.
+result<> push_account_jwt(transport& system_user, const std::string& account_jwt);
 
 /// Pushes an account JWT to the servers at `urls` as the system user of `system_creds`
 /// (`$SYS.REQ.CLAIMS.UPDATE`), so that a revocation holds at once; `ca_file` checks a TLS

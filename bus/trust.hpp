@@ -40,7 +40,8 @@ class bus_trust {
     std::string creds;
   };
   result<minted> mint_user(std::string_view name, const permissions& perms) const;
-  /// A user of the system account that may push account JWTs, and nothing else.
+  /// A user of the system account that may push account JWTs and hear the nodes announce
+  /// themselves, and nothing else.
   result<minted> mint_system_user(std::string_view name) const;
 
  private:

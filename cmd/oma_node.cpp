@@ -122,6 +122,19 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
         actors::jetstream_documents(state_, &bus::state_store::agents), home_, std::move(access),
         o.nats_url, o.ca_file);
   }
+  // A node that was down while an agent was revoked must refuse that agent once it is back.
+  {
+    bus::node_watch::options w;
+    w.urls = o.nats_url;
+    w.ca_file = o.ca_file;
+    w.system_creds = home_->system_creds();
+    w.account_jwt = [home = home_] { return home->account_jwt(); };
+    if (auto watch = bus::node_watch::start(std::move(w)))
+      nodes_ = std::move(*watch);
+    else
+      spdlog::warn("{}; a node that comes back gets revocations at its resolver's interval",
+                   watch.error().message);
+  }
   volumes::local_backend_options vopts;
   vopts.data_dir = data_dir;
   auto backend = volumes::local_backend::open(vopts);
@@ -271,6 +284,7 @@ void oma_node::shutdown() {
   store_.reset();
   link_.reset();
   state_.reset();
+  nodes_.reset();
   transport_.reset();
 }
 

@@ -17,6 +17,7 @@
 #include "api/server.hpp"
 #include "bus/home.hpp"
 #include "bus/nats_transport.hpp"
+#include "bus/node_watch.hpp"
 #include "bus/state.hpp"
 #include "cmd/daemon.hpp"
 #include "cmd/folder_lock.hpp"
@@ -103,6 +104,7 @@ class oma_node {
   std::atomic<bool> down_{false};
   std::shared_ptr<bus::bus_home> home_;
   std::shared_ptr<bus::nats_transport> transport_;
+  std::unique_ptr<bus::node_watch> nodes_;
   std::shared_ptr<bus::state_store> state_;
   std::shared_ptr<volumes::volume_backend> volumes_;
   std::unique_ptr<actors::actor_config> config_;

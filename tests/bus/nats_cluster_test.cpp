@@ -13,7 +13,9 @@
 #include <thread>
 
 #include "bus/nats_fixture.hpp"
+#include "bus/node_watch.hpp"
 #include "bus/state.hpp"
+#include "sys/atomic_file.hpp"
 #include "sys/ports.hpp"
 
 namespace mk::test {
@@ -33,6 +35,11 @@ class nats_cluster_test : public ::testing::Test {
     auto home = bus::bus_home::open(dir_.path() / "oma", "mk");
     ASSERT_TRUE(home) << home.error().message;
     home_ = std::make_unique<bus::bus_home>(std::move(*home));
+    // As a node's own files say: what the bus trusted when the node was set up, whatever was
+    // revoked since.
+    auto trust = home_->server_trust();
+    ASSERT_TRUE(trust) << trust.error().message;
+    trust_ = std::move(*trust);
     in_addr lo{};
     ::inet_pton(AF_INET, "127.0.0.1", &lo);
     for (int i = 0; i < nodes; ++i) {
@@ -60,9 +67,7 @@ class nats_cluster_test : public ::testing::Test {
     bus::nats_server_options o;
     o.data_dir = dir_.path() / ("n" + std::to_string(i + 1));
     o.port = client_ports_[i];
-    auto trust = home_->server_trust();
-    ASSERT_TRUE(trust) << trust.error().message;
-    o.trust = std::move(*trust);
+    o.trust = trust_;
     o.server_name = "n" + std::to_string(i + 1);
     bus::cluster_config c;
     c.name = "mk-test";
@@ -106,6 +111,7 @@ class nats_cluster_test : public ::testing::Test {
 
   temp_dir dir_;
   std::unique_ptr<bus::bus_home> home_;
+  bus::operator_trust trust_;
   std::uint16_t client_ports_[nodes]{};
   std::uint16_t route_ports_[nodes]{};
   std::unique_ptr<bus::nats_server> servers_[nodes];
@@ -185,6 +191,59 @@ TEST_F(nats_cluster_test, WritesGoOnThroughTheLossOfTheLeadersNode) {
   auto now = store.jobs().placement();
   ASSERT_TRUE(now) << now.error().message;
   EXPECT_NE(now->first, leader->first) << "no new leader";
+}
+
+}  // namespace
+}  // namespace mk::test
+namespace mk::test {
+namespace {
+
+TEST_F(nats_cluster_test, AnAgentRevokedWhileANodeWasDownCannotConnectToItWhenItIsBack) {
+  bus::node_watch::options w;
+  w.urls = urls();
+  w.system_creds = home_->system_creds();
+  w.account_jwt = [this] { return home_->account_jwt(); };
+  auto watch = bus::node_watch::start(std::move(w));
+  ASSERT_TRUE(watch) << watch.error().message;
+
+  auto agent = home_->mint_agent("vma-a");
+  ASSERT_TRUE(agent) << agent.error().message;
+  const auto creds = dir_ / "vma-a.creds";
+  ASSERT_TRUE(sys::write_file_atomically(creds, agent->creds, 0600));
+  const auto third = "nats://127.0.0.1:" + std::to_string(client_ports_[2]);
+  const auto connect_to_third = [&] {
+    bus::nats_options o;
+    o.url = third;
+    o.name = "vma-a";
+    o.creds_file = creds;
+    o.inbox_prefix = bus::inbox_prefix("vma-a");
+    o.retry_on_failed_connect = false;
+    return bus::nats_transport::connect(o);
+  };
+  ASSERT_TRUE(connect_to_third()) << "the agent is welcome before its revocation";
+  // The nodes announce themselves every few seconds at first: each is pushed the JWT once.
+  ASSERT_TRUE(eventually([&] { return (*watch)->pushes() >= 1; }, 10s));
+  std::this_thread::sleep_for(1s);
+
+  servers_[2].reset();  // the third node is down...
+  auto jwt = home_->revoke(agent->public_key);
+  ASSERT_TRUE(jwt) << jwt.error().message;
+  ASSERT_TRUE(bus::push_account_jwt(urls(), {}, home_->system_creds(), *jwt));  // ...and misses it
+  const auto pushed_before = (*watch)->pushes();
+  start(2);  // back, with the account as its resolver last stored it
+
+  // Its resolver would catch up only after 2 minutes: the watch pushes at once.
+  std::string last;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto t = connect_to_third();
+        if (!t) last = t.error().message;
+        return !t;
+      },
+      10s))
+      << "the revoked agent still connects to the node that came back";
+  EXPECT_NE(last.find("uthoriz"), std::string::npos) << last;
+  EXPECT_GT((*watch)->pushes(), pushed_before) << "no push after the node came back";
 }
 
 }  // namespace
