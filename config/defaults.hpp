@@ -92,10 +92,10 @@ constexpr std::chrono::milliseconds previous_port_wait{15000};
 /// How long a push of the account's JWT (a revocation) waits for a server's answer.
 constexpr std::chrono::milliseconds claims_push_timeout{5000};
 
-/// A node of the bus not heard from this long (its statistics come every few seconds) that
-/// is heard again came back, as after a partition: it is pushed the account's JWT again
-/// (bus/node_watch.hpp), as is a node never heard before.
-constexpr std::chrono::milliseconds node_silence{25000};
+/// A node of the bus not heard from this long (its statistics come every 30 s once it runs,
+/// faster just after its start) that is heard again came back, as after a partition: it is pushed
+/// the account's JWT again (bus/node_watch.hpp), as is a node never heard before.
+constexpr std::chrono::milliseconds node_silence{45000};
 
 /// Threads that deliver the messages of every asynchronous subscription of the process.
 /// Each subscription sticks to one of them, which keeps its messages in order; without the

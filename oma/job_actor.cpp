@@ -516,6 +516,15 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
         auto& j = self->state.job;
         if (j.state != job_state::replicating && j.state != job_state::starting)
           return;  // a stop in progress hears it from the vma_process
+        // The agent has not started this run's mover yet: the end is an earlier mover's, sent
+        // late (its agent was cut off from the bus, and its publishes waited).
+        if (self->state.starting != start_step::none) {
+          spdlog::info(
+              "job {}: the end of an earlier mover ({}) while a start is under way: "
+              "ignored",
+              j.id, p.detail);
+          return;
+        }
         if (p.exit_code == 0) j.progress.bytes_done = p.bytes_total ? p.bytes_total : p.bytes_done;
         on_mover_end(self, p.exit_code == 0, p.exit_code == 0 ? "" : "mover exited: " + p.detail);
       },

@@ -93,6 +93,24 @@ TEST_F(job_actor_test, a_mover_that_exits_by_itself_fails_the_job_resumably) {
   EXPECT_TRUE(job.resumable());
 }
 
+// An agent cut off from the bus sends what it said meanwhile once it is back: the end of a
+// mover that failed during the cut arrives after the job was resumed, before the new start.
+TEST_F(job_actor_test, the_end_of_an_earlier_mover_does_not_fail_a_start_under_way) {
+  stopped_at_6000_and_resumed();
+  caf::anon_send(job_, start_atom::value);  // the start is asked of the agent...
+  consume();
+  mover_exits(1, "exit 1, checkpoint failed: target: no reply for 8 s");  // ...an old end comes
+  EXPECT_EQ(stored().state, msg::job_state::starting);
+  msg::start_mover_reply r;
+  r.job = "r-1";
+  r.ok = true;
+  r.pid = 4343;
+  r.launched = true;
+  caf::anon_send(job_, start_atom::value, r);
+  consume();
+  EXPECT_EQ(stored().state, msg::job_state::replicating);
+}
+
 // The OMA never opens a source: the agent measures it, and the volume is made at that size.
 TEST_F(job_actor_test, the_volume_is_attached_at_the_size_the_agent_measured) {
   std::optional<std::uint64_t> asked_size;
