@@ -2,12 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "bus/jwt.hpp"
 #include "bus/nats_server.hpp"
+#include "bus/subjects.hpp"
 #include "sys/atomic_file.hpp"
 
 namespace mk::bus {
@@ -155,6 +159,81 @@ result<> push_account_jwt(transport& system_user, const std::string& account_jwt
                       doc["data"].is_object() && doc["data"].value("code", 0) == 200;
   if (!stored) return fail(errc::io, "push the account JWT: the server answered " + text);
   return {};
+}
+
+result<std::map<std::string, std::string>> push_account_jwt_to(transport& system_user,
+                                                               const std::string& account_jwt,
+                                                               const std::set<std::string>& nodes,
+                                                               std::chrono::milliseconds timeout) {
+  struct answers {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<std::string, std::string> by_node;
+  };
+  auto got = std::make_shared<answers>();
+  const auto reply = inbox_prefix("system") + ".claims." + unique_token();
+  auto sub = system_user.subscribe(reply, [got](const envelope& e) {
+    // {"server": {"id": ...}, "data": {"code": 200, ...}} or {"server": ..., "error": {...}}
+    const auto doc = nlohmann::json::parse(e.data.begin(), e.data.end(), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("server") ||
+        !doc["server"].is_object())
+      return;
+    const auto id = doc["server"].value("id", std::string());
+    const bool stored =
+        doc.contains("data") && doc["data"].is_object() && doc["data"].value("code", 0) == 200;
+    std::lock_guard lock(got->mu);
+    got->by_node[id] = stored ? std::string() : std::string(e.data.begin(), e.data.end());
+    got->cv.notify_all();
+  });
+  if (!sub) return fail(sub.error().code, "push the account JWT: " + sub.error().message);
+  const std::span<const std::uint8_t> body(
+      reinterpret_cast<const std::uint8_t*>(account_jwt.data()), account_jwt.size());
+  if (auto sent = system_user.publish_request("$SYS.REQ.CLAIMS.UPDATE", body, reply); !sent)
+    return fail(sent.error().code, "push the account JWT: " + sent.error().message);
+  std::unique_lock lock(got->mu);
+  got->cv.wait_for(lock, timeout, [&] {
+    return std::ranges::all_of(nodes, [&](const auto& n) { return got->by_node.contains(n); });
+  });
+  auto out = got->by_node;
+  lock.unlock();
+  sub->reset();
+  return out;
+}
+
+result<std::optional<bool>> node_holds_revocations(transport& system_user, const std::string& node,
+                                                   const std::string& account_jwt,
+                                                   std::chrono::milliseconds timeout) {
+  const auto where = "look at the account on node " + node;
+  auto ours = jwt::verified_claims(account_jwt);
+  if (!ours) return fail(errc::invalid, where + ": " + ours.error());
+  const auto account = ours->value("sub", std::string());
+  const auto query = nlohmann::json{{"account", account}}.dump();
+  auto answer = system_user.request(
+      "$SYS.REQ.SERVER." + node + ".ACCOUNTZ",
+      {reinterpret_cast<const std::uint8_t*>(query.data()), query.size()}, timeout);
+  if (!answer) return fail(answer.error().code, where + ": " + answer.error().message);
+  const std::string text(answer->data.begin(), answer->data.end());
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return fail(errc::io, where + ": it answered " + text);
+  if (doc.contains("error")) {
+    const auto said =
+        doc["error"].is_object() ? doc["error"].value("description", std::string()) : std::string();
+    if (said.find("does not exist") != std::string::npos) return std::optional<bool>{};
+    return fail(errc::io, where + ": it answered " + text);
+  }
+  const auto theirs = nlohmann::json::json_pointer("/data/account_detail/decoded_jwt/nats");
+  const auto revoked = nlohmann::json::json_pointer("/revocations");
+  if (!doc.contains(theirs)) return std::optional<bool>{false};
+  const auto& nats = doc[theirs];
+  const auto& wanted = ours->contains("nats") ? (*ours)["nats"] : nlohmann::json::object();
+  if (!wanted.contains(revoked)) return std::optional<bool>{true};
+  for (const auto& [user, since] : wanted[revoked].items()) {
+    const auto key = nlohmann::json::json_pointer("/revocations/" + user);
+    if (!nats.contains(key) || !nats[key].is_number() || nats[key] < since)
+      return std::optional<bool>{false};
+  }
+  return std::optional<bool>{true};
 }
 
 }  // namespace mk::bus

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -70,6 +73,24 @@ result<nats_options> local_client_options(const std::filesystem::path& data_dir,
 
 /// The same through a connection of the system account's user that is already open.
 result<> push_account_jwt(transport& system_user, const std::string& account_jwt);
+
+/// Pushes an account JWT to every node of the bus and waits, up to `timeout`, until each of
+/// `nodes` (server ids, as `$SYS.SERVER.<id>.STATSZ` names them) has answered. Answers what each
+/// node that did said: an empty text when it stored the JWT, else its refusal. A node just
+/// started may not hear a push made before its interest reached the others: the caller
+/// pushes again to a node missing from the answer.
+result<std::map<std::string, std::string>> push_account_jwt_to(transport& system_user,
+                                                               const std::string& account_jwt,
+                                                               const std::set<std::string>& nodes,
+                                                               std::chrono::milliseconds timeout);
+
+/// Whether the node `node` (a server id) runs the account of `account_jwt` with every
+/// revocation that JWT carries (`$SYS.REQ.SERVER.<id>.ACCOUNTZ`): nullopt when the account is
+/// not loaded there, as its next client would load it from the node's resolver folder. A node
+/// that stored a pushed JWT may still run an older one it was loading at that moment.
+result<std::optional<bool>> node_holds_revocations(transport& system_user, const std::string& node,
+                                                   const std::string& account_jwt,
+                                                   std::chrono::milliseconds timeout);
 
 /// Pushes an account JWT to the servers at `urls` as the system user of `system_creds`
 /// (`$SYS.REQ.CLAIMS.UPDATE`), so that a revocation holds at once; `ca_file` checks a TLS

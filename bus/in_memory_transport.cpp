@@ -60,6 +60,17 @@ result<> in_memory_transport::publish(std::string_view subject,
   return {};
 }
 
+result<> in_memory_transport::publish_request(std::string_view subject,
+                                              std::span<const std::uint8_t> data,
+                                              std::string_view reply) {
+  if (!valid_subject(subject, false) || !valid_subject(reply, false)) {
+    return fail(errc::invalid, "publish: bad subject \"" + std::string(subject) + "\" or reply \"" +
+                                   std::string(reply) + "\"");
+  }
+  deliver({std::string(subject), {data.begin(), data.end()}, std::string(reply)});
+  return {};
+}
+
 result<subscription> in_memory_transport::subscribe(std::string_view pattern, handler h) {
   if (!valid_subject(pattern, true)) {
     return fail(errc::invalid, "subscribe: bad subject \"" + std::string(pattern) + "\"");

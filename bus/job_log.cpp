@@ -1,5 +1,3 @@
-#include <sys/random.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -13,25 +11,6 @@
 #include "bus/subjects.hpp"
 
 namespace mk::bus {
-
-namespace {
-
-/// An id no other append has (the stream's de-duplication key): 128 random bits, or should
-/// the kernel not give them, the time and a count of this process.
-std::string message_id() {
-  std::uint64_t v[2] = {0, 0};
-  if (::getrandom(v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) {
-    static std::atomic<std::uint64_t> count{0};
-    v[0] = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-    v[1] = (static_cast<std::uint64_t>(::getpid()) << 32) ^ count++;
-  }
-  char text[33];
-  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(v[0]),
-                static_cast<unsigned long long>(v[1]));
-  return text;
-}
-
-}  // namespace
 
 struct job_log::impl {
   std::shared_ptr<detail::jetstream> js;
@@ -96,7 +75,7 @@ result<std::uint64_t> job_log::append(std::string_view job, std::span<const std:
   const auto subject = impl_->prefix + ".log." + std::string(job);
   // Tried again through a leader election under one message id: should an earlier try have
   // been stored after all, the stream keeps that one and acknowledges this as a duplicate.
-  const auto id = message_id();
+  const auto id = unique_token();
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MsgId = id.c_str();

@@ -327,6 +327,23 @@ result<> nats_transport::publish(std::string_view subject, std::span<const std::
   return {};
 }
 
+result<> nats_transport::publish_request(std::string_view subject,
+                                         std::span<const std::uint8_t> data,
+                                         std::string_view reply) {
+  auto& st = *state_;
+  const std::string subj(subject);
+  const std::string to(reply);
+  if (!valid_subject(subj, false) || !valid_subject(to, false)) {
+    return fail(errc::invalid,
+                where(st, "publish") + ": bad subject \"" + subj + "\" or reply \"" + to + "\"");
+  }
+  if (data.size() > INT_MAX) return fail(errc::invalid, where(st, "publish " + subj) + ": too big");
+  const auto s = natsConnection_PublishRequest(st.nc, subj.c_str(), to.c_str(), data.data(),
+                                               static_cast<int>(data.size()));
+  if (s != NATS_OK) return std::unexpected(nats_error(s, where(st, "publish " + subj)));
+  return {};
+}
+
 result<subscription> nats_transport::subscribe(std::string_view pattern, handler h) {
   auto& st = *state_;
   auto sub = std::make_shared<nats_subscription>();

@@ -71,6 +71,8 @@ class nats_transport final : public transport {
   nats_transport& operator=(const nats_transport&) = delete;
 
   result<> publish(std::string_view subject, std::span<const std::uint8_t> data) override;
+  result<> publish_request(std::string_view subject, std::span<const std::uint8_t> data,
+                           std::string_view reply) override;
   result<subscription> subscribe(std::string_view pattern, handler h) override;
   result<envelope> request(std::string_view subject, std::span<const std::uint8_t> data,
                            std::chrono::milliseconds timeout) override;

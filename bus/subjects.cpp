@@ -1,5 +1,13 @@
 #include "bus/subjects.hpp"
 
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+
 namespace mk::bus {
 
 namespace {
@@ -46,6 +54,19 @@ bool subject_matches(std::string_view pattern, std::string_view subject) {
     if (p != "*" && p != s) return false;
   }
   return !subject_more;
+}
+
+std::string unique_token() {
+  std::uint64_t v[2] = {0, 0};
+  if (::getrandom(v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) {
+    static std::atomic<std::uint64_t> count{0};
+    v[0] = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    v[1] = (static_cast<std::uint64_t>(::getpid()) << 32) ^ count++;
+  }
+  char text[33];
+  std::snprintf(text, sizeof text, "%016llx%016llx", static_cast<unsigned long long>(v[0]),
+                static_cast<unsigned long long>(v[1]));
+  return text;
 }
 
 }  // namespace mk::bus

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "messages/subjects.hpp"
@@ -18,5 +19,10 @@ bool valid_subject(std::string_view subject, bool wildcards);
 
 /// Whether `subject` (no wildcards) is matched by `pattern` (with wildcards), as NATS does.
 bool subject_matches(std::string_view pattern, std::string_view subject);
+
+/// 32 hex digits no other call makes (128 random bits; should the kernel not give them, the
+/// time and a count of this process): a JobLog append's de-duplication id, a private reply
+/// subject's last token.
+std::string unique_token();
 
 }  // namespace mk::bus

@@ -74,6 +74,11 @@ class transport {
   /// asynchronous error, not here.
   virtual result<> publish(std::string_view subject, std::span<const std::uint8_t> data) = 0;
 
+  /// The same with `reply` as the subject to answer to, for a request that several answer
+  /// (each node of the bus answers a claims update): the caller listens on `reply` first.
+  virtual result<> publish_request(std::string_view subject, std::span<const std::uint8_t> data,
+                                   std::string_view reply) = 0;
+
   /// Calls `handler` with each message whose subject matches `pattern` (`*` one token, `>` the
   /// rest), one message at a time and in the order of arrival.
   virtual result<subscription> subscribe(std::string_view pattern, handler h) = 0;

@@ -100,9 +100,9 @@ result<bus_trust::minted> bus_trust::mint_user(std::string_view name,
 
 result<bus_trust::minted> bus_trust::mint_system_user(std::string_view name) const {
   permissions perms;
-  perms.publish = {"$SYS.REQ.CLAIMS.UPDATE"};
-  // The statistics nodes announce: a node that joins or comes back is pushed the JWT again
-  // (bus/node_watch.hpp).
+  // The statistics nodes announce, and the account as a node runs it: a node that joins or
+  // comes back is pushed the JWT again until it runs it (bus/node_watch.hpp).
+  perms.publish = {"$SYS.REQ.CLAIMS.UPDATE", "$SYS.REQ.SERVER.*.ACCOUNTZ"};
   perms.subscribe = {"_INBOX_" + std::string(name) + ".>", "$SYS.SERVER.*.STATSZ"};
   return mint(system_, name, perms);
 }

@@ -97,6 +97,18 @@ constexpr std::chrono::milliseconds claims_push_timeout{5000};
 /// the account's JWT again (bus/node_watch.hpp), as is a node never heard before.
 constexpr std::chrono::milliseconds node_silence{45000};
 
+/// How long a push to nodes just heard, or a look at the account a node runs, waits for the
+/// node's answer: a node answers in milliseconds; one that does not was just started or is
+/// gone, and is asked again node_retry later, until it runs the account with every revocation
+/// or is silent for node_silence.
+constexpr std::chrono::milliseconds node_confirm_wait{1000};
+constexpr std::chrono::milliseconds node_retry{1000};
+
+/// How long after a node joins or comes back the watch looks for the account to run there:
+/// a node with the account's streams loads it within seconds; one without it loads it from
+/// its resolver folder, which has the pushed JWT, when its first client comes.
+constexpr std::chrono::milliseconds node_settle{30000};
+
 /// Threads that deliver the messages of every asynchronous subscription of the process.
 /// Each subscription sticks to one of them, which keeps its messages in order; without the
 /// pool NATS.c starts a thread per subscription.

@@ -120,6 +120,25 @@ TEST(in_memory_transport, requests_get_replies_time_out_or_find_nobody) {
   EXPECT_EQ(nobody.error().code, errc::no_responders);
 }
 
+TEST(in_memory_transport, every_answer_comes_to_the_reply_subject_given) {
+  in_memory_transport bus;
+  std::vector<subscription> responders;
+  for (int i = 0; i < 2; ++i) {
+    auto r = bus.subscribe("mk.vma.local.status",
+                           [&bus](envelope e) { ASSERT_TRUE(reply(bus, e, bytes_of("here"))); });
+    ASSERT_TRUE(r);
+    responders.push_back(std::move(*r));
+  }
+  int answers = 0;
+  auto inbox = bus.subscribe("_INBOX.many", [&answers](envelope) { ++answers; });
+  ASSERT_TRUE(inbox);
+  ASSERT_TRUE(bus.publish_request("mk.vma.local.status", bytes_of("?"), "_INBOX.many"));
+  EXPECT_EQ(answers, 2);
+  const auto bad = bus.publish_request("mk.vma.local.status", bytes_of("?"), "_INBOX.>");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, errc::invalid);
+}
+
 TEST(in_memory_transport, a_reply_may_come_later_from_another_thread) {
   in_memory_transport bus;
   std::vector<std::jthread> workers;

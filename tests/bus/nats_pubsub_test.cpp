@@ -79,6 +79,33 @@ TEST_F(nats_pubsub, a_request_gets_the_reply_of_its_responder) {
   EXPECT_EQ(no_request.error().code, errc::invalid);
 }
 
+TEST_F(nats_pubsub, a_request_several_answer_gets_every_answer_on_the_reply_subject_given) {
+  auto first = connect(role::vma, "vma local");
+  auto second = connect(role::vma, "vma local, second connection");
+  auto oma = connect(role::oma, "oma");
+  ASSERT_TRUE(first && second && oma);
+  std::vector<bus::subscription> responders;
+  for (auto* t : {first.get(), second.get()}) {
+    auto r = t->subscribe("mk.vma.local.status",
+                          [t](envelope e) { EXPECT_TRUE(bus::reply(*t, e, bytes_of("here"))); });
+    ASSERT_TRUE(r) << r.error().message;
+    responders.push_back(std::move(*r));
+    ASSERT_TRUE(t->flush(2s));
+  }
+  std::atomic<int> answers{0};
+  const auto inbox = bus::inbox_prefix("oma") + ".many";
+  auto listen = oma->subscribe(inbox, [&answers](envelope e) {
+    if (text_of(e.data) == "here") ++answers;
+  });
+  ASSERT_TRUE(listen) << listen.error().message;
+  ASSERT_TRUE(oma->publish_request("mk.vma.local.status", bytes_of("?"), inbox));
+  EXPECT_TRUE(eventually([&] { return answers == 2; }, 5s)) << answers << " answers";
+
+  const auto bad = oma->publish_request("mk.vma.local.status", bytes_of("?"), "_INBOX_oma.*");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, errc::invalid);
+}
+
 TEST_F(nats_pubsub, a_request_without_a_reply_times_out) {
   auto agent = connect(role::vma, "vma local");
   auto oma = connect(role::oma, "oma");
