@@ -13,6 +13,7 @@
 #include "bus/nats_server.hpp"
 #include "bus/subjects.hpp"
 #include "sys/atomic_file.hpp"
+#include "sys/random_hex.hpp"
 
 namespace mk::bus {
 
@@ -112,6 +113,20 @@ result<std::string> bus_home::revoke(const std::string& public_key) {
     return std::unexpected(std::move(ok.error()));
   revocations_ = std::move(next);
   return trust_.product_account_jwt(revocations_);
+}
+
+result<std::string> bus_home::route_password() const {
+  std::lock_guard lock(*mu_);
+  const auto path = keys_ / "routes";
+  auto kept = sys::read_secret_file(path, "the routes' password");
+  if (kept && kept->size() >= 64) return kept->substr(0, 64);
+  std::error_code ec;
+  if (fs::exists(path, ec))
+    return fail(errc::io, kept ? path.string() + ": too short" : kept.error().message);
+  auto hex = sys::random_hex(32);
+  if (!hex) return fail(errc::io, "the routes' password: " + hex.error().message);
+  if (auto ok = write_secret(path, *hex + "\n"); !ok) return std::unexpected(std::move(ok.error()));
+  return *hex;
 }
 
 result<std::string> bus_home::account_jwt() const {

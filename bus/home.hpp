@@ -23,6 +23,7 @@ namespace mk::bus {
 ///   DATA/nats/keys/               0700: the operator, system and product account seeds
 ///   DATA/nats/keys/revocations    the users revoked, as `{"<user public key>": unix seconds}`
 ///   DATA/nats/keys/system.creds   the system-account user that pushes account JWTs
+///   DATA/nats/keys/routes         the password of the routes between nodes, once there are several
 ///   DATA/nats/oma.creds           the OMA's own credentials
 ///   DATA/nats/ctl.creds           for scripts that publish on `<prefix>.control.>`
 ///
@@ -52,6 +53,9 @@ class bus_home {
   result<std::string> revoke(const std::string& public_key);
   /// The product account's JWT as it stands (for a node that rejoins).
   result<std::string> account_jwt() const;
+  /// The password the routes between the bus's nodes share (DATA/nats/keys/routes, 64 hex
+  /// digits, made at the first call); the routes' user is "route".
+  result<std::string> route_password() const;
 
  private:
   bus_home(bus_trust trust) : trust_(std::move(trust)) {}

@@ -209,6 +209,7 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   natsStatus s = servers.size() > 1
                      ? natsOptions_SetServers(raw, servers.data(), static_cast<int>(servers.size()))
                      : natsOptions_SetURL(raw, o.url.c_str());
+  if (s == NATS_OK && o.first_url_first) s = natsOptions_SetNoRandomize(raw, true);
   if (s == NATS_OK) s = natsOptions_SetName(raw, o.name.c_str());
   if (s == NATS_OK) s = natsOptions_SetTimeout(raw, ms(o.connect_timeout));
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(raw, -1);
@@ -233,9 +234,13 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   if (s == NATS_OK && !o.ca_file.empty()) s = natsOptions_SetSecure(raw, true);
   if (s == NATS_OK && !o.ca_file.empty())
     s = natsOptions_LoadCATrustedCertificates(raw, o.ca_file.c_str());
-  // The server's certificate must name the host the client was told (the first URL's).
-  if (s == NATS_OK && !o.ca_file.empty())
-    s = natsOptions_SetExpectedHostname(raw, host_of(o.url).c_str());
+  // The server's certificate must name the host the client was told; given several nodes,
+  // NATS.c checks each by one name: the one every node's certificate carries (bus/tls.hpp).
+  if (s == NATS_OK && !o.ca_file.empty()) {
+    const auto expected =
+        urls_of(o.url).size() > 1 ? std::string(defaults::bus::tls_shared_name) : host_of(o.url);
+    s = natsOptions_SetExpectedHostname(raw, expected.c_str());
+  }
   if (s == NATS_OK && !o.inbox_prefix.empty())
     s = natsOptions_SetCustomInboxPrefix(raw, o.inbox_prefix.c_str());
   if (s == NATS_OK) {

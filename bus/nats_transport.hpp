@@ -39,6 +39,9 @@ struct nats_options {
   /// made in the background (a client may start before its server). Refused credentials
   /// and bad URLs fail at once either way.
   bool retry_on_failed_connect = true;
+  /// Given several URLs, the first is tried first (the OMA's own node, beside it), the others
+  /// once it is gone; else NATS.c picks one at random, which spreads agents over the nodes.
+  bool first_url_first = false;
   /// Called once, on a thread of NATS.c, when the server ends the connection for good (it
   /// refused or revoked the credentials): reconnecting is over. Not called for a close by
   /// the transport's own destruction.

@@ -75,8 +75,16 @@ std::string render(const server_config& cfg) {
         << "  authorization {\n"
         << "    user: \"" << c.user << "\"\n"
         << "    password: \"" << c.password << "\"\n"
-        << "  }\n"
-        << "  routes: [\n";
+        << "  }\n";
+    if (!c.tls_cert.empty())
+      out << "  tls {\n"
+          << "    cert_file: \"" << c.tls_cert.string() << "\"\n"
+          << "    key_file: \"" << c.tls_key.string() << "\"\n"
+          << "    ca_file: \"" << c.tls_ca.string() << "\"\n"
+          << "    verify: true\n"
+          << "    timeout: 5\n"
+          << "  }\n";
+    out << "  routes: [\n";
     for (const auto& r : c.routes)
       out << "    \"nats-route://" << c.user << ":" << c.password << "@" << r << "\"\n";
     out << "  ]\n"

@@ -52,6 +52,10 @@ struct cluster_config {
   std::string user;
   std::string password;
   std::vector<std::string> routes;  ///< host:port of the others' route listeners
+  /// Set: routes are TLS both ways, each node checked against the bus's CA (bus/tls.hpp).
+  std::filesystem::path tls_cert;
+  std::filesystem::path tls_key;
+  std::filesystem::path tls_ca;
 };
 
 /// Everything the server configuration file says.

@@ -14,7 +14,9 @@
 #include <functional>
 #include <memory>
 #include <sstream>
+#include <utility>
 
+#include "config/defaults.hpp"
 #include "sys/atomic_file.hpp"
 
 namespace mk::bus {
@@ -117,7 +119,7 @@ result<cert_ptr> issue(EVP_PKEY* key, const std::string& common_name, X509* issu
                 add_ext(cert.get(), signer, NID_subject_key_identifier, "hash")
           : add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE") &&
                 add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature") &&
-                add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth") &&
+                add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth,clientAuth") &&
                 add_ext(cert.get(), signer, NID_subject_alt_name, san) &&
                 add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
   if (!ext_ok) return fail(errc::io, "certificate " + common_name + ": its extensions");
@@ -130,6 +132,20 @@ result<cert_ptr> issue(EVP_PKEY* key, const std::string& common_name, X509* issu
 bool names(X509* cert, const std::string& host) {
   if (is_ip_address(host)) return X509_check_ip_asc(cert, host.c_str(), 0) == 1;
   return X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
+}
+
+/// What a node's certificate names: its host, and the name the nodes of a bus share.
+std::string node_san(const std::string& host) {
+  return (is_ip_address(host) ? "IP:" : "DNS:") + host +
+         ",DNS:" + std::string(defaults::bus::tls_shared_name);
+}
+
+bool names_node(X509* cert, const std::string& host) {
+  return names(cert, host) && names(cert, std::string(defaults::bus::tls_shared_name));
+}
+
+bool usable_host(const std::string& host) {
+  return !host.empty() && host.find_first_of(" ,/\"\\") == std::string::npos;
 }
 
 }  // namespace
@@ -147,65 +163,114 @@ result<std::string> tls_files::ca_pem() const {
   return text;
 }
 
-result<tls_files> open_tls(const fs::path& data_dir, const std::string& host) {
-  if (host.empty() || host.find_first_of(" ,/\"\\") != std::string::npos)
-    return fail(errc::invalid, "--advertise \"" + host + "\": a host name or an address expected");
+namespace {
+
+struct ca_pair {
+  cert_ptr cert;
+  key_ptr key;
+};
+
+/// DATA/tls, made 0700 if it is not there.
+result<fs::path> tls_dir(const fs::path& data_dir) {
   const auto dir = fs::absolute(data_dir) / "tls";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return fail(errc::io, "create " + dir.string() + ": " + ec.message());
   if (::chmod(dir.c_str(), 0700) != 0) return fail_errno(errc::io, "chmod " + dir.string(), errno);
-  tls_files out{dir / "ca.pem", dir / "server.pem", dir / "server.key"};
-  const auto ca_key_path = dir / "ca.key";
+  return dir;
+}
 
-  cert_ptr ca = read_cert(out.ca);
-  key_ptr ca_key = read_key(ca_key_path);
-  if (!ca || !ca_key) {
-    ca_key.reset(EVP_EC_gen("P-256"));
-    if (!ca_key) return fail(errc::io, "the bus's CA: cannot make a key");
-    auto made = issue(ca_key.get(), "MigrateKit bus CA", nullptr, ca_key.get(), "");
-    if (!made) return std::unexpected(std::move(made.error()));
-    ca = std::move(*made);
-    if (auto w = write_pem(
-            ca_key_path,
-            [&](BIO* b) {
-              return PEM_write_bio_PrivateKey(b, ca_key.get(), nullptr, nullptr, 0, nullptr,
-                                              nullptr);
-            },
-            0600);
-        !w)
-      return std::unexpected(std::move(w.error()));
-    if (auto w = write_pem(
-            out.ca, [&](BIO* b) { return PEM_write_bio_X509(b, ca.get()); }, 0644);
-        !w)
-      return std::unexpected(std::move(w.error()));
-    fs::remove(out.cert, ec);  // one from another CA would not verify
-  }
+/// The CA of DIR (ca.pem, ca.key): read back, or made when there is none.
+result<ca_pair> open_ca(const fs::path& dir) {
+  const auto ca_path = dir / "ca.pem";
+  const auto key_path = dir / "ca.key";
+  ca_pair ca{read_cert(ca_path), read_key(key_path)};
+  if (ca.cert && ca.key) return ca;
+  ca.key.reset(EVP_EC_gen("P-256"));
+  if (!ca.key) return fail(errc::io, "the bus's CA: cannot make a key");
+  auto made = issue(ca.key.get(), "MigrateKit bus CA", nullptr, ca.key.get(), "");
+  if (!made) return std::unexpected(std::move(made.error()));
+  ca.cert = std::move(*made);
+  if (auto w = write_pem(
+          key_path,
+          [&](BIO* b) {
+            return PEM_write_bio_PrivateKey(b, ca.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+          },
+          0600);
+      !w)
+    return std::unexpected(std::move(w.error()));
+  if (auto w = write_pem(
+          ca_path, [&](BIO* b) { return PEM_write_bio_X509(b, ca.cert.get()); }, 0644);
+      !w)
+    return std::unexpected(std::move(w.error()));
+  std::error_code ec;
+  fs::remove(dir / "server.pem", ec);  // one from another CA would not verify
+  return ca;
+}
 
+/// A new key and a certificate for a node at `host`, signed by `ca`.
+result<std::pair<key_ptr, cert_ptr>> node_pair(const ca_pair& ca, const std::string& host) {
+  key_ptr key(EVP_EC_gen("P-256"));
+  if (!key) return fail(errc::io, "a certificate for " + host + ": cannot make a key");
+  auto made = issue(key.get(), host, ca.cert.get(), ca.key.get(), node_san(host));
+  if (!made) return std::unexpected(std::move(made.error()));
+  return std::pair{std::move(key), std::move(*made)};
+}
+
+}  // namespace
+
+result<tls_files> open_tls(const fs::path& data_dir, const std::string& host) {
+  if (!usable_host(host))
+    return fail(errc::invalid, "--advertise \"" + host + "\": a host name or an address expected");
+  auto dir = tls_dir(data_dir);
+  if (!dir) return std::unexpected(std::move(dir.error()));
+  tls_files out{*dir / "ca.pem", *dir / "server.pem", *dir / "server.key"};
+  auto ca = open_ca(*dir);
+  if (!ca) return std::unexpected(std::move(ca.error()));
   cert_ptr cert = read_cert(out.cert);
   key_ptr key = read_key(out.key);
-  const bool current = cert && key && names(cert.get(), host) &&
-                       X509_verify(cert.get(), X509_get0_pubkey(ca.get())) == 1;
-  if (!current) {
-    key.reset(EVP_EC_gen("P-256"));
-    if (!key) return fail(errc::io, "the bus's server certificate: cannot make a key");
-    const auto san = (is_ip_address(host) ? "IP:" : "DNS:") + host;
-    auto made = issue(key.get(), host, ca.get(), ca_key.get(), san);
-    if (!made) return std::unexpected(std::move(made.error()));
-    if (auto w = write_pem(
-            out.key,
-            [&](BIO* b) {
-              return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-            },
-            0600);
-        !w)
-      return std::unexpected(std::move(w.error()));
-    if (auto w = write_pem(
-            out.cert, [&](BIO* b) { return PEM_write_bio_X509(b, made->get()); }, 0644);
-        !w)
-      return std::unexpected(std::move(w.error()));
-  }
+  const bool current = cert && key && names_node(cert.get(), host) &&
+                       X509_verify(cert.get(), X509_get0_pubkey(ca->cert.get())) == 1;
+  if (current) return out;
+  auto made = node_pair(*ca, host);
+  if (!made) return std::unexpected(std::move(made.error()));
+  if (auto w = write_pem(
+          out.key,
+          [&](BIO* b) {
+            return PEM_write_bio_PrivateKey(b, made->first.get(), nullptr, nullptr, 0, nullptr,
+                                            nullptr);
+          },
+          0600);
+      !w)
+    return std::unexpected(std::move(w.error()));
+  if (auto w = write_pem(
+          out.cert, [&](BIO* b) { return PEM_write_bio_X509(b, made->second.get()); }, 0644);
+      !w)
+    return std::unexpected(std::move(w.error()));
   return out;
+}
+
+result<node_certificate> issue_node_certificate(const fs::path& data_dir, const std::string& host) {
+  if (!usable_host(host))
+    return fail(errc::invalid, "--address \"" + host + "\": a host name or an address expected");
+  auto dir = tls_dir(data_dir);
+  if (!dir) return std::unexpected(std::move(dir.error()));
+  // The first node file of a bus may come before the OMA's first start: the CA is made here.
+  auto ca = open_ca(*dir);
+  if (!ca) return std::unexpected(std::move(ca.error()));
+  auto made = node_pair(*ca, host);
+  if (!made) return std::unexpected(std::move(made.error()));
+  auto key = pem_of(
+      [&](BIO* b) {
+        return PEM_write_bio_PrivateKey(b, made->first.get(), nullptr, nullptr, 0, nullptr,
+                                        nullptr);
+      },
+      "the node's key");
+  if (!key) return std::unexpected(std::move(key.error()));
+  auto cert = pem_of([&](BIO* b) { return PEM_write_bio_X509(b, made->second.get()); },
+                     "the node's certificate");
+  if (!cert) return std::unexpected(std::move(cert.error()));
+  return node_certificate{std::move(*cert), std::move(*key)};
 }
 
 }  // namespace mk::bus

@@ -1,10 +1,13 @@
 #include "cmd/embedded_bus.hpp"
 
+#include "bus/node_file.hpp"
+
 namespace mk::cmd {
 
 expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::path& data_dir,
                                                        const bus::bus_home& home,
-                                                       const std::string& advertise) {
+                                                       const std::string& advertise,
+                                                       const bus_peers& peers) {
   auto trust = home.server_trust();
   if (!trust) return unexpected("the bus's trust: " + trust.error().message);
   bus::nats_server_options so;
@@ -19,11 +22,48 @@ expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::pa
     so.tls_key = tls->key;
     out.ca_file = tls->ca;
   }
+  if (!peers.routes.empty()) {
+    auto password = home.route_password();
+    if (!password) return unexpected("the routes' password: " + password.error().message);
+    bus::cluster_config c;
+    c.name = bus::bus_name(home.prefix());
+    c.host = so.host;
+    c.port = peers.route_port;
+    c.user = "route";
+    c.password = std::move(*password);
+    c.routes = peers.routes;
+    c.tls_cert = so.tls_cert;
+    c.tls_key = so.tls_key;
+    c.tls_ca = out.ca_file;
+    so.server_name = peers.name;
+    so.cluster = std::move(c);
+  }
   auto started = bus::nats_server::start(so);
   if (!started) return unexpected("nats-server: " + started.error().message);
   out.urls = (*started)->url();
+  for (const auto& url : peers.nodes) out.urls += "," + url;
   out.server = std::move(*started);
   return out;
+}
+
+void add_bus_peer_options(CLI::App& cmd, bus_peers& peers) {
+  auto* routes = cmd.add_option("--routes", peers.routes,
+                                "HOST:PORT of the other nodes' routes: the bus started here is "
+                                "one node of several (migratekit node; docs/bus.md)")
+                     ->delimiter(',')
+                     ->excludes("--nats");
+  cmd.add_option("--route-port", peers.route_port, "Port of the other nodes' routes")
+      ->check(CLI::Range(1, 65535))
+      ->needs(routes)
+      ->capture_default_str();
+  cmd.add_option("--node-name", peers.name, "The name of this node on the bus")
+      ->needs(routes)
+      ->capture_default_str();
+  cmd.add_option("--nodes", peers.nodes,
+                 "Client URLs of the other nodes: this process and the agents it enrols are "
+                 "given them too")
+      ->delimiter(',')
+      ->needs(routes);
 }
 
 }  // namespace mk::cmd

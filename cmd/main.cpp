@@ -9,6 +9,7 @@
 #include "cmd/copy_command.hpp"
 #include "cmd/ctl_command.hpp"
 #include "cmd/daemon.hpp"
+#include "cmd/node_command.hpp"
 #include "cmd/oma_command.hpp"
 #include "cmd/up_command.hpp"
 #include "cmd/vma_command.hpp"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   mk::cmd::add_vma_command(app, exit_code);
   mk::cmd::add_ctl_command(app, exit_code);
   mk::cmd::add_up_command(app, exit_code);
+  mk::cmd::add_node_commands(app, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -16,7 +16,7 @@ namespace mk::cmd {
 
 namespace {
 
-int run(oma_node_options options) {
+int run(oma_node_options options, const bus_peers& peers) {
   // Before any thread starts (NATS, CAF), so that only the wait below takes the signals.
   block_stop_signals();
   int rc = 0;
@@ -37,7 +37,7 @@ int run(oma_node_options options) {
       return 1;
     }
     options.home = std::make_shared<bus::bus_home>(std::move(*home));
-    auto started = start_embedded_bus(options.data_dir, *options.home, options.advertise);
+    auto started = start_embedded_bus(options.data_dir, *options.home, options.advertise, peers);
     if (!started) {
       spdlog::error("{}", started.error());
       return 1;
@@ -71,6 +71,7 @@ int run(oma_node_options options) {
 
 void add_oma_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<oma_node_options>();
+  auto peers = std::make_shared<bus_peers>();
   auto* cmd = app.add_subcommand("oma", "Run the orchestrator: jobs, stops, volumes, state, API");
   cmd->footer(
       "State lives in JetStream (buckets <prefix>_jobs, _schedules, _settings and the\n"
@@ -87,9 +88,10 @@ void add_oma_command(CLI::App& app, int& exit_code) {
       ->envname("MIGRATEKIT_DATA")
       ->required();
   add_oma_node_options(*cmd, *args);
-  cmd->callback([args, &exit_code] {
+  add_bus_peer_options(*cmd, *peers);
+  cmd->callback([args, peers, &exit_code] {
     use_daemon_logger("oma");
-    exit_code = run(*args);
+    exit_code = run(*args, *peers);
   });
 }
 

@@ -96,6 +96,7 @@ expected<void, start_error> oma_node::run(const oma_node_options& o) {
   nats.inbox_prefix = bus::inbox_prefix("oma");
   nats.ca_file = o.ca_file;
   nats.retry_on_failed_connect = true;
+  nats.first_url_first = true;
   auto connected = bus::nats_transport::connect(nats);
   if (!connected) return start_failed(1, connected.error().message);
   transport_ = std::move(*connected);

@@ -31,6 +31,7 @@ struct up_args {
   bool demo = false;
   demo_source_options demo_source;
   std::vector<std::string> mover_args;  ///< appended to every mover's command line
+  bus_peers peers;  ///< --routes and the rest: the bus started here is one node of several
 };
 
 /// How the OMA and the agent ended.
@@ -197,7 +198,7 @@ int run(const up_args& a) {
   std::string urls = a.oma.nats_url;
   std::filesystem::path ca_file;
   if (urls.empty()) {
-    auto started = start_embedded_bus(data, *shared_home, a.oma.advertise);
+    auto started = start_embedded_bus(data, *shared_home, a.oma.advertise, a.peers);
     if (!started) {
       spdlog::error("{}", started.error());
       return 1;
@@ -252,6 +253,7 @@ void add_up_command(CLI::App& app, int& exit_code) {
                   "Use these NATS servers (URLs separated by commas) instead of starting one")
       ->envname("MIGRATEKIT_NATS");
   add_oma_node_options(*cmd, args->oma);
+  add_bus_peer_options(*cmd, args->peers);
   cmd->add_flag("--demo", args->demo, "Serve a demo disk and replicate it");
   cmd->add_option("--demo-size", args->demo_source.size, "Bytes of the demo disk (K, M, G)")
       ->transform(CLI::AsSizeValue(false))

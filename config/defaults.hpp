@@ -79,6 +79,15 @@ namespace bus {
 /// First token of every subject, and the stem of bucket and stream names (docs/bus.md).
 constexpr std::string_view prefix = "mk";
 
+/// The name every node's TLS certificate carries besides its own address: a client given the
+/// URLs of several nodes checks each by it (NATS.c expects one host name for all of them).
+constexpr std::string_view tls_shared_name = "bus.migratekit.internal";
+
+/// Where a node of a bus of several (`migratekit node`, `migratekit oma --routes`) takes
+/// clients and the other nodes' routes, unless told otherwise.
+constexpr std::uint16_t node_port = 4222;
+constexpr std::uint16_t route_port = 6222;
+
 /// The connection name a client shows to the server when the caller gives none.
 constexpr std::string_view connection_name = "migratekit";
 

@@ -1,6 +1,5 @@
 #include "models/join_file.hpp"
 
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 
 #include "messages/subjects.hpp"
 #include "sys/atomic_file.hpp"
+#include "sys/random_hex.hpp"
 
 namespace mk::actors {
 
@@ -82,19 +82,9 @@ expected<join_file, std::string> join_file_from_json(const nlohmann::json& doc) 
 
 expected<join_file, std::string> read_join_file(const std::filesystem::path& path) {
   using out = expected<join_file, std::string>;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return out(unexpected("join file " + path.string() + ": " + std::strerror(errno)));
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return out(unexpected("join file " + path.string() + " may be read by others (mode " + mode +
-                          "): it holds the agent's secrets; chmod 600 it"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  auto text = sys::read_secret_file(path, "join file");
+  if (!text) return out(unexpected(text.error().message));
+  const auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (doc.is_discarded()) return out(unexpected("join file " + path.string() + ": not JSON"));
   auto j = join_file_from_json(doc);
   if (!j) return out(unexpected("join file " + path.string() + ": " + j.error()));
@@ -108,21 +98,9 @@ expected<void, std::string> write_join_file(const std::filesystem::path& path, c
 }
 
 expected<std::string, std::string> random_psk_hex() {
-  unsigned char key[32];
-  std::size_t got = 0;
-  while (got < sizeof key) {
-    const auto n = ::getrandom(key + got, sizeof key - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return unexpected(std::string("getrandom: ") + std::strerror(errno));
-    got += static_cast<std::size_t>(n);
-  }
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (const unsigned char b : key) {
-    hex += digits[b >> 4];
-    hex += digits[b & 15];
-  }
-  return hex;
+  auto hex = sys::random_hex(32);
+  if (!hex) return unexpected(hex.error().message);
+  return *hex;
 }
 
 }  // namespace mk::actors

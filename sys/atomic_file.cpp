@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "sys/unique_fd.hpp"
 
@@ -62,6 +65,23 @@ result<> fsync_dir(const fs::path& dir) {
   if (!fd) return fail_errno("open " + dir.string(), errno);
   if (::fsync(fd.get()) != 0) return fail_errno("fsync " + dir.string(), errno);
   return {};
+}
+
+result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what) {
+  const auto named = std::string(what) + " " + path.string();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail_errno(named, errno);
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return fail(EACCES, named + " may be read by others (mode " + mode +
+                            "): it holds secrets; chmod 600 it");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail_errno(named, errno ? errno : EIO);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace mk::sys

@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "sys/error.hpp"
@@ -30,6 +31,11 @@ enum class survives {
 result<> write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
                                mode_t mode, existing if_exists = existing::replace,
                                survives what = survives::power_loss);
+
+/// Reads a file that holds secrets. Refused when others may read it (like ssh, a secret left
+/// group- or world-readable is not taken): the error says so and how to mend it.
+/// `what` names the file in the error ("join file"), with its path.
+result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what);
 
 /// Makes the entries of a folder (creations, renames, removals) durable.
 result<> fsync_dir(const std::filesystem::path& dir);

@@ -5,6 +5,7 @@
 #include "bus/nats_fixture.hpp"
 #include "bus/tls.hpp"
 #include "support/files.hpp"
+#include "sys/atomic_file.hpp"
 
 namespace mk::test {
 namespace {
@@ -143,6 +144,42 @@ TEST_F(nats_server, with_tls_a_client_needs_the_ca_and_the_right_host) {
   server_ = std::move(*server);
   with_ca.url = server_->url();
   EXPECT_FALSE(bus::nats_transport::connect(with_ca)) << "a certificate for another host was taken";
+}
+
+// A node of a bus of several gets a certificate from the same CA (migratekit node-file), which
+// names its address and the name all nodes share: a client given several nodes checks each by
+// that name.
+TEST_F(nats_server, a_node_s_certificate_is_checked_by_the_name_the_nodes_share) {
+  server_.reset();
+  auto tls = bus::open_tls(dir_ / "data", "127.0.0.1");
+  ASSERT_TRUE(tls) << tls.error().message;
+  auto node = bus::issue_node_certificate(dir_ / "data", "127.0.0.1");
+  ASSERT_TRUE(node) << node.error().message;
+  ASSERT_TRUE(sys::write_file_atomically(dir_ / "node.pem", node->cert_pem, 0644));
+  ASSERT_TRUE(sys::write_file_atomically(dir_ / "node.key", node->key_pem, 0600));
+  auto opts = server_options();
+  opts.tls_cert = dir_ / "node.pem";
+  opts.tls_key = dir_ / "node.key";
+  auto server = bus::nats_server::start(opts);
+  ASSERT_TRUE(server) << server.error().message;
+  server_ = std::move(*server);
+
+  auto client = client_options(role::oma, "oma");
+  client.ca_file = tls->ca;
+  client.retry_on_failed_connect = false;
+  client.url = server_->url() + ",tls://127.0.0.1:1";  // two nodes: checked by the shared name
+  auto oma = bus::nats_transport::connect(client);
+  ASSERT_TRUE(oma) << oma.error().message;
+  EXPECT_TRUE((*oma)->flush(2s));
+  client.url = server_->url();  // one: by its address
+  EXPECT_TRUE(bus::nats_transport::connect(client));
+
+  // Without the CA's folder there is nothing to sign with... but one is made: the first node
+  // file of a bus may come before the OMA's first start.
+  auto fresh = bus::issue_node_certificate(dir_ / "fresh", "10.0.0.2");
+  ASSERT_TRUE(fresh) << fresh.error().message;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "fresh" / "tls" / "ca.key"));
+  EXPECT_FALSE(bus::issue_node_certificate(dir_ / "data", "a b")) << "a host with a space";
 }
 
 }  // namespace

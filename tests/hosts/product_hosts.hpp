@@ -30,8 +30,10 @@ class product_hosts : public ::testing::Test {
  protected:
   using json = nlohmann::json;
 
-  void SetUp() override {
-    net_.emplace(std::map<std::string, int>{{"oma", 1}, {"vma-a", 2}, {"vma-b", 3}});
+  void SetUp() override { net_.emplace(host_addresses()); }
+  /// Host name -> last byte of its address.
+  virtual std::map<std::string, int> host_addresses() const {
+    return {{"oma", 1}, {"vma-a", 2}, {"vma-b", 3}};
   }
   void TearDown() override {
     net_.reset();  // every process inside, then the hosts
@@ -40,13 +42,18 @@ class product_hosts : public ::testing::Test {
 
   std::filesystem::path oma_data() const { return dir_ / "oma"; }
 
-  /// `migratekit up --advertise` on the OMA's host, until its API answers.
-  void start_oma() {
+  /// `migratekit up --advertise` on the OMA's host, with `extra` arguments, until its API
+  /// answers.
+  void start_oma(const std::vector<std::string>& extra = {}) {
     std::filesystem::remove(oma_data() / "api-url");
+    std::vector<std::string> argv = {MK_MIGRATEKIT_PATH, "up",
+                                     "--data",           oma_data().string(),
+                                     "--listen",         "127.0.0.1:0",
+                                     "--advertise",      net_->address("oma"),
+                                     "--grace",          "5"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
     oma_ = &net_->run(
-        "oma",
-        {MK_MIGRATEKIT_PATH, "up", "--data", oma_data().string(), "--listen", "127.0.0.1:0",
-         "--advertise", net_->address("oma"), "--grace", "5"},
+        "oma", argv,
         {.stdout_path = dir_ / "up.out", .stderr_path = dir_ / "up.log", .append = true});
     ASSERT_TRUE(eventually([&] { return std::filesystem::exists(oma_data() / "api-url"); }, 60s))
         << read_text(dir_ / "up.log");
