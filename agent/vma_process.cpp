@@ -261,15 +261,15 @@ void look_now(process_self self) {
 }
 
 /// The mover wrote (the watch), or a line held back is due: published now, or held until
-/// `progress_interval` has passed since the last publish. Read at once either way: a mover
-/// whose pipe filled up would stop copying.
+/// `progress_interval` has passed since the last publish. Read at once either way (a publish
+/// reads the pipe): a mover whose pipe filled up would stop copying.
 void on_output(process_self self) {
   auto& st = self->state;
   if (st.done) return;
-  (void)st.args.mover->poll_progress();
   const auto now = clock::now();
   const auto due = st.last_sent + st.args.progress_interval;
   if (st.last && now < due) {
+    (void)st.args.mover->poll_progress();
     if (!st.publish_held) {
       st.publish_held = true;
       self->delayed_send(self, due - now, output_atom::value);

@@ -81,16 +81,13 @@ result<std::uint64_t> job_log::append(std::string_view job, std::span<const std:
   po.MsgId = id.c_str();
   jsPubAck* ack = nullptr;
   jsErrCode code{};
-  bool retried = false;
-  const auto s = detail::retry_through_election(
-      *impl_->js,
-      [&] {
-        jsPubAck_Destroy(ack);
-        ack = nullptr;
-        return js_Publish(&ack, impl_->js->js, subject.c_str(), entry.data(),
-                          static_cast<int>(entry.size()), &po, &code);
-      },
-      retried);
+  // Tried again as it is: the message id has the stream store it once.
+  const auto s = detail::retry_through_election(*impl_->js, [&] {
+    jsPubAck_Destroy(ack);
+    ack = nullptr;
+    return js_Publish(&ack, impl_->js->js, subject.c_str(), entry.data(),
+                      static_cast<int>(entry.size()), &po, &code);
+  });
   if (s != NATS_OK) {
     return std::unexpected(detail::nats_error(s, impl_->where("append to", job), code));
   }

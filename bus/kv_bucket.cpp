@@ -64,10 +64,9 @@ result<std::unique_ptr<kv_bucket>> open_kv_bucket(std::shared_ptr<jetstream> js,
   auto p = std::make_unique<kv_bucket::impl>();
   p->js = std::move(js);
   p->name = name;
-  bool retried = false;
   // A bus of several nodes just started elects its JetStream leaders first.
-  auto s = retry_through_election(
-      *p->js, [&] { return js_KeyValue(&p->kv, p->js->js, name.c_str()); }, retried);
+  auto s =
+      retry_through_election(*p->js, [&] { return js_KeyValue(&p->kv, p->js->js, name.c_str()); });
   if (s == NATS_NOT_FOUND) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
@@ -76,8 +75,7 @@ result<std::unique_ptr<kv_bucket>> open_kv_bucket(std::shared_ptr<jetstream> js,
     cfg.StorageType = js_FileStorage;
     cfg.Replicas = p->js->replicas;
     // Another process creating it at the same moment is fine: the same config is accepted.
-    s = retry_through_election(
-        *p->js, [&] { return js_CreateKeyValue(&p->kv, p->js->js, &cfg); }, retried);
+    s = retry_through_election(*p->js, [&] { return js_CreateKeyValue(&p->kv, p->js->js, &cfg); });
   }
   if (s != NATS_OK)
     return std::unexpected(nats_error(s, where(*p->js->conn, "open bucket " + name)));
@@ -96,9 +94,8 @@ result<kv_entry> kv_bucket::get(std::string_view key) {
   auto k = impl_->checked("get", key);
   if (!k) return std::unexpected(std::move(k.error()));
   kvEntry* e = nullptr;
-  bool retried = false;
   const auto s = detail::retry_through_election(
-      *impl_->js, [&] { return kvStore_Get(&e, impl_->kv, k->c_str()); }, retried);
+      *impl_->js, [&] { return kvStore_Get(&e, impl_->kv, k->c_str()); });
   if (s != NATS_OK) {
     return std::unexpected(detail::nats_error(s, impl_->where("get", key)));
   }
@@ -140,9 +137,8 @@ result<std::uint64_t> kv_bucket::put(std::string_view key, std::span<const std::
 result<> kv_bucket::erase(std::string_view key) {
   auto k = impl_->checked("erase", key);
   if (!k) return std::unexpected(std::move(k.error()));
-  bool retried = false;
   const auto s = detail::retry_through_election(
-      *impl_->js, [&] { return kvStore_Delete(impl_->kv, k->c_str()); }, retried);
+      *impl_->js, [&] { return kvStore_Delete(impl_->kv, k->c_str()); });
   if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("erase", key)));
   return {};
 }

@@ -75,6 +75,8 @@ bool during_election(natsStatus s);
 /// that timed out may have been stored all the same).
 natsStatus retry_through_election(const jetstream& js, const std::function<natsStatus()>& attempt,
                                   bool& retried);
+/// The same for a call that may be repeated as it is (a read, an idempotent write).
+natsStatus retry_through_election(const jetstream& js, const std::function<natsStatus()>& attempt);
 
 /// Gives the stream `name` the copies `js.replicas` asks for, if it has fewer.
 result<> ensure_replicas(const jetstream& js, const std::string& name);

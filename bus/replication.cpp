@@ -37,6 +37,11 @@ natsStatus retry_through_election(const jetstream& js, const std::function<natsS
   }
 }
 
+natsStatus retry_through_election(const jetstream& js, const std::function<natsStatus()>& attempt) {
+  bool retried = false;
+  return retry_through_election(js, attempt, retried);
+}
+
 result<> ensure_replicas(const jetstream& js, const std::string& name) {
   const auto what = where(*js.conn, "replicas of stream " + name);
   jsStreamInfo* info = nullptr;

@@ -387,7 +387,7 @@ void on_agent_account(job_actor* self, const msg::mover_info& m, bool listed) {
     adopt();
     return;
   }
-  if (st.starting != start_step::none) return;  // the agent has not seen the start yet
+  if (st.start_under_way()) return;
   if (listed)
     on_mover_end(self, m.exit_code == 0, m.exit_code == 0 ? "" : "mover exited: " + m.detail);
   else
@@ -516,9 +516,9 @@ job_actor_hdl::behavior_type job_behavior(job_actor* self, job_deps deps, job_re
         auto& j = self->state.job;
         if (j.state != job_state::replicating && j.state != job_state::starting)
           return;  // a stop in progress hears it from the vma_process
-        // The agent has not started this run's mover yet: the end is an earlier mover's, sent
-        // late (its agent was cut off from the bus, and its publishes waited).
-        if (self->state.starting != start_step::none) {
+        // An earlier mover's end, sent late (its agent was cut off from the bus, and its
+        // publishes waited).
+        if (self->state.start_under_way()) {
           spdlog::info(
               "job {}: the end of an earlier mover ({}) while a start is under way: "
               "ignored",

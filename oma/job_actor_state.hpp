@@ -70,6 +70,9 @@ struct job_actor_state {
   std::optional<stop_protocol> protocol;
   clock_point stop_began{};
   start_step starting = start_step::none;
+  /// A start is under way: its agent has not started this run's mover yet, so what the bus
+  /// says of a mover of the job (its end, its absence) is about an earlier one.
+  bool start_under_way() const { return starting != start_step::none; }
   /// In probing or asking_agent: since when the start has found no agent to take it (asked
   /// again until agent_wait).
   std::optional<clock_point> agent_absent_since;

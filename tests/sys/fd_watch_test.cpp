@@ -104,48 +104,56 @@ int settle(const std::atomic<int>& calls, int n) {
   return calls;
 }
 
-TEST(FdWatch, TellsEachArrivalOnAPipeAndItsEndUntilCancelled) {
-  auto w = fd_watch::make();
-  ASSERT_TRUE(w);
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
-  std::atomic<int> calls{0};
-  auto drain = [&] {
+/// A watch and a non-blocking pipe to watch: the pipe is closed at the end.
+class FdWatchPipe : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto w = fd_watch::make();
+    ASSERT_TRUE(w);
+    watch_ = std::move(*w);
+    ASSERT_EQ(::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC), 0);
+  }
+  void TearDown() override {
+    for (const int fd : pipe_)
+      if (fd >= 0) ::close(fd);
+  }
+  void close_writer() {
+    ::close(pipe_[1]);
+    pipe_[1] = -1;
+  }
+  bool write_line(const char* line) { return ::write(pipe_[1], line, 2) == 2; }
+
+  std::unique_ptr<fd_watch> watch_;
+  int pipe_[2] = {-1, -1};
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(FdWatchPipe, TellsEachArrivalAndTheWritersEnd) {
+  auto id = watch_->each(pipe_[0], [&] {
     char buf[64];
-    while (::read(p[0], buf, sizeof buf) > 0) {
+    while (::read(pipe_[0], buf, sizeof buf) > 0) {  // as a callee must: read until EAGAIN
     }
-  };
-  auto id = (*w)->each(p[0], [&] {
-    drain();  // as a callee must: read until EAGAIN
-    ++calls;
+    ++calls_;
   });
   ASSERT_TRUE(id);
   std::this_thread::sleep_for(50ms);
-  EXPECT_EQ(calls, 0) << "told before anything arrived";
-  ASSERT_EQ(::write(p[1], "a\n", 2), 2);
-  EXPECT_EQ(settle(calls, 1), 1) << "one line, one call";
-  ASSERT_EQ(::write(p[1], "b\n", 2), 2);
-  EXPECT_EQ(settle(calls, 2), 2) << "each arrival after a read is told again";
-  ::close(p[1]);
-  EXPECT_EQ(settle(calls, 3), 3) << "the writer's end is told";
-  (*w)->cancel(*id);
-  ::close(p[0]);
+  EXPECT_EQ(calls_, 0) << "told before anything arrived";
+  ASSERT_TRUE(write_line("a\n"));
+  EXPECT_EQ(settle(calls_, 1), 1) << "one line, one call";
+  ASSERT_TRUE(write_line("b\n"));
+  EXPECT_EQ(settle(calls_, 2), 2) << "each arrival after a read is told again";
+  close_writer();
+  EXPECT_EQ(settle(calls_, 3), 3) << "the writer's end is told";
+  watch_->cancel(*id);
 }
 
-TEST(FdWatch, ACancelledPipeWatchCallsNothingMore) {
-  auto w = fd_watch::make();
-  ASSERT_TRUE(w);
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
-  std::atomic<int> calls{0};
-  auto id = (*w)->each(p[0], [&] { ++calls; });
+TEST_F(FdWatchPipe, ACancelledWatchCallsNothingMore) {
+  auto id = watch_->each(pipe_[0], [&] { ++calls_; });
   ASSERT_TRUE(id);
-  (*w)->cancel(*id);
-  ASSERT_EQ(::write(p[1], "a\n", 2), 2);
+  watch_->cancel(*id);
+  ASSERT_TRUE(write_line("a\n"));
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(calls, 0);
-  ::close(p[0]);
-  ::close(p[1]);
+  EXPECT_EQ(calls_, 0);
 }
 
 }  // namespace
