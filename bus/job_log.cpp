@@ -118,7 +118,10 @@ result<std::vector<bytes>> job_log::read(std::string_view job) {
     get.Sequence = seq + 1;
     get.NextBySubject = subject.c_str();
     natsMsg* msg = nullptr;
-    const auto s = js_DirectGetMsg(&msg, impl_->js->js, impl_->stream.c_str(), &opts, &get);
+    // Any copy answers a direct get; one catching up after a partition may not answer yet.
+    const auto s = detail::retry_through_election(*impl_->js, [&] {
+      return js_DirectGetMsg(&msg, impl_->js->js, impl_->stream.c_str(), &opts, &get);
+    });
     if (s == NATS_NOT_FOUND) return entries;
     if (s != NATS_OK) return std::unexpected(detail::nats_error(s, impl_->where("read", job)));
     seq = natsMsg_GetSequence(msg);
