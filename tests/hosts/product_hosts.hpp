@@ -67,13 +67,15 @@ class product_hosts : public ::testing::Test {
 
   /// `ctl agent add`, then `migratekit vma --join` on the agent's own host, until it is online.
   /// Its movers give up on an endpoint that does not answer for 8 s (a partition), not 60.
-  void join(const std::string& agent) {
+  /// `io_timeout`: seconds a mover waits for an endpoint's answer (8: a partition is noticed
+  /// soon; more where many movers queue on one slow source).
+  void join(const std::string& agent, const std::string& io_timeout = "8") {
     const auto file = dir_ / (agent + ".join");
     ASSERT_FALSE(ctl({"agent", "add", agent, "--out", file.string()}).is_null());
     agents_[agent] = &net_->run(
         agent,
         {MK_MIGRATEKIT_PATH, "vma", "--join", file.string(), "--data", (dir_ / agent).string(),
-         "--mover-arg=--requests=4", "--mover-arg=--io-timeout=8"},
+         "--mover-arg=--requests=4", "--mover-arg=--io-timeout=" + io_timeout},
         {.stdout_path = log_of(agent), .stderr_path = log_of(agent)});
     ASSERT_TRUE(eventually([&] { return online(agent); }, 30s)) << read_text(log_of(agent));
   }
