@@ -54,7 +54,7 @@ class bus_home {
   /// The product account's JWT as it stands (for a node that rejoins).
   result<std::string> account_jwt() const;
   /// The password the routes between the bus's nodes share (DATA/nats/keys/routes, 64 hex
-  /// digits, made at the first call); the routes' user is "route".
+  /// digits, made at the first call); their user is bus::route_user (bus/node_file.hpp).
   result<std::string> route_password() const;
 
  private:

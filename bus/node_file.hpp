@@ -39,6 +39,9 @@ result<node_file> read_node_file(const std::filesystem::path& path);
 /// Writes it with mode 0600, atomically.
 result<> write_node_file(const std::filesystem::path& path, const node_file& f);
 
+/// The user of the routes between a bus's nodes (their password: bus_home::route_password).
+inline constexpr const char* route_user = "route";
+
 /// The name a bus of prefix `prefix` gives its cluster: every node gives the same.
 std::string bus_name(const std::string& prefix);
 

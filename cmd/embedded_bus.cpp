@@ -29,7 +29,7 @@ expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::pa
     c.name = bus::bus_name(home.prefix());
     c.host = so.host;
     c.port = peers.route_port;
-    c.user = "route";
+    c.user = bus::route_user;
     c.password = std::move(*password);
     c.routes = peers.routes;
     c.tls_cert = so.tls_cert;

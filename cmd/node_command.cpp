@@ -4,8 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
-#include <optional>
-#include <sstream>
 
 #include "bus/home.hpp"
 #include "bus/nats_server.hpp"
@@ -40,7 +38,7 @@ int make_node_file(const node_file_args& a) {
   bus::node_file f;
   f.bus = bus::bus_name(a.prefix);
   f.node = a.name;
-  f.route_user = "route";
+  f.route_user = bus::route_user;
   auto password = home->route_password();
   auto trust = home->server_trust();
   if (!password || !trust) {
