@@ -4,16 +4,24 @@
 
 namespace mk::cmd {
 
-expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::path& data_dir,
-                                                       const bus::bus_home& home,
-                                                       const std::string& advertise,
-                                                       const bus_peers& peers) {
+namespace {
+
+/// The server's options, made again at each of its starts (the revocations change), and the
+/// CA its clients check it by (with `advertise`).
+struct server_start {
+  bus::nats_server_options options;
+  std::filesystem::path ca_file;
+};
+
+expected<server_start, std::string> server_options(
+    const std::filesystem::path& data_dir, const bus::bus_home& home, const std::string& advertise,
+    const bus_peers& peers) {
   auto trust = home.server_trust();
   if (!trust) return unexpected("the bus's trust: " + trust.error().message);
-  bus::nats_server_options so;
+  server_start out;
+  auto& so = out.options;
   so.data_dir = data_dir;
   so.trust = std::move(*trust);
-  embedded_bus out;
   if (!advertise.empty()) {
     auto tls = bus::open_tls(data_dir, advertise);
     if (!tls) return unexpected("the bus's TLS: " + tls.error().message);
@@ -38,7 +46,24 @@ expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::pa
     so.server_name = peers.name;
     so.cluster = std::move(c);
   }
-  auto started = bus::nats_server::start(so);
+  return out;
+}
+
+}  // namespace
+
+expected<embedded_bus, std::string> start_embedded_bus(
+    const std::filesystem::path& data_dir, std::shared_ptr<const bus::bus_home> home,
+    const std::string& advertise, const bus_peers& peers) {
+  auto first = server_options(data_dir, *home, advertise, peers);
+  if (!first) return unexpected(first.error());
+  embedded_bus out;
+  out.ca_file = first->ca_file;
+  auto options = [=]() -> bus::result<bus::nats_server_options> {
+    auto o = server_options(data_dir, *home, advertise, peers);
+    if (!o) return std::unexpected(bus::error{bus::errc::invalid, o.error()});
+    return std::move(o->options);
+  };
+  auto started = bus::kept_server::start(options);
   if (!started) return unexpected("nats-server: " + started.error().message);
   out.urls = (*started)->url();
   for (const auto& url : peers.nodes) out.urls += "," + url;

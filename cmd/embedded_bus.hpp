@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bus/home.hpp"
-#include "bus/nats_server.hpp"
+#include "bus/kept_server.hpp"
 #include "bus/tls.hpp"
 #include "config/defaults.hpp"
 #include "config/expected.hpp"
@@ -18,9 +18,10 @@ namespace mk::cmd {
 /// The bus `migratekit up` and `migratekit oma` run themselves when given no `--nats`: a
 /// nats-server that trusts the operator of DATA/nats (bus/home.hpp), with the revocations made
 /// so far. On the loopback; with `advertise` on that address instead, TLS required, with the
-/// certificate of DATA/tls (bus/tls.hpp).
+/// certificate of DATA/tls (bus/tls.hpp). Started again should it end by itself
+/// (bus/kept_server.hpp).
 struct embedded_bus {
-  std::unique_ptr<bus::nats_server> server;
+  std::unique_ptr<bus::kept_server> server;
   /// Where clients reach it (DATA/nats/urls says the same), then the other nodes (`--nodes`).
   std::string urls;
   /// With `advertise`: the CA clients check the server by.
@@ -42,9 +43,8 @@ struct bus_peers {
 /// --routes, --route-port, --node-name and --nodes, for `oma` and `up`.
 void add_bus_peer_options(CLI::App& cmd, bus_peers& peers);
 
-expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::path& data_dir,
-                                                       const bus::bus_home& home,
-                                                       const std::string& advertise,
-                                                       const bus_peers& peers = {});
+expected<embedded_bus, std::string> start_embedded_bus(
+    const std::filesystem::path& data_dir, std::shared_ptr<const bus::bus_home> home,
+    const std::string& advertise, const bus_peers& peers = {});
 
 }  // namespace mk::cmd

@@ -37,7 +37,7 @@ int run(oma_node_options options, const bus_peers& peers) {
       return 1;
     }
     options.home = std::make_shared<bus::bus_home>(std::move(*home));
-    auto started = start_embedded_bus(options.data_dir, *options.home, options.advertise, peers);
+    auto started = start_embedded_bus(options.data_dir, options.home, options.advertise, peers);
     if (!started) {
       spdlog::error("{}", started.error());
       return 1;

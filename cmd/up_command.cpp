@@ -198,7 +198,7 @@ int run(const up_args& a) {
   std::string urls = a.oma.nats_url;
   std::filesystem::path ca_file;
   if (urls.empty()) {
-    auto started = start_embedded_bus(data, *shared_home, a.oma.advertise, a.peers);
+    auto started = start_embedded_bus(data, shared_home, a.oma.advertise, a.peers);
     if (!started) {
       spdlog::error("{}", started.error());
       return 1;

@@ -98,6 +98,11 @@ constexpr int auth_attempts = 3;
 /// OMA that was killed is still on its way out) when agents elsewhere know it by that port.
 constexpr std::chrono::milliseconds previous_port_wait{15000};
 
+/// How often the OMA looks whether its own nats-server still runs, and how long it waits
+/// before trying again a start that failed (bus/kept_server.hpp).
+constexpr std::chrono::milliseconds server_watch{500};
+constexpr std::chrono::milliseconds server_restart_retry{1000};
+
 /// How long a push of the account's JWT (a revocation) waits for a server's answer.
 constexpr std::chrono::milliseconds claims_push_timeout{5000};
 

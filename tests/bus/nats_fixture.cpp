@@ -62,7 +62,8 @@ std::filesystem::path nats_fixture::agent_creds(const std::string& agent) {
 
 bus::nats_options nats_fixture::client_options(bus::role r, const std::string& name) {
   bus::nats_options opts;
-  opts.url = server_->url();
+  // A test that runs its own server (no server_) sets the URL in connect()'s `tweak`.
+  if (server_) opts.url = server_->url();
   opts.name = name;
   switch (r) {
     case bus::role::oma:
@@ -94,7 +95,8 @@ std::unique_ptr<bus::nats_transport> nats_fixture::connect_agent(
     const std::string& agent, const std::string& name,
     const std::function<void(bus::nats_options&)>& tweak) {
   bus::nats_options opts;
-  opts.url = server_->url();
+  // A test that runs its own server (no server_) sets the URL in connect()'s `tweak`.
+  if (server_) opts.url = server_->url();
   opts.name = name;
   opts.creds_file = agent_creds(agent);
   opts.inbox_prefix = bus::inbox_prefix(agent);

@@ -1,7 +1,11 @@
 // The embedded nats-server: its files, restarts on the same data folder and keys, and the
 // thread that starts it.
+#include <signal.h>
+
+#include <atomic>
 #include <thread>
 
+#include "bus/kept_server.hpp"
 #include "bus/nats_fixture.hpp"
 #include "bus/tls.hpp"
 #include "support/files.hpp"
@@ -74,6 +78,43 @@ TEST_F(nats_server, outlives_the_thread_that_started_it) {
   auto oma = connect(role::oma, "oma");
   ASSERT_TRUE(oma);
   EXPECT_TRUE(oma->flush(2s));
+}
+
+TEST_F(nats_server, a_kept_server_killed_comes_back_on_its_port_and_its_clients_with_it) {
+  server_->stop();
+  server_.reset();
+  std::atomic<int> starts = 0;
+  auto kept = bus::kept_server::start(
+      [&]() -> bus::result<bus::nats_server_options> {
+        ++starts;
+        return server_options();
+      },
+      50ms, 100ms);
+  ASSERT_TRUE(kept) << kept.error().message;
+  const auto url = (*kept)->url();
+  auto oma = connect(role::oma, "oma", [&](bus::nats_options& o) { o.url = url; });
+  ASSERT_TRUE(oma);
+  const auto first = (*kept)->pid();
+  ASSERT_GT(first, 0);
+
+  ASSERT_EQ(::kill(first, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return (*kept)->restarts() == 1; }, 20s));
+  EXPECT_NE((*kept)->pid(), first);
+  EXPECT_EQ((*kept)->url(), url);
+  EXPECT_EQ(read_text(dir_ / "data" / "nats" / "urls"), url + "\n") << "the same port";
+  // Its options were asked for again: a revocation made meanwhile holds on the new server.
+  EXPECT_EQ(starts, 2);
+  // The client that was connected finds it again.
+  EXPECT_TRUE(eventually([&] { return oma->flush(500ms).has_value(); }, 20s));
+
+  // Stopped, it stays stopped.
+  const auto second = (*kept)->pid();
+  (*kept)->stop();
+  EXPECT_EQ((*kept)->pid(), -1);
+  EXPECT_NE(::kill(second, 0), 0) << "the server ended";
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ((*kept)->restarts(), 1u);
+  EXPECT_EQ(starts, 2);
 }
 
 TEST_F(nats_server, a_port_in_use_is_refused_with_the_reason) {
