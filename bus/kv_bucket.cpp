@@ -143,7 +143,7 @@ result<> kv_bucket::erase(std::string_view key) {
   return {};
 }
 
-result<std::pair<std::string, int>> kv_bucket::placement() {
+result<kv_bucket::placement_info> kv_bucket::placement() {
   const auto stream = "KV_" + impl_->name;
   jsStreamInfo* info = nullptr;
   jsErrCode code{};
@@ -152,9 +152,14 @@ result<std::pair<std::string, int>> kv_bucket::placement() {
     return std::unexpected(detail::nats_error(
         s, detail::where(*impl_->js->conn, "placement of " + impl_->name), code));
   }
-  std::pair<std::string, int> out{"", static_cast<int>(info->Config->Replicas)};
-  if (info->Cluster != nullptr && info->Cluster->Leader != nullptr)
-    out.first = info->Cluster->Leader;
+  placement_info out;
+  out.replicas = static_cast<int>(info->Config->Replicas);
+  if (const auto* c = info->Cluster; c != nullptr) {
+    if (c->Leader != nullptr) out.leader = c->Leader;
+    for (int i = 0; i < c->ReplicasLen; ++i)
+      if (c->Replicas[i] != nullptr && c->Replicas[i]->Current && !c->Replicas[i]->Offline)
+        ++out.current;
+  }
   jsStreamInfo_Destroy(info);
   return out;
 }

@@ -55,9 +55,13 @@ class kv_bucket {
   result<> erase(std::string_view key);
   /// Keys with a value, in no particular order.
   result<std::vector<std::string>> keys();
-  /// The node that leads the bucket's copies now (empty on a lone node), and how many
-  /// copies it has: for health reports and tests.
-  result<std::pair<std::string, int>> placement();
+  /// Where the bucket's copies are now: for health reports and tests.
+  struct placement_info {
+    std::string leader;  ///< the node that leads them (empty on a lone node)
+    int replicas = 1;    ///< copies it is configured with
+    int current = 0;     ///< copies besides the leader's that are up to date and online
+  };
+  result<placement_info> placement();
 
  private:
   std::unique_ptr<impl> impl_;

@@ -133,8 +133,8 @@ TEST_F(nats_cluster_test, TheStateIsKeptInThreeCopies) {
   for (auto* b : {&store->jobs(), &store->schedules(), &store->settings(), &store->agents()}) {
     auto p = b->placement();
     ASSERT_TRUE(p) << p.error().message;
-    EXPECT_EQ(p->second, 3) << b->name();
-    EXPECT_TRUE(p->first == "n1" || p->first == "n2" || p->first == "n3") << p->first;
+    EXPECT_EQ(p->replicas, 3) << b->name();
+    EXPECT_TRUE(p->leader == "n1" || p->leader == "n2" || p->leader == "n3") << p->leader;
   }
 }
 
@@ -150,7 +150,7 @@ TEST_F(nats_cluster_test, ABucketMadeWithOneCopyGetsThreeWhenAskedAgain) {
   ASSERT_TRUE(store);
   auto p = store->jobs().placement();
   ASSERT_TRUE(p) << p.error().message;
-  EXPECT_EQ(p->second, 3);
+  EXPECT_EQ(p->replicas, 3);
   auto v = store->jobs().get("j-1");
   ASSERT_TRUE(v) << v.error().message;
   EXPECT_EQ(text_of(v->value), "kept");
@@ -164,8 +164,8 @@ TEST_F(nats_cluster_test, WritesGoOnThroughTheLossOfTheLeadersNode) {
   auto& store = *opened;
   auto leader = store.jobs().placement();
   ASSERT_TRUE(leader) << leader.error().message;
-  const int victim = leader->first.back() - '1';
-  ASSERT_TRUE(victim >= 0 && victim < nodes) << leader->first;
+  const int victim = leader->leader.back() - '1';
+  ASSERT_TRUE(victim >= 0 && victim < nodes) << leader->leader;
 
   // One writer as the job actors write: a record created, then updated from its revision.
   constexpr int writes = 60;
@@ -198,7 +198,7 @@ TEST_F(nats_cluster_test, WritesGoOnThroughTheLossOfTheLeadersNode) {
   }
   auto now = store.jobs().placement();
   ASSERT_TRUE(now) << now.error().message;
-  EXPECT_NE(now->first, leader->first) << "no new leader";
+  EXPECT_NE(now->leader, leader->leader) << "no new leader";
 }
 
 }  // namespace

@@ -6,12 +6,14 @@
 // the OMA's host.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,6 +190,106 @@ class product_hosts : public ::testing::Test {
         return line.substr(from, line.find('/', from) - from);
       }
     return "";
+  }
+
+  // -- the rounds of the fault suites (partition_suite_test.cpp, bus_fault_suite_test.cpp) --
+
+  /// A job of a round, and the stop asked of it.
+  struct round_job {
+    std::string id;
+    std::string agent;
+    std::string volume;
+    std::vector<std::string> stop;  ///< the ctl arguments of its stop; empty: none asked
+    std::string stop_id;            ///< set when the OMA acknowledged the stop
+    bool delete_asked() const { return std::ranges::find(stop, "--delete") != stop.end(); }
+  };
+
+  /// A job replicating on each of `agents`, and for about 7 in 10 of them a stop of a random
+  /// kind (graceful or forced, volume kept or deleted), to be asked by ask_stop().
+  std::vector<round_job> round_jobs(std::mt19937& rng, const std::vector<std::string>& agents) {
+    std::vector<round_job> jobs;
+    for (const auto& agent : agents) {
+      round_job j{replicating(agent), agent, "", {}, ""};
+      j.volume = job(j.id)["volume"].value("path", "");
+      if (rng() % 10 < 7) {
+        j.stop = {"stop", j.id};
+        if (rng() % 4 == 0) j.stop.push_back("--force");
+        if (rng() % 4 == 0) j.stop.push_back("--delete");
+      }
+      jobs.push_back(std::move(j));
+    }
+    return jobs;
+  }
+
+  /// Asks the job's stop; a stop refused or unanswered (the OMA cut off) is no acknowledgement.
+  void ask_stop(round_job& j) {
+    const auto answer = ctl(j.stop, true);
+    if (answer.is_object() && answer["stop"].is_object())
+      j.stop_id = answer["stop"].value("id", "");
+  }
+
+  /// What the protocol promises of each job of a round, once its fault is over; what went
+  /// wrong, in words, each line headed by `round` (empty: nothing):
+  ///   - it settles completed, resumable, or cancelled (only if a delete was asked) within
+  ///     150 s;
+  ///   - a stop the OMA acknowledged is the one it settled under (no acknowledged write lost),
+  ///     and is in its JobLog;
+  ///   - its volume is never deleted unless asked;
+  ///   - resumed, it completes with a volume equal to its source;
+  ///   - no mover runs for it once it is final.
+  std::vector<std::string> check_round(const std::vector<round_job>& jobs,
+                                       const std::string& round) {
+    constexpr auto bound = 150s;
+    std::vector<std::string> wrong;
+    const auto say = [&](const round_job& j, const std::string& what) {
+      wrong.push_back(round + ", job " + j.id + " on " + j.agent + ": " + what +
+                      "; record: " + job(j.id).dump());
+    };
+    for (const auto& j : jobs) {
+      const auto settled = [&] {
+        const auto r = job(j.id);
+        const auto state = r.value("state", "");
+        return state == "completed" || state == "cancelled" ||
+               ((state == "stopped" || state == "failed") && r.value("resumable", false));
+      };
+      if (!eventually(settled, bound)) {
+        say(j, "neither completed, cancelled nor resumable after " + std::to_string(bound.count()) +
+                   " s");
+        continue;
+      }
+      const auto record = job(j.id);
+      const auto state = record.value("state", "");
+      if (state == "cancelled") {
+        if (!j.delete_asked()) say(j, "cancelled without a delete");
+        continue;
+      }
+      if (state == "stopped" && !j.stop_id.empty()) {
+        if (record["stop"].value("id", "") != j.stop_id)
+          say(j, "stopped under another stop than the acknowledged " + j.stop_id);
+        // A copy of the log that was cut off may answer with what it had until it caught up.
+        if (!eventually(
+                [&] {
+                  return ctl({"log", j.id}, true).dump().find(j.stop_id) != std::string::npos;
+                },
+                30s))
+          say(j, "the acknowledged stop " + j.stop_id + " is not in its JobLog");
+      }
+      if (!std::filesystem::exists(j.volume)) say(j, "its volume is gone");
+      if (state != "completed") {
+        rate_.set("20G");
+        if (ctl({"resume", j.id}, true).is_null()) {
+          say(j, "a resume was refused");
+          continue;
+        }
+      }
+      if (!eventually([&] { return state_of(j.id) == "completed"; }, bound)) {
+        say(j, "did not complete after its resume");
+        continue;
+      }
+      if (hash_file(j.volume) != source_hash_) say(j, "its volume differs from the source");
+    }
+    for (const auto& line : movers()) wrong.push_back(round + ": a mover still runs: " + line);
+    return wrong;
   }
 
   temp_dir dir_;
