@@ -7,7 +7,10 @@
 #include <condition_variable>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
 #include <sstream>
+#include <string_view>
 
 #include "bus/jwt.hpp"
 #include "bus/nats_server.hpp"
@@ -162,17 +165,42 @@ result<> push_account_jwt(const std::string& urls, const fs::path& ca_file,
   return push_account_jwt(**t, account_jwt);
 }
 
+namespace {
+
+constexpr std::string_view claims_update = "$SYS.REQ.CLAIMS.UPDATE";
+
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+/// A server's answer to a push (`{"server": {"id": ...}, "data": {"code": 200, ...}}`, or
+/// `"error"` instead of `"data"`): its server id, and whether it stored the JWT.
+struct claims_answer {
+  std::string server;
+  bool stored = false;
+};
+
+std::optional<claims_answer> read_claims_answer(std::span<const std::uint8_t> data) {
+  const auto doc = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  claims_answer out;
+  if (doc.contains("server") && doc["server"].is_object())
+    out.server = doc["server"].value("id", std::string());
+  out.stored =
+      doc.contains("data") && doc["data"].is_object() && doc["data"].value("code", 0) == 200;
+  return out;
+}
+
+}  // namespace
+
 result<> push_account_jwt(transport& system_user, const std::string& account_jwt) {
-  const std::span<const std::uint8_t> body(
-      reinterpret_cast<const std::uint8_t*>(account_jwt.data()), account_jwt.size());
   auto answer =
-      system_user.request("$SYS.REQ.CLAIMS.UPDATE", body, defaults::bus::claims_push_timeout);
+      system_user.request(claims_update, bytes_of(account_jwt), defaults::bus::claims_push_timeout);
   if (!answer) return fail(answer.error().code, "push the account JWT: " + answer.error().message);
-  const std::string text(answer->data.begin(), answer->data.end());
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
-  const bool stored = !doc.is_discarded() && doc.is_object() && doc.contains("data") &&
-                      doc["data"].is_object() && doc["data"].value("code", 0) == 200;
-  if (!stored) return fail(errc::io, "push the account JWT: the server answered " + text);
+  const auto said = read_claims_answer(answer->data);
+  if (!said || !said->stored)
+    return fail(errc::io, "push the account JWT: the server answered " +
+                              std::string(answer->data.begin(), answer->data.end()));
   return {};
 }
 
@@ -188,22 +216,15 @@ result<std::map<std::string, std::string>> push_account_jwt_to(transport& system
   auto got = std::make_shared<answers>();
   const auto reply = inbox_prefix("system") + ".claims." + unique_token();
   auto sub = system_user.subscribe(reply, [got](const envelope& e) {
-    // {"server": {"id": ...}, "data": {"code": 200, ...}} or {"server": ..., "error": {...}}
-    const auto doc = nlohmann::json::parse(e.data.begin(), e.data.end(), nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("server") ||
-        !doc["server"].is_object())
-      return;
-    const auto id = doc["server"].value("id", std::string());
-    const bool stored =
-        doc.contains("data") && doc["data"].is_object() && doc["data"].value("code", 0) == 200;
+    const auto said = read_claims_answer(e.data);
+    if (!said || said->server.empty()) return;
     std::lock_guard lock(got->mu);
-    got->by_node[id] = stored ? std::string() : std::string(e.data.begin(), e.data.end());
+    got->by_node[said->server] =
+        said->stored ? std::string() : std::string(e.data.begin(), e.data.end());
     got->cv.notify_all();
   });
   if (!sub) return fail(sub.error().code, "push the account JWT: " + sub.error().message);
-  const std::span<const std::uint8_t> body(
-      reinterpret_cast<const std::uint8_t*>(account_jwt.data()), account_jwt.size());
-  if (auto sent = system_user.publish_request("$SYS.REQ.CLAIMS.UPDATE", body, reply); !sent)
+  if (auto sent = system_user.publish_request(claims_update, bytes_of(account_jwt), reply); !sent)
     return fail(sent.error().code, "push the account JWT: " + sent.error().message);
   std::unique_lock lock(got->mu);
   got->cv.wait_for(lock, timeout, [&] {
@@ -223,9 +244,8 @@ result<std::optional<bool>> node_holds_revocations(transport& system_user, const
   if (!ours) return fail(errc::invalid, where + ": " + ours.error());
   const auto account = ours->value("sub", std::string());
   const auto query = nlohmann::json{{"account", account}}.dump();
-  auto answer = system_user.request(
-      "$SYS.REQ.SERVER." + node + ".ACCOUNTZ",
-      {reinterpret_cast<const std::uint8_t*>(query.data()), query.size()}, timeout);
+  auto answer =
+      system_user.request("$SYS.REQ.SERVER." + node + ".ACCOUNTZ", bytes_of(query), timeout);
   if (!answer) return fail(answer.error().code, where + ": " + answer.error().message);
   const std::string text(answer->data.begin(), answer->data.end());
   const auto doc = nlohmann::json::parse(text, nullptr, false);

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "config/defaults.hpp"
@@ -247,6 +248,19 @@ result<tls_files> open_tls(const fs::path& data_dir, const std::string& host) {
           out.cert, [&](BIO* b) { return PEM_write_bio_X509(b, made->second.get()); }, 0644);
       !w)
     return std::unexpected(std::move(w.error()));
+  return out;
+}
+
+result<tls_files> write_node_tls(const fs::path& data_dir, const std::string& ca_pem,
+                                 const node_certificate& node) {
+  auto dir = tls_dir(data_dir);
+  if (!dir) return std::unexpected(std::move(dir.error()));
+  tls_files out{*dir / "ca.pem", *dir / "server.pem", *dir / "server.key"};
+  for (const auto& [path, text, mode] : {std::tuple{out.ca, &ca_pem, 0644},
+                                         {out.cert, &node.cert_pem, 0644},
+                                         {out.key, &node.key_pem, 0600}})
+    if (auto w = sys::write_file_atomically(path, *text, static_cast<mode_t>(mode)); !w)
+      return fail(errc::io, w.error().message);
   return out;
 }
 

@@ -34,6 +34,11 @@ struct node_certificate {
 result<node_certificate> issue_node_certificate(const std::filesystem::path& data_dir,
                                                 const std::string& host);
 
+/// A node's TLS material as its node file carries it (the bus's CA, the node's certificate and
+/// key), written to DATA/tls as open_tls keeps its own: the folder 0700, the key 0600.
+result<tls_files> write_node_tls(const std::filesystem::path& data_dir, const std::string& ca_pem,
+                                 const node_certificate& node);
+
 /// Whether `host` is an IPv4 or IPv6 address (else a DNS name).
 bool is_ip_address(const std::string& host);
 

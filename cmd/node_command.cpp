@@ -13,7 +13,6 @@
 #include "cmd/folder_lock.hpp"
 #include "config/defaults.hpp"
 #include "messages/subjects.hpp"
-#include "sys/atomic_file.hpp"
 
 namespace mk::cmd {
 
@@ -85,20 +84,6 @@ struct node_args {
   std::vector<std::string> routes;
 };
 
-/// The node's TLS material from its file, under DATA/tls, as nats-server reads it.
-bus::result<bus::tls_files> write_tls(const fs::path& data_dir, const bus::node_file& f) {
-  const auto dir = fs::absolute(data_dir) / "tls";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return bus::fail(bus::errc::io, "create " + dir.string() + ": " + ec.message());
-  bus::tls_files t{dir / "ca.pem", dir / "server.pem", dir / "server.key"};
-  for (const auto& [path, text, mode] :
-       {std::tuple{t.ca, &f.ca_pem, 0644}, {t.cert, &f.cert_pem, 0644}, {t.key, &f.key_pem, 0600}})
-    if (auto w = sys::write_file_atomically(path, *text, static_cast<mode_t>(mode)); !w)
-      return bus::fail(bus::errc::io, w.error().message);
-  return t;
-}
-
 int run_node(const node_args& a) {
   block_stop_signals();
   auto f = bus::read_node_file(a.file);
@@ -126,7 +111,7 @@ int run_node(const node_args& a) {
   c.password = f->route_password;
   c.routes = a.routes;
   if (!f->ca_pem.empty()) {
-    auto tls = write_tls(a.data_dir, *f);
+    auto tls = bus::write_node_tls(a.data_dir, f->ca_pem, {f->cert_pem, f->key_pem});
     if (!tls) {
       spdlog::error("{}", tls.error().message);
       return 1;

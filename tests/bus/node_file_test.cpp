@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "bus/home.hpp"
+#include "bus/tls.hpp"
+#include "support/files.hpp"
 #include "support/temp_dir.hpp"
 #include "sys/atomic_file.hpp"
 
@@ -70,6 +72,24 @@ TEST(node_file, a_wrong_key_is_named_and_a_file_others_may_read_is_refused) {
   f = bus::read_node_file(careless);
   ASSERT_FALSE(f);
   EXPECT_NE(f.error().message.find("not JSON"), std::string::npos) << f.error().message;
+}
+
+TEST(node_file, a_node_s_tls_is_written_private_as_the_oma_keeps_its_own) {
+  temp_dir dir;
+  auto cert = bus::issue_node_certificate(dir.path() / "oma", "10.77.0.4");
+  ASSERT_TRUE(cert) << cert.error().message;
+  const auto ca = read_text(dir.path() / "oma" / "tls" / "ca.pem");
+  ASSERT_FALSE(ca.empty());
+  auto written = bus::write_node_tls(dir.path() / "n2", ca, *cert);
+  ASSERT_TRUE(written) << written.error().message;
+  namespace fs = std::filesystem;
+  EXPECT_EQ(fs::status(dir.path() / "n2" / "tls").permissions() & fs::perms::all,
+            fs::perms::owner_all);
+  EXPECT_EQ(fs::status(written->key).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read_text(written->ca), ca);
+  EXPECT_EQ(read_text(written->cert), cert->cert_pem);
+  EXPECT_EQ(read_text(written->key), cert->key_pem);
 }
 
 }  // namespace
