@@ -110,12 +110,7 @@ TEST_F(bus_fault_suite, a_node_killed_or_cut_off_loses_nothing) {
       "checked: %u; violations: %zu\n",
       plan.rounds, static_cast<long long>(seconds), plan.seed, faults.c_str(), checked,
       wrong.size());
-  for (const auto& w : wrong) ADD_FAILURE() << w;
-  if (!wrong.empty())
-    ADD_FAILURE() << "OMA log:\n"
-                  << read_text(dir_ / "up.log") << "\nvma-a:\n"
-                  << read_text(log_of("vma-a")) << "\nvma-b:\n"
-                  << read_text(log_of("vma-b"));
+  report(wrong);
 }
 
 }  // namespace

@@ -56,12 +56,7 @@ TEST_F(partition_suite, a_partition_of_any_host_loses_nothing) {
     std::printf("partition suite: round %u, %s: %s\n", r, fault.c_str(),
                 wrong.empty() ? "nothing lost" : "violations so far");
   }
-  for (const auto& w : wrong) ADD_FAILURE() << w;
-  if (!wrong.empty())
-    ADD_FAILURE() << "OMA log:\n"
-                  << read_text(dir_ / "up.log") << "\nvma-a:\n"
-                  << read_text(log_of("vma-a")) << "\nvma-b:\n"
-                  << read_text(log_of("vma-b"));
+  report(wrong);
 }
 
 }  // namespace

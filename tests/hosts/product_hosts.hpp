@@ -292,6 +292,16 @@ class product_hosts : public ::testing::Test {
     return wrong;
   }
 
+  /// Each violation as a test failure, then the logs of the OMA and of both agents.
+  void report(const std::vector<std::string>& wrong) {
+    for (const auto& w : wrong) ADD_FAILURE() << w;
+    if (!wrong.empty())
+      ADD_FAILURE() << "OMA log:\n"
+                    << read_text(dir_ / "up.log") << "\nvma-a:\n"
+                    << read_text(log_of("vma-a")) << "\nvma-b:\n"
+                    << read_text(log_of("vma-b"));
+  }
+
   temp_dir dir_;
   std::optional<hosts> net_;
   rate_file rate_{dir_ / "source.rate"};
