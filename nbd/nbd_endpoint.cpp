@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <limits>
+#include <thread>
 
 #include "nbd/endpoint.hpp"
 #include "nbd/nbd_handles.hpp"
@@ -204,8 +205,10 @@ class nbd_endpoint final : public endpoint {
   bool can_flush_ = false;
 };
 
-result<handle_ptr> connect(const std::string& uri, const std::string& name,
-                           const open_options& opts) {
+/// One try to connect, waiting up to `timeout_s`; `err` gets libnbd's errno on failure.
+result<handle_ptr> connect_once(const std::string& uri, const std::string& name,
+                                const open_options& opts, double timeout_s, int& err) {
+  err = 0;
   handle_ptr h(nbd_create());
   if (!h) return fail(errc::system, name, "cannot create an NBD handle: " + last_error());
   nbd_set_handle_name(h.get(), name.substr(0, name.find(' ')).c_str());
@@ -213,16 +216,44 @@ result<handle_ptr> connect(const std::string& uri, const std::string& name,
   // to a remote agent, docs/security.md): libnbd reads it only when allowed to.
   if (uri.find("tls-psk-file=") != std::string::npos) nbd_set_uri_allow_local_file(h.get(), true);
   if (nbd_add_meta_context(h.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == -1 ||
-      nbd_aio_connect_uri(h.get(), uri.c_str()) == -1)
+      nbd_aio_connect_uri(h.get(), uri.c_str()) == -1) {
+    err = nbd_get_errno();
     return fail(errc::io, name, "cannot connect: " + last_error());
+  }
   // Asynchronously, so that a server that never answers or a stop request cannot hold us.
   auto done = wait_until(
-      h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; }, opts.io_timeout_s,
-      opts.stop_fd);
-  if (!done) return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
-  if (nbd_aio_is_ready(h.get()) != 1)
+      h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; }, timeout_s, opts.stop_fd);
+  if (!done) {
+    err = nbd_get_errno();
+    return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
+  }
+  if (nbd_aio_is_ready(h.get()) != 1) {
+    err = nbd_get_errno();
     return fail(errc::io, name, "cannot connect: " + last_error());
+  }
   return h;
+}
+
+/// Connects within the I/O timeout. "No route to host" is what a network that was just cut
+/// off gives for a few seconds after it is back (the neighbour entry still says unreachable):
+/// tried again every 250 ms, as a server that does not answer is waited for.
+result<handle_ptr> connect(const std::string& uri, const std::string& name,
+                           const open_options& opts) {
+  using clock = std::chrono::steady_clock;
+  constexpr auto pause = std::chrono::milliseconds(250);
+  const auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                           std::chrono::duration<double>(opts.io_timeout_s));
+  for (;;) {
+    const double left = std::chrono::duration<double>(deadline - clock::now()).count();
+    int err = 0;
+    auto h = connect_once(uri, name, opts, left > 0 ? left : 0.001, err);
+    if (h || (err != EHOSTUNREACH && err != ENETUNREACH) || clock::now() + pause >= deadline)
+      return h;
+    pollfd stop{opts.stop_fd, POLLIN, 0};
+    if (opts.stop_fd >= 0 && poll(&stop, 1, static_cast<int>(pause.count())) > 0)
+      return fail(errc::stopped, name + ": cannot connect: a stop was requested");
+    if (opts.stop_fd < 0) std::this_thread::sleep_for(pause);
+  }
 }
 
 }  // namespace

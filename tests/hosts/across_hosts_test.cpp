@@ -83,6 +83,36 @@ TEST_F(across_hosts, a_partitioned_agents_volume_is_never_touched_and_a_resume_c
   EXPECT_EQ(job(id)["volume"].value("path", ""), volume);
 }
 
+TEST_F(across_hosts, a_mover_that_finds_the_oma_unreachable_for_a_moment_waits_for_it) {
+  // A host whose cable was out may take the others for unreachable a moment after it is back
+  // ("No route to host", seen in the bus fault suite): a mover started then (a resume right
+  // after a heal) waits within its I/O timeout, as for a server that does not answer, rather
+  // than fail at once. Here the agent's host has a route saying so for 1.5 s.
+  net_->run("oma", {"nbdkit", "-f", "-i", net_->address("oma"), "-p", "10809", "memory", "1M"},
+            {.stdout_path = dir_ / "nbdkit.log", .stderr_path = dir_ / "nbdkit.log"});
+  const auto uri = "nbd://" + net_->address("oma") + ":10809/";
+  const auto copy = [&](const std::string& target) {
+    return &net_->run(
+        "vma-a", {MK_MIGRATEKIT_PATH, "copy", uri, (dir_ / target).string(), "--io-timeout", "8"},
+        {.stdout_path = dir_ / "copy.log", .stderr_path = dir_ / "copy.log", .append = true});
+  };
+  ASSERT_TRUE(
+      eventually([&] { return copy("before.img")->wait_for(10s) == exit_status::exited(0); }, 10s))
+      << read_text(dir_ / "copy.log") << read_text(dir_ / "nbdkit.log");
+  const auto route =
+      std::vector<std::string>{"ip", "route", "add", "unreachable", net_->address("oma") + "/32"};
+  ASSERT_EQ(net_->run_to_end("vma-a", route), exit_status::exited(0));
+  auto* mover = copy("after.img");
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(mover->wait_for(0ms).has_value())
+      << "gave up at once: " << read_text(dir_ / "copy.log");
+  ASSERT_EQ(net_->run_to_end("vma-a",
+                             {"ip", "route", "del", "unreachable", net_->address("oma") + "/32"}),
+            exit_status::exited(0));
+  EXPECT_EQ(mover->wait_for(20s), exit_status::exited(0)) << read_text(dir_ / "copy.log");
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "after.img"), 1u << 20);
+}
+
 TEST_F(across_hosts, the_oma_cut_off_from_both_agents_mid_copy_leaves_both_jobs_resumable) {
   const auto agent_of = a_job_on_each_agent();
   std::map<std::string, std::string> endpoint;

@@ -90,7 +90,10 @@ TEST_F(bus_fault_suite, a_node_killed_or_cut_off_loses_nothing) {
   for (unsigned r = 0; r < plan.rounds && !HasFatalFailure(); ++r) {
     std::string fault;
     const auto round_began = std::chrono::steady_clock::now();
-    for (auto& w : run_round(r, plan.rng, fault, counts)) wrong.push_back(std::move(w));
+    for (auto& w : run_round(r, plan.rng, fault, counts)) {
+      std::printf("bus fault suite: VIOLATION %s\n", w.c_str());  // as it happens, for long runs
+      wrong.push_back(std::move(w));
+    }
     checked += 2;
     std::printf("bus fault suite: round %u, %s: %s (%lld s)\n", r, fault.c_str(),
                 wrong.empty() ? "nothing lost" : "violations so far",

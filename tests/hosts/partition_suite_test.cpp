@@ -52,7 +52,10 @@ TEST_F(partition_suite, a_partition_of_any_host_loses_nothing) {
   std::vector<std::string> wrong;
   for (unsigned r = 0; r < plan.rounds && !HasFatalFailure(); ++r) {
     std::string fault;
-    for (auto& w : run_round(r, plan.rng, fault)) wrong.push_back(std::move(w));
+    for (auto& w : run_round(r, plan.rng, fault)) {
+      std::printf("partition suite: VIOLATION %s\n", w.c_str());  // as it happens, for long runs
+      wrong.push_back(std::move(w));
+    }
     std::printf("partition suite: round %u, %s: %s\n", r, fault.c_str(),
                 wrong.empty() ? "nothing lost" : "violations so far");
   }
