@@ -13,9 +13,10 @@ struct server_start {
   std::filesystem::path ca_file;
 };
 
-expected<server_start, std::string> server_options(
-    const std::filesystem::path& data_dir, const bus::bus_home& home, const std::string& advertise,
-    const bus_peers& peers) {
+expected<server_start, std::string> server_options(const std::filesystem::path& data_dir,
+                                                   const bus::bus_home& home,
+                                                   const std::string& advertise,
+                                                   const bus_peers& peers) {
   auto trust = home.server_trust();
   if (!trust) return unexpected("the bus's trust: " + trust.error().message);
   server_start out;
@@ -51,9 +52,10 @@ expected<server_start, std::string> server_options(
 
 }  // namespace
 
-expected<embedded_bus, std::string> start_embedded_bus(
-    const std::filesystem::path& data_dir, std::shared_ptr<const bus::bus_home> home,
-    const std::string& advertise, const bus_peers& peers) {
+expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::path& data_dir,
+                                                       std::shared_ptr<const bus::bus_home> home,
+                                                       const std::string& advertise,
+                                                       const bus_peers& peers) {
   auto first = server_options(data_dir, *home, advertise, peers);
   if (!first) return unexpected(first.error());
   embedded_bus out;

@@ -43,8 +43,9 @@ struct bus_peers {
 /// --routes, --route-port, --node-name and --nodes, for `oma` and `up`.
 void add_bus_peer_options(CLI::App& cmd, bus_peers& peers);
 
-expected<embedded_bus, std::string> start_embedded_bus(
-    const std::filesystem::path& data_dir, std::shared_ptr<const bus::bus_home> home,
-    const std::string& advertise, const bus_peers& peers = {});
+expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::path& data_dir,
+                                                       std::shared_ptr<const bus::bus_home> home,
+                                                       const std::string& advertise,
+                                                       const bus_peers& peers = {});
 
 }  // namespace mk::cmd
