@@ -38,17 +38,20 @@ class bus_fault_suite : public bus_hosts {
       fault = "bus node " + node + " killed";
       ++counts["bus node " + node];
       timeline.emplace(at, [this, node] {
-        if (const auto pid = server_of(node); pid != 0) ::kill(pid, SIGKILL);
+        const auto pid = server_of(node);
+        EXPECT_NE(pid, 0) << "no nats-server of " << node << " to kill";
+        if (pid != 0) ::kill(pid, SIGKILL);
       });
-      if (node != "oma")
+      if (node == "oma") {
+        fault += " (the OMA starts it again)";
+      } else {
+        fault += ", back after " + std::to_string(back_after.count()) + " ms";
         timeline.emplace(at + back_after, [this, node] {
           // Its `migratekit node` ends with status 1 when its server dies: started again.
           EXPECT_TRUE(nodes_[node]->wait_for(30s).has_value()) << node << " did not end";
           start_node(node);
         });
-      else
-        fault += " (the OMA starts it again)";
-      if (node != "oma") fault += ", back after " + std::to_string(back_after.count()) + " ms";
+      }
     } else {
       static const char* hosts[] = {"oma", "n2", "n3", "vma-a", "vma-b"};
       const std::string host = hosts[rng() % 5];

@@ -130,7 +130,14 @@ TEST_F(bus_nodes, the_jobs_leader_s_node_killed_while_20_jobs_replicate_and_10_s
       EXPECT_EQ(job(ids[i])["stop"].value("id", ""), stop_ids[ids[i]]) << job(ids[i]);
     }
   }
-  EXPECT_NE(jobs_leader(), leader) << "the bucket has a new leader";
+  if (leader == "oma") {
+    // The OMA starts its own node again at once (bus/kept_server.hpp), which may lead again.
+    EXPECT_NE(server_of("oma"), victim);
+    EXPECT_NE(read_text(dir_ / "up.log").find("started again"), std::string::npos)
+        << "the OMA did not start its node again";
+  } else {
+    EXPECT_NE(jobs_leader(), leader) << "the bucket has a new leader";
+  }
 
   rate_.set("20G");
   for (int i = 0; i < 10; ++i) ASSERT_FALSE(ctl({"resume", ids[i]}).is_null());
