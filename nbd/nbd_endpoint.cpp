@@ -224,7 +224,9 @@ result<handle_ptr> connect_once(const std::string& uri, const std::string& name,
   auto done = wait_until(
       h.get(), [&] { return nbd_aio_is_connecting(h.get()) != 1; }, timeout_s, opts.stop_fd);
   if (!done) {
-    err = nbd_get_errno();
+    // Only a failure of libnbd has an errno of its own: a stop or a timeout would read the
+    // errno a previous try left behind.
+    if (done.error().code == errc::io) err = nbd_get_errno();
     return std::unexpected(std::move(done.error()).context(name + ": cannot connect"));
   }
   if (nbd_aio_is_ready(h.get()) != 1) {
