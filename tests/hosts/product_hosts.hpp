@@ -174,10 +174,22 @@ class product_hosts : public ::testing::Test {
   /// checkpoints are under the test's folder; other tests may run movers meanwhile).
   std::vector<std::string> movers() const {
     std::vector<std::string> out;
-    for (auto pid : running_under(dir_.path())) {
-      const auto line = command_text(pid);
-      if (line.find("migratekit copy ") != std::string::npos) out.push_back(line);
-    }
+    for (const auto& [pid, line] : mover_processes()) out.push_back(line);
+    return out;
+  }
+
+  /// The pid of the mover of `agent` running now (its target is that agent's volume), or 0.
+  pid_t mover_of(const std::string& agent) const {
+    for (const auto& [pid, line] : mover_processes())
+      if (line.find("nbds://" + agent + "@") != std::string::npos) return pid;
+    return 0;
+  }
+
+  std::vector<std::pair<pid_t, std::string>> mover_processes() const {
+    std::vector<std::pair<pid_t, std::string>> out;
+    for (auto pid : running_under(dir_.path()))
+      if (auto line = command_text(pid); line.find("migratekit copy ") != std::string::npos)
+        out.emplace_back(pid, std::move(line));
     return out;
   }
 
