@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,12 +32,54 @@ exit_status run_ip(const std::vector<std::string>& args, const std::filesystem::
   return status ? *status : exit_status::signalled(SIGKILL);
 }
 
+/// Every process in network namespace `ns` killed, then the namespace deleted (best effort:
+/// it may be gone already).
+void remove_namespace(const std::string& ns, const std::filesystem::path& scratch) {
+  if (run_ip({"netns", "pids", ns}, scratch) == exit_status::exited(0)) {
+    std::istringstream pids(read_text(scratch));
+    for (pid_t pid = 0; pids >> pid;)
+      if (pid > 0) ::kill(pid, SIGKILL);
+  }
+  (void)run_ip({"netns", "del", ns}, scratch);
+}
+
+/// The namespaces of hosts whose owner died without tearing them down: a lock file that
+/// nobody holds any more names their tag.
+void remove_abandoned(const std::filesystem::path& scratch) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(hosts::lock_dir(), ec)) {
+    if (entry.path().extension() != ".lock") continue;
+    const sys::unique_fd fd(::open(entry.path().c_str(), O_RDWR | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // its owner lives
+    const auto tag = entry.path().stem().string();
+    for (const auto& ns : std::filesystem::directory_iterator("/run/netns", ec)) {
+      const auto name = ns.path().filename().string();
+      if (name == tag + "sw" || name.starts_with(tag + "-")) remove_namespace(name, scratch);
+    }
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
+
 }  // namespace
+
+std::filesystem::path hosts::lock_dir() { return "/run/migratekit-test-hosts"; }
 
 hosts::hosts(const std::map<std::string, int>& names)
     : tag_("mk" + std::to_string(::getpid() % 100000)),
       scratch_(std::filesystem::temp_directory_path() / (tag_ + "-ip.out")),
       hosts_(names) {
+  std::filesystem::create_directories(lock_dir());
+  remove_abandoned(scratch_);
+  // Locked before it bears its name: a sweep never finds this lock free while we live.
+  const auto lock = lock_dir() / (tag_ + ".lock");
+  const auto locking = lock_dir() / (tag_ + ".locking");
+  lock_fd_ = ::open(locking.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0 ||
+      ::rename(locking.c_str(), lock.c_str()) != 0) {
+    const int error = errno;
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    throw std::system_error(error, std::generic_category(), "lock " + lock.string());
+  }
   try {
     ip({"netns", "add", tag_ + "sw"});
     ip({"-n", tag_ + "sw", "link", "add", "br0", "type", "bridge"});
@@ -64,16 +107,21 @@ void hosts::teardown() {
   processes_.clear();
   // What those started (servers, movers in sessions of their own) runs on inside: every
   // process left in a host goes before the host does.
-  for (const auto& [host, n] : hosts_) {
-    if (run_ip({"netns", "pids", ns(host)}, scratch_) != exit_status::exited(0)) continue;
-    std::istringstream pids(read_text(scratch_));
-    for (pid_t pid = 0; pids >> pid;)
-      if (pid > 0) ::kill(pid, SIGKILL);
-  }
-  for (const auto& [host, n] : hosts_) (void)run_ip({"netns", "del", ns(host)}, scratch_);
-  (void)run_ip({"netns", "del", tag_ + "sw"}, scratch_);
+  for (const auto& name : namespaces()) remove_namespace(name, scratch_);
   std::error_code ec;
   std::filesystem::remove(scratch_, ec);
+  if (lock_fd_ >= 0) {
+    std::filesystem::remove(lock_dir() / (tag_ + ".lock"), ec);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+}
+
+std::vector<std::string> hosts::namespaces() const {
+  std::vector<std::string> out;
+  for (const auto& [host, n] : hosts_) out.push_back(ns(host));
+  out.push_back(tag_ + "sw");
+  return out;
 }
 
 std::string hosts::ns(const std::string& host) const { return tag_ + "-" + host; }

@@ -16,7 +16,10 @@ namespace mk::test {
 /// never touched. Each host has one address 10.77.0.N/24; traffic goes only to them. The
 /// names carry the test process's pid, so that parallel tests never meet. Processes started
 /// with run() live inside a host. Destruction, passed or failed: every such process is killed,
-/// then every namespace (and with it every link) is deleted.
+/// then every namespace (and with it every link) is deleted. A test binary killed before its
+/// destructors ran (a ctest timeout, a signal) leaves its hosts behind: each hosts holds a lock
+/// in `lock_dir()` while it lives, and the next hosts made on the machine removes those whose
+/// lock nobody holds, their processes first.
 class hosts {
  public:
   /// `names`: host name -> last byte of its address. Throws std::runtime_error with the
@@ -25,6 +28,11 @@ class hosts {
   ~hosts();
   hosts(const hosts&) = delete;
   hosts& operator=(const hosts&) = delete;
+
+  /// Where each living hosts holds its lock (`TAG.lock`).
+  static std::filesystem::path lock_dir();
+  /// The network namespaces of this hosts: its hosts' and its switch's.
+  std::vector<std::string> namespaces() const;
 
   /// 10.77.0.N of a host.
   std::string address(const std::string& host) const;
@@ -51,6 +59,7 @@ class hosts {
   void teardown();
 
   std::string tag_;
+  int lock_fd_ = -1;
   std::filesystem::path scratch_;
   std::map<std::string, int> hosts_;
   std::vector<std::unique_ptr<process>> processes_;
