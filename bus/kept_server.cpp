@@ -4,15 +4,14 @@
 
 namespace mk::bus {
 
-result<std::unique_ptr<kept_server>> kept_server::start(options_source options,
+result<std::unique_ptr<kept_server>> kept_server::start(const nats_server_options& first,
+                                                        options_source again,
                                                         std::chrono::milliseconds watch,
                                                         std::chrono::milliseconds retry) {
-  auto o = options();
-  if (!o) return std::unexpected(std::move(o.error()));
-  auto server = nats_server::start(*o);
+  auto server = nats_server::start(first);
   if (!server) return std::unexpected(std::move(server.error()));
   std::unique_ptr<kept_server> kept(new kept_server());
-  kept->options_ = std::move(options);
+  kept->options_ = std::move(again);
   kept->watch_ = watch;
   kept->retry_ = retry;
   kept->port_ = (*server)->port();

@@ -21,16 +21,19 @@ namespace mk::bus {
 /// supervisor would: on the same port and folder, so that the URLs every client and join file
 /// holds stay valid. A node of several comes back into its bus, whose other nodes kept the
 /// state; a lone node comes back with its JetStream files. The options are asked for again at
-/// each start, so that a restarted server trusts the revocations made since the first.
+/// each start after a death, so that a restarted server trusts the revocations made since the
+/// first.
 class kept_server {
  public:
-  /// Where each start gets its options.
+  /// Where each start after a death gets its options.
   using options_source = std::function<result<nats_server_options>()>;
 
-  /// Starts the server (as nats_server::start) and the thread that watches it every `watch`;
-  /// a start that fails after a death is tried again every `retry`.
+  /// Starts the server with `first` (as nats_server::start) and the thread that watches it
+  /// every `watch`; a start after a death takes its options from `again`, and one that fails
+  /// is tried again every `retry`.
   static result<std::unique_ptr<kept_server>> start(
-      options_source options, std::chrono::milliseconds watch = defaults::bus::server_watch,
+      const nats_server_options& first, options_source again,
+      std::chrono::milliseconds watch = defaults::bus::server_watch,
       std::chrono::milliseconds retry = defaults::bus::server_restart_retry);
 
   /// stop().

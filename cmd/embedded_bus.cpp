@@ -65,7 +65,7 @@ expected<embedded_bus, std::string> start_embedded_bus(const std::filesystem::pa
     if (!o) return std::unexpected(bus::error{bus::errc::invalid, o.error()});
     return std::move(o->options);
   };
-  auto started = bus::kept_server::start(options);
+  auto started = bus::kept_server::start(first->options, options);
   if (!started) return unexpected("nats-server: " + started.error().message);
   out.urls = (*started)->url();
   for (const auto& url : peers.nodes) out.urls += "," + url;
