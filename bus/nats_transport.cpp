@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <climits>
 #include <exception>
+#include <functional>
+#include <optional>
 #include <utility>
 
 #include "bus/nats_border.hpp"
@@ -250,6 +252,37 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
   return opts;
 }
 
+// Given several nodes, the failure that NATS.c hid behind the last node's: each node alone
+// says its own, and a refusal (the credentials) says the most. None if a node accepts now
+// (it is handed to `close`: its callbacks hold the state it was given).
+std::optional<error> failure_of_each(
+    const nats_options& o, natsStatus all,
+    const std::function<void(std::unique_ptr<nats_state>)>& close) {
+  nats_state whole;
+  whole.name = o.name;
+  whole.server = without_password(o.url);
+  std::optional<error> refused, other;
+  for (const auto& url : urls_of(o.url)) {
+    auto one = o;
+    one.url = url;
+    auto st = std::make_unique<nats_state>();
+    st->name = o.name;
+    st->server = without_password(url);
+    auto opts = make_options(one, *st, false);
+    if (!opts) continue;
+    const auto s = natsConnection_Connect(&st->nc, opts->get());
+    if (s == NATS_OK) {
+      close(std::move(st));
+      return std::nullopt;
+    }
+    if (s == NATS_NO_SERVER) continue;
+    auto& slot = s == NATS_CONNECTION_AUTH_FAILED ? refused : other;
+    if (!slot) slot = nats_error(s, where(whole, "connect") + ": node " + without_password(url));
+  }
+  if (refused) return refused;
+  return other ? other : nats_error(all, where(whole, "connect"));
+}
+
 }  // namespace
 
 // -- nats_transport ------------------------------------------------------------------------
@@ -273,10 +306,23 @@ result<std::unique_ptr<nats_transport>> nats_transport::connect(const nats_optio
   // A valid user is refused now and then, on one connect in a few hundred, and accepted on
   // the next try with the same credentials (seen with NATS.c 3.4.1 and nats-server 2.9.10 in
   // operator mode: tests/bus/nats_operator_test.cpp, every_minted_user_connects). Refused
-  // credentials are refused every time, so a few more tries cost nothing.
-  for (int attempt = 1; s == NATS_CONNECTION_AUTH_FAILED && attempt < defaults::bus::auth_attempts;
-       ++attempt) {
+  // credentials are refused every time, so a few more tries cost nothing. Given several
+  // nodes, NATS.c answers with the failure of the last one it tried: a refusal hides behind a
+  // node that is down after it ("Timeout"), so every failure but "no server" is tried again.
+  const bool several = urls_of(o.url).size() > 1;
+  const auto try_again = [several](natsStatus status) {
+    return status == NATS_CONNECTION_AUTH_FAILED ||
+           (several && status != NATS_OK && status != NATS_NO_SERVER);
+  };
+  for (int attempt = 1; try_again(s) && attempt < defaults::bus::auth_attempts; ++attempt) {
     s = natsConnection_Connect(&st->nc, opts->get());
+  }
+  if (several && s != NATS_OK && s != NATS_NO_SERVER) {
+    auto failure = failure_of_each(o, s, [](std::unique_ptr<nats_state> accepted) {
+      const std::unique_ptr<nats_transport> closed(new nats_transport(std::move(accepted)));
+    });
+    if (failure) return std::unexpected(std::move(*failure));
+    s = natsConnection_Connect(&st->nc, opts->get());  // a node took us alone: once more
   }
   if (s == NATS_NO_SERVER && o.retry_on_failed_connect) {
     opts = make_options(o, *st, true);

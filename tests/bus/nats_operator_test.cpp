@@ -54,10 +54,13 @@ class nats_operator : public ::testing::Test {
   }
 
   /// Connects with `creds`, replies coming to `_INBOX_<name>`; the error if refused.
+  /// `url`: the server's unless told (a list of several nodes, for one).
   bus::result<bus::nats_transport*> try_connect(const std::string& name,
-                                                const std::filesystem::path& creds) {
+                                                const std::filesystem::path& creds,
+                                                const std::string& url = "") {
     bus::nats_options opts;
-    opts.url = server_->url();
+    opts.url = url.empty() ? server_->url() : url;
+    opts.first_url_first = !url.empty();
     opts.name = name;
     opts.creds_file = creds;
     opts.inbox_prefix = "_INBOX_" + name;
@@ -199,6 +202,25 @@ TEST_F(nats_operator, forged_and_foreign_credentials_are_refused) {
   refused = try_connect("vma-a", creds_file("foreign", foreign->creds));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, bus::errc::permission) << refused.error().message;
+}
+
+// A client of a bus of several nodes is refused by one and finds the next one down: NATS.c
+// then answers with the last node's failure ("Timeout" for a closed port), which hid the
+// refusal. The refusal is what the error says, and a refusal is tried again there as with one.
+TEST_F(nats_operator, a_refusal_by_one_node_of_several_is_named_whatever_the_next_node_says) {
+  auto user = trust_->mint_user("vma-a", agent("vma-a"));
+  ASSERT_TRUE(user);
+  auto forged = user->creds;
+  const auto claims_at = forged.find('.') + 1;
+  forged[claims_at + 8] = forged[claims_at + 8] == 'A' ? 'B' : 'A';
+  const auto nodes = server_->url() + ",nats://127.0.0.1:1";
+  auto refused = try_connect("vma-a", creds_file("forged", forged), nodes);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, bus::errc::permission) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("node " + server_->url() + ": "), std::string::npos)
+      << "names the node that refused: " << refused.error().message;
+
+  EXPECT_TRUE(try_connect("vma-a", creds_file("valid", user->creds), nodes));
 }
 
 TEST_F(nats_operator, a_revoked_user_is_disconnected_at_once_and_cannot_come_back) {
