@@ -46,6 +46,13 @@ class nats_operator : public ::testing::Test {
     server_ = std::move(*server);
   }
 
+  /// `creds` whose JWT claims changed (its permissions widened), its signature kept.
+  static std::string forged(std::string creds) {
+    const auto claims_at = creds.find('.') + 1;
+    creds[claims_at + 8] = creds[claims_at + 8] == 'A' ? 'B' : 'A';
+    return creds;
+  }
+
   /// A user's creds in a file of its own (0600).
   std::filesystem::path creds_file(const std::string& name, const std::string& creds) {
     const auto path = dir_ / (name + ".creds");
@@ -186,11 +193,7 @@ TEST_F(nats_operator, an_agent_may_not_speak_for_another_nor_read_others_replies
 TEST_F(nats_operator, forged_and_foreign_credentials_are_refused) {
   auto user = trust_->mint_user("vma-a", agent("vma-a"));
   ASSERT_TRUE(user);
-  // The JWT's claims changed (its permissions widened), its signature kept.
-  auto forged = user->creds;
-  const auto claims_at = forged.find('.') + 1;
-  forged[claims_at + 8] = forged[claims_at + 8] == 'A' ? 'B' : 'A';
-  auto refused = try_connect("vma-a", creds_file("forged", forged));
+  auto refused = try_connect("vma-a", creds_file("forged", forged(user->creds)));
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, bus::errc::permission) << refused.error().message;
 
@@ -210,11 +213,8 @@ TEST_F(nats_operator, forged_and_foreign_credentials_are_refused) {
 TEST_F(nats_operator, a_refusal_by_one_node_of_several_is_named_whatever_the_next_node_says) {
   auto user = trust_->mint_user("vma-a", agent("vma-a"));
   ASSERT_TRUE(user);
-  auto forged = user->creds;
-  const auto claims_at = forged.find('.') + 1;
-  forged[claims_at + 8] = forged[claims_at + 8] == 'A' ? 'B' : 'A';
   const auto nodes = server_->url() + ",nats://127.0.0.1:1";
-  auto refused = try_connect("vma-a", creds_file("forged", forged), nodes);
+  auto refused = try_connect("vma-a", creds_file("forged", forged(user->creds)), nodes);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, bus::errc::permission) << refused.error().message;
   EXPECT_NE(refused.error().message.find("node " + server_->url() + ": "), std::string::npos)
