@@ -255,12 +255,10 @@ result<std::unique_ptr<natsOptions, options_deleter>> make_options(const nats_op
 // Given several nodes, the failure that NATS.c hid behind the last node's: each node alone
 // says its own, and a refusal (the credentials) says the most. None if a node accepts now
 // (it is handed to `close`: its callbacks hold the state it was given).
+// `whole`: the state of the connect to every node, which names it in the error.
 std::optional<error> failure_of_each(
-    const nats_options& o, natsStatus all,
+    const nats_options& o, const nats_state& whole, natsStatus all,
     const std::function<void(std::unique_ptr<nats_state>)>& close) {
-  nats_state whole;
-  whole.name = o.name;
-  whole.server = without_password(o.url);
   std::optional<error> refused, other;
   for (const auto& url : urls_of(o.url)) {
     auto one = o;
@@ -318,7 +316,7 @@ result<std::unique_ptr<nats_transport>> nats_transport::connect(const nats_optio
     s = natsConnection_Connect(&st->nc, opts->get());
   }
   if (several && s != NATS_OK && s != NATS_NO_SERVER) {
-    auto failure = failure_of_each(o, s, [](std::unique_ptr<nats_state> accepted) {
+    auto failure = failure_of_each(o, *st, s, [](std::unique_ptr<nats_state> accepted) {
       const std::unique_ptr<nats_transport> closed(new nats_transport(std::move(accepted)));
     });
     if (failure) return std::unexpected(std::move(*failure));
