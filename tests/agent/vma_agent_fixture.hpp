@@ -91,11 +91,15 @@ struct actor_runtime {
   caf::actor_system system{cfg};
 };
 
-/// Whether `pid` is a live process (not gone, not a zombie).
+/// Whether `pid` still runs, as the agent judges it: by its pidfd, which turns readable only
+/// once every thread has exited. A multithreaded process's /proc stat says 'Z' as soon as its
+/// main thread is done, while the others may still be exiting (slowly under sanitizers); an
+/// agent started then adopts it as running.
 inline bool alive(pid_t pid) {
-  const auto text = test::read_text("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = text.rfind(')');
-  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+  const auto fd = sys::open_pidfd(pid);
+  if (!fd) return false;
+  const auto exited = sys::pidfd_exited(fd->get());
+  return exited && !*exited;
 }
 
 class VmaAgent : public test::nats_fixture {
