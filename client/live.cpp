@@ -164,7 +164,7 @@ class follower {
     for (const auto& id : board_.ids()) {
       auto job = api_.get("/replications/" + id);
       if (!job && job.error().code == ctl_errc::not_found) {
-        add(board_.remove(id));
+        add(board_.remove(id, job_log(id)));
       } else if (!job) {
         return failed(job.error(), notices);
       } else {
@@ -172,6 +172,13 @@ class follower {
         add(board_.update(job->json));
       }
     }
+  }
+
+  /// The JobLog of a removed job, which tells the state it ended in; null if it cannot be
+  /// read (the removal is said without it: the wait's outcome does not depend on it).
+  json job_log(const std::string& id) {
+    auto log = api_.get("/replications/" + id + "/log");
+    return log ? log->json : json();
   }
 
   void take(const sse_event& ev, std::vector<std::string>& notices) {
@@ -184,7 +191,7 @@ class follower {
       print_json(ev.data);
       more = board_.update(data);
     } else if (ev.type == "removed") {
-      more = board_.remove(id);
+      more = board_.remove(id, job_log(id));
     }
     notices.insert(notices.end(), more.begin(), more.end());
   }

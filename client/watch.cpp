@@ -103,11 +103,24 @@ std::vector<std::string> job_board::update(const json& job) {
   return notices;
 }
 
-std::vector<std::string> job_board::remove(const std::string& id) {
+std::vector<std::string> job_board::remove(const std::string& id, const json& log) {
   auto it = jobs_.find(id);
   if (it == jobs_.end() || it->second.removed) return {};
-  it->second.removed = true;
-  return {id + ": record removed (its JobLog stays)"};
+  auto& e = it->second;
+  e.removed = true;
+  std::vector<std::string> notices;
+  const auto& entries = field(log, "entries");
+  const auto last =
+      entries.is_array() && !entries.empty() ? field_text(entries.back(), "state") : std::string();
+  const auto old = field_text(e.job, "state");
+  if (!last.empty() && last != old && !moving(last)) {
+    auto ended = e.job.is_object() ? e.job : json::object();
+    ended["state"] = last;
+    notices.push_back(id + ": " + (old.empty() ? "" : old + " -> ") + last +
+                      state_detail(ended, last) + " (from its JobLog)");
+  }
+  notices.push_back(id + ": record removed (its JobLog stays)");
+  return notices;
 }
 
 std::optional<bool> job_board::outcome(const entry& e) const {

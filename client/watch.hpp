@@ -45,8 +45,12 @@ class job_board {
   /// worth keeping on screen: first sight, state changes, each participant's confirmation of
   /// a stop, a stall, the error of a failure.
   std::vector<std::string> update(const nlohmann::json& job);
-  /// The record is gone (an `event: removed`, or 404 on a GET).
-  std::vector<std::string> remove(const std::string& id);
+  /// The record is gone (an `event: removed`, or 404 on a GET). `log` is its JobLog as
+  /// GET /replications/{id}/log answers it, if it could be read: the record may go before
+  /// the state it settled in was seen (the removal follows the settlement at once), and the
+  /// last entry tells that state.
+  std::vector<std::string> remove(const std::string& id,
+                                  const nlohmann::json& log = nlohmann::json());
 
   /// With a goal: every followed job has reached one of its end states. Without: never.
   bool ended() const;

@@ -76,6 +76,29 @@ TEST(CtlBoard, ADeleteEndsAsAskedWhenTheRecordIsRemoved) {
   EXPECT_TRUE(board.as_asked());
 }
 
+TEST(CtlBoard, ARemovalSeenBeforeTheSettlementSaysTheStateFromTheJobLog) {
+  job_board board({"r-1"}, delete_goal());
+  board.update(samples::job("r-1", "stopping"));
+  const json log = {{"entries",
+                     {{{"event", "stop_requested"}, {"state", "stopping"}},
+                      {{"event", "stop_settled"}, {"state", "cancelled"}},
+                      {{"event", "deleted"}, {"state", "cancelled"}}}}};
+  EXPECT_EQ(board.remove("r-1", log),
+            (strings{"r-1: stopping -> cancelled, volume deleted (from its JobLog)",
+                     "r-1: record removed (its JobLog stays)"}));
+  EXPECT_TRUE(board.as_asked());
+
+  job_board seen({"r-2"}, delete_goal());
+  seen.update(samples::job("r-2", "cancelled"));
+  EXPECT_EQ(seen.remove("r-2", log), strings{"r-2: record removed (its JobLog stays)"})
+      << "a state already shown is not said again";
+
+  job_board unread({"r-3"}, delete_goal());
+  unread.update(samples::job("r-3", "stopping"));
+  EXPECT_EQ(unread.remove("r-3", json::object()), strings{"r-3: record removed (its JobLog stays)"})
+      << "a JobLog that could not be read leaves out what it would tell";
+}
+
 TEST(CtlBoard, AResumeWaitsForCompletion) {
   job_board board({"r-1"}, resume_goal());
   board.update(samples::job("r-1", "queued"));
