@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <utility>
 
 #include "actors/atoms.hpp"
 #include "bus/server_config.hpp"
@@ -90,7 +91,10 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   // says hello again, so that the OMA reconciles its jobs at once.
   nats.on_reconnected = [this] {
     std::lock_guard hold(hello_mu_);
-    if (hello_to_) caf::anon_send(hello_to_, actors::hello_atom::value);
+    if (hello_to_)
+      caf::anon_send(hello_to_, actors::hello_atom::value);
+    else
+      reconnect_untold_ = true;
   };
   nats.retry_on_failed_connect = true;  // an agent may start before its server
   auto connected = bus::nats_transport::connect(nats);
@@ -100,6 +104,16 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
   config_ = std::make_unique<actors::actor_config>();
   system_ = std::make_unique<caf::actor_system>(*config_);
   agent_ = system_->spawn(actors::vma_agent, o, transport_);
+  {
+    // Told of a reconnect from now on, also while it starts, and of one that came before:
+    // its start's hello may go out while the OMA is still re-subscribing after the same
+    // outage, and be lost (CI saw it under the sanitizers). The agent takes the word once
+    // ready (nothing else is handled before) and says hello again 1 s later.
+    std::lock_guard hold(hello_mu_);
+    hello_to_ = agent_;
+    if (std::exchange(reconnect_untold_, false))
+      caf::anon_send(hello_to_, actors::hello_atom::value);
+  }
   agent_->attach_functor([this](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
       spdlog::error("vma agent ended: {}", caf::to_string(reason));
@@ -115,10 +129,6 @@ expected<void, start_error> vma_node::run(vma_node_options a) {
       .receive([] {}, [&not_ready](const caf::error& err) { not_ready = err; });
   if (not_ready)
     return start_failed(1, "vma agent " + o.id + " did not start: " + caf::to_string(not_ready));
-  {
-    std::lock_guard hold(hello_mu_);
-    hello_to_ = agent_;
-  }
   spdlog::info("vma agent {} up: data {}", o.id, o.data_dir.string());
   return {};
 }

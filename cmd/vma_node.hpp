@@ -73,6 +73,7 @@ class vma_node {
   /// Where a reconnect's hello goes: written by this thread, read on NATS.c's.
   std::mutex hello_mu_;
   caf::actor hello_to_;
+  bool reconnect_untold_ = false;  ///< a reconnect came before there was an agent to tell
 };
 
 /// --mover-arg (repeatable, or MIGRATEKIT_MOVER_ARGS): what `vma` and `up` append to every
